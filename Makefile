@@ -1,0 +1,24 @@
+# The two commands a newcomer needs are `make demo` and `make test` (see README.md).
+.PHONY: demo test lint bench bench-warehouse install
+
+demo:
+	@scripts/bootstrap.sh
+	@.venv/bin/oie demo
+
+test:
+	@scripts/test.sh
+
+lint:
+	@scripts/bootstrap.sh
+	@scripts/lint.sh
+
+install:
+	@scripts/bootstrap.sh pixel chromium bqemulator
+
+bench:
+	@scripts/bootstrap.sh
+	@.venv/bin/python -m bench.run all
+
+bench-warehouse:
+	@scripts/bootstrap.sh
+	@.venv/bin/python -m bench.warehouse

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Creates .venv and installs everything the project needs, from nothing but this repo.
+# Idempotent: a stamp holds the hash of the inputs, so a second call costs ~0.1 s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.oie-installed
+want=$(cat pyproject.toml constraints.txt scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
+
+if [[ ! -x $VENV/bin/python ]]; then
+  echo "bootstrap: creating $VENV" >&2
+  "$PY" -m venv "$VENV"
+fi
+if [[ ! -f $STAMP || $(cat "$STAMP") != "$want" ]]; then
+  echo "bootstrap: installing Python packages (first time ≈ 90 s)" >&2
+  "$VENV/bin/pip" install -q --upgrade pip
+  # dbt-core 1.12.1+ needs a parser that only builds with internet access: pin 1.12.0
+  # and refuse to build that parser from source (see docs/install.md).
+  "$VENV/bin/pip" install -q --only-binary=dbt-core-experimental-parser -c constraints.txt -e ".[bigquery,dev]"
+  echo "$want" > "$STAMP"
+fi
+
+# Optional parts, installed only when asked (tests and the pixel build ask).
+for part in "$@"; do
+  case $part in
+    pixel)
+      if [[ -f pixel/package-lock.json ]]; then
+        lock_hash=$(sha256sum pixel/package-lock.json | cut -d' ' -f1)
+        if [[ ! -f pixel/node_modules/.oie-installed || $(cat pixel/node_modules/.oie-installed) != "$lock_hash" ]]; then
+          echo "bootstrap: npm ci in pixel/" >&2
+          (cd pixel && npm ci --no-audit --no-fund --loglevel=error)
+          echo "$lock_hash" > pixel/node_modules/.oie-installed
+        fi
+      fi
+      ;;
+    chromium)
+      if [[ ! -x /usr/bin/chromium ]]; then
+        echo "bootstrap: installing Debian chromium (≈ 50 s)" >&2
+        SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+      fi
+      ;;
+    bqemulator)
+      # The BigQuery emulator pins an older sqlglot, so it lives in its own venv.
+      BQV=.venv-bqemu
+      if [[ ! -f $BQV/.oie-installed ]]; then
+        echo "bootstrap: installing bqemulator into $BQV" >&2
+        "$PY" -m venv "$BQV"
+        "$BQV/bin/pip" install -q --upgrade pip
+        "$BQV/bin/pip" install -q "bqemulator==1.4.0" numpy
+        touch "$BQV/.oie-installed"
+      fi
+      ;;
+    *) echo "bootstrap: unknown part $part" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's test command (`make test`): installs everything it needs, lints, then runs
+# every test: Python (pytest: ingest server, dbt on DuckDB, Chromium, BigQuery compile and
+# emulator smoke) and dbt's own tests inside those.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh pixel chromium bqemulator
+if [[ -f pixel/package.json ]]; then
+  (cd pixel && npm run --silent build)
+fi
+scripts/lint.sh
+# -p no:cacheprovider keeps a read-only checkout clean; xdist spreads files over both cores.
+exec .venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@"
