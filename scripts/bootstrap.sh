@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.oie-installed
+
+# This machine's pip config lists local mirrors that may be absent; hide only that noise.
+quiet_pip() { "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; }
 want=$(cat pyproject.toml constraints.txt scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 
 if [[ ! -x $VENV/bin/python ]]; then
@@ -14,10 +17,10 @@ if [[ ! -x $VENV/bin/python ]]; then
 fi
 if [[ ! -f $STAMP || $(cat "$STAMP") != "$want" ]]; then
   echo "bootstrap: installing Python packages (first time ≈ 90 s)" >&2
-  "$VENV/bin/pip" install -q --upgrade pip
+  quiet_pip "$VENV/bin/pip" install -q --upgrade pip
   # dbt-core 1.12.1+ needs a parser that only builds with internet access: pin 1.12.0
   # and refuse to build that parser from source (see docs/install.md).
-  "$VENV/bin/pip" install -q --only-binary=dbt-core-experimental-parser -c constraints.txt -e ".[bigquery,dev]"
+  quiet_pip "$VENV/bin/pip" install -q --only-binary=dbt-core-experimental-parser -c constraints.txt -e ".[bigquery,dev]"
   echo "$want" > "$STAMP"
 fi
 
@@ -48,8 +51,8 @@ for part in "$@"; do
       if [[ ! -f $BQV/.oie-installed ]]; then
         echo "bootstrap: installing bqemulator into $BQV" >&2
         "$PY" -m venv "$BQV"
-        "$BQV/bin/pip" install -q --upgrade pip
-        "$BQV/bin/pip" install -q "bqemulator==1.4.0" numpy
+        quiet_pip "$BQV/bin/pip" install -q --upgrade pip
+        quiet_pip "$BQV/bin/pip" install -q "bqemulator==1.4.0" numpy
         touch "$BQV/.oie-installed"
       fi
       ;;
