@@ -1,0 +1,52 @@
+"""Plain request/response values: main.py converts Flask objects into these and back, so the
+service logic never touches a web framework and tests can call it in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # case-insensitive (werkzeug Headers / EnvironHeaders)
+    query: Mapping[str, str] = field(default_factory=dict)
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    remote_addr: str | None = None
+    scheme: str = "http"
+    host: str = ""
+    content_length: int | None = None
+    read_body: Callable[[int], bytes] = lambda limit: b""
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+def json_response(
+    status: int, payload: Any, headers: list[tuple[str, str]] | None = None
+) -> HttpResponse:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return HttpResponse(
+        status,
+        body,
+        [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *(headers or [])],
+    )
+
+
+def error(status: int, code: str, detail: str, headers: list[tuple[str, str]] | None = None):
+    """Errors say what was wrong with the request: never a stack trace or a setting's value."""
+    return json_response(status, {"error": code, "detail": detail}, headers)

@@ -1,0 +1,1 @@
+"""Test helpers shared by every part's tests (e.g. starting the real ingest server)."""

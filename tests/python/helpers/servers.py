@@ -1,0 +1,170 @@
+"""Start the real ingest function (functions-framework subprocess) on 127.0.0.1.
+
+    from tests.python.helpers.servers import start_ingest_server
+
+    with start_ingest_server({"OIE_FAULT": "sink-503-next-3"}) as srv:
+        requests.post(srv.url + "/track", ...)
+        srv.landed("events")          # every line landed so far (sealed and open files)
+    # on exit the server got SIGTERM and sealed its files (.ndjson.open -> .ndjson)
+
+Test defaults (override any with `env`): a fixed OIE_TOKEN_SECRET (TEST_TOKEN_SECRET),
+OIE_ALLOWED_ORIGINS allowing http://127.0.0.1 and http://localhost on any port,
+OIE_REDIRECT_HOSTS=127.0.0.1, OIE_RATE_LIMIT=0. Inherited OIE_* variables are dropped so a
+developer's shell cannot change a test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[3]
+TEST_TOKEN_SECRET = "test-token-secret-0123456789abcdef"
+TEST_ORIGINS = "http://127.0.0.1:*,http://localhost:*"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class IngestServer:
+    url: str
+    data_dir: Path
+    landing_dir: Path
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def landed(self, stream: str = "events", sealed_only: bool = False) -> list[dict[str, Any]]:
+        """Every line of the stream's landing files, parsed (raises on a corrupt line)."""
+        pattern = "*.ndjson" if sealed_only else "*.ndjson*"
+        rows = []
+        for path in sorted((self.landing_dir / stream).glob(f"dt=*/hr=*/{pattern}")):
+            if path.name.endswith(".sealing"):
+                continue
+            for line in path.read_bytes().splitlines():
+                if line.strip():
+                    rows.append(json.loads(line))
+        return rows
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ingest server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 503:  # up, sink unhealthy: still a running server
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"ingest server at {url} not healthy after {timeout}s")
+
+
+def stop_server(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM (gunicorn shuts workers down gracefully; they seal their files), then wait."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def start_ingest_server(
+    env: dict[str, str] | None = None,
+    data_dir: Path | None = None,
+    workers: int = 1,
+    timeout: float = 30.0,
+    threads: int | None = None,
+) -> Iterator[IngestServer]:
+    if data_dir is None:
+        data_dir = Path(tempfile.mkdtemp(prefix="oie-ingest-"))
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    full_env = {
+        **base,
+        "OIE_DATA_DIR": str(data_dir),
+        "OIE_TOKEN_SECRET": TEST_TOKEN_SECRET,
+        "OIE_ALLOWED_ORIGINS": TEST_ORIGINS,
+        "OIE_REDIRECT_HOSTS": "127.0.0.1",
+        "OIE_RATE_LIMIT": "0",
+        "WORKERS": str(workers),
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    if threads is not None:
+        full_env["THREADS"] = str(threads)
+    exe = REPO / ".venv" / "bin" / "functions-framework"
+    launcher = [str(exe)] if exe.exists() else [sys.executable, "-m", "functions_framework"]
+    landing = Path(full_env.get("OIE_LANDING_DIR") or data_dir / "landing")
+    log_path = data_dir / f"server-{time.time_ns()}.log"
+    last_error: Exception | None = None
+    for _attempt in range(3):  # a free port can be taken between probe and bind
+        port = free_port()
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [
+                    *launcher,
+                    "--source",
+                    "ingest_function/main.py",
+                    "--target",
+                    "ingest",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                cwd=REPO,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc, timeout)
+        except Exception as exc:
+            stop_server(proc)
+            last_error = exc
+            if "Address already in use" in log_path.read_text(errors="replace"):
+                continue
+            raise RuntimeError(f"{exc}\n--- server log ---\n{log_path.read_text()}") from None
+        server = IngestServer(url, data_dir, landing, proc, log_path, full_env)
+        try:
+            yield server
+        finally:
+            stop_server(proc)
+        return
+    raise RuntimeError(f"could not start the ingest server: {last_error}")
