@@ -1,0 +1,206 @@
+{#- Cross-database helpers. DuckDB (local) and BigQuery (production) differ in JSON access,
+    timestamp arithmetic, aggregates and regexes; every difference lives here, dispatched. -#}
+
+{% macro oie_json_str(column, key) -%}
+  {{ return(adapter.dispatch('oie_json_str', 'oie')(column, key)) }}
+{%- endmacro %}
+{% macro default__oie_json_str(column, key) -%}
+  json_extract_string({{ column }}, '$.{{ key }}')
+{%- endmacro %}
+{% macro bigquery__oie_json_str(column, key) -%}
+  json_value({{ column }}, '$.{{ key }}')
+{%- endmacro %}
+
+{% macro oie_json_text(column, key) -%}
+  {#- A nested value (array or object) as JSON text. -#}
+  {{ return(adapter.dispatch('oie_json_text', 'oie')(column, key)) }}
+{%- endmacro %}
+{% macro default__oie_json_text(column, key) -%}
+  cast(json_extract({{ column }}, '$.{{ key }}') as varchar)
+{%- endmacro %}
+{% macro bigquery__oie_json_text(column, key) -%}
+  to_json_string(json_query({{ column }}, '$.{{ key }}'))
+{%- endmacro %}
+
+{% macro oie_json_is_object(column) -%}
+  {{ return(adapter.dispatch('oie_json_is_object', 'oie')(column)) }}
+{%- endmacro %}
+{% macro default__oie_json_is_object(column) -%}
+  coalesce(json_type({{ column }}) = 'OBJECT', false)
+{%- endmacro %}
+{% macro bigquery__oie_json_is_object(column) -%}
+  coalesce(json_type({{ column }}) = 'object', false)
+{%- endmacro %}
+
+{% macro oie_json_to_text(column) -%}
+  {{ return(adapter.dispatch('oie_json_to_text', 'oie')(column)) }}
+{%- endmacro %}
+{% macro default__oie_json_to_text(column) -%}
+  cast({{ column }} as varchar)
+{%- endmacro %}
+{% macro bigquery__oie_json_to_text(column) -%}
+  to_json_string({{ column }})
+{%- endmacro %}
+
+{% macro oie_safe_int(expr) -%}
+  {{ return(adapter.dispatch('oie_safe_int', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_safe_int(expr) -%}
+  try_cast(try_cast({{ expr }} as double) as bigint)
+{%- endmacro %}
+{% macro bigquery__oie_safe_int(expr) -%}
+  cast(safe_cast({{ expr }} as float64) as int64)
+{%- endmacro %}
+
+{% macro oie_safe_bool(expr) -%}
+  {{ return(adapter.dispatch('oie_safe_bool', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_safe_bool(expr) -%}
+  try_cast({{ expr }} as boolean)
+{%- endmacro %}
+{% macro bigquery__oie_safe_bool(expr) -%}
+  safe_cast({{ expr }} as bool)
+{%- endmacro %}
+
+{% macro oie_to_timestamp(expr) -%}
+  {{ return(adapter.dispatch('oie_to_timestamp', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_to_timestamp(expr) -%}
+  {#- ISO-8601 with Z/offset parses to a naive UTC TIMESTAMP (the session runs in UTC). -#}
+  try_cast({{ expr }} as timestamp)
+{%- endmacro %}
+{% macro bigquery__oie_to_timestamp(expr) -%}
+  safe_cast({{ expr }} as timestamp)
+{%- endmacro %}
+
+{% macro oie_timestamp_literal(iso) -%}
+  {{ return(adapter.dispatch('oie_timestamp_literal', 'oie')(iso)) }}
+{%- endmacro %}
+{% macro default__oie_timestamp_literal(iso) -%}
+  cast('{{ iso }}' as timestamp)
+{%- endmacro %}
+{% macro bigquery__oie_timestamp_literal(iso) -%}
+  timestamp('{{ iso }}')
+{%- endmacro %}
+
+{% macro oie_timestamp_add(unit, amount, ts) -%}
+  {#- Stays a TIMESTAMP on BigQuery: dbt.dateadd would give a DATETIME there. -#}
+  {{ return(adapter.dispatch('oie_timestamp_add', 'oie')(unit, amount, ts)) }}
+{%- endmacro %}
+{% macro default__oie_timestamp_add(unit, amount, ts) -%}
+  ({{ ts }} + cast({{ amount }} as bigint) * interval 1 {{ unit }})
+{%- endmacro %}
+{% macro bigquery__oie_timestamp_add(unit, amount, ts) -%}
+  timestamp_add({{ ts }}, interval cast({{ amount }} as int64) {{ unit }})
+{%- endmacro %}
+
+{% macro oie_millis_between(start_ts, end_ts) -%}
+  {{ return(adapter.dispatch('oie_millis_between', 'oie')(start_ts, end_ts)) }}
+{%- endmacro %}
+{% macro default__oie_millis_between(start_ts, end_ts) -%}
+  (epoch_ms({{ end_ts }}) - epoch_ms({{ start_ts }}))
+{%- endmacro %}
+{% macro bigquery__oie_millis_between(start_ts, end_ts) -%}
+  timestamp_diff({{ end_ts }}, {{ start_ts }}, millisecond)
+{%- endmacro %}
+
+{% macro oie_now() -%}
+  {{ return(adapter.dispatch('oie_now', 'oie')()) }}
+{%- endmacro %}
+{% macro default__oie_now() -%}
+  cast(current_timestamp at time zone 'UTC' as timestamp)
+{%- endmacro %}
+{% macro bigquery__oie_now() -%}
+  current_timestamp()
+{%- endmacro %}
+
+{% macro oie_as_of(as_of_var) -%}
+  {#- The scoring clock: a fixed instant when set (reproducible), else now. -#}
+  {%- if as_of_var -%}{{ oie_timestamp_literal(as_of_var) }}{%- else -%}{{ oie_now() }}{%- endif -%}
+{%- endmacro %}
+
+{% macro oie_url_path(url) -%}
+  {#- Lowercased path of an absolute URL ('/' when empty). -#}
+  {{ return(adapter.dispatch('oie_url_path', 'oie')(url)) }}
+{%- endmacro %}
+{% macro default__oie_url_path(url) -%}
+  coalesce(nullif(lower(regexp_extract({{ url }}, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)', 1)), ''), '/')
+{%- endmacro %}
+{% macro bigquery__oie_url_path(url) -%}
+  coalesce(nullif(lower(regexp_extract({{ url }}, r'^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*([^?#]*)')), ''), '/')
+{%- endmacro %}
+
+{% macro oie_bool_or(expr) -%}
+  {{ return(adapter.dispatch('oie_bool_or', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_bool_or(expr) -%}
+  coalesce(bool_or({{ expr }}), false)
+{%- endmacro %}
+{% macro bigquery__oie_bool_or(expr) -%}
+  coalesce(logical_or({{ expr }}), false)
+{%- endmacro %}
+
+{% macro oie_arg_min(value, order_by) -%}
+  {#- The value on the row with the smallest order_by (ties: any). -#}
+  {{ return(adapter.dispatch('oie_arg_min', 'oie')(value, order_by)) }}
+{%- endmacro %}
+{% macro default__oie_arg_min(value, order_by) -%}
+  arg_min({{ value }}, {{ order_by }})
+{%- endmacro %}
+{% macro bigquery__oie_arg_min(value, order_by) -%}
+  any_value({{ value }} having min {{ order_by }})
+{%- endmacro %}
+
+{% macro oie_arg_max(value, order_by) -%}
+  {{ return(adapter.dispatch('oie_arg_max', 'oie')(value, order_by)) }}
+{%- endmacro %}
+{% macro default__oie_arg_max(value, order_by) -%}
+  arg_max({{ value }}, {{ order_by }})
+{%- endmacro %}
+{% macro bigquery__oie_arg_max(value, order_by) -%}
+  any_value({{ value }} having max {{ order_by }})
+{%- endmacro %}
+
+{% macro oie_string_agg_distinct(expr, order_limit=20) -%}
+  {#- Up to order_limit distinct values, sorted, comma-separated. -#}
+  {{ return(adapter.dispatch('oie_string_agg_distinct', 'oie')(expr, order_limit)) }}
+{%- endmacro %}
+{% macro default__oie_string_agg_distinct(expr, order_limit) -%}
+  array_to_string(list_slice(list_sort(list_distinct(list({{ expr }}))), 1, {{ order_limit }}), ', ')
+{%- endmacro %}
+{% macro bigquery__oie_string_agg_distinct(expr, order_limit) -%}
+  array_to_string(array(select distinct x from unnest(array_agg({{ expr }} ignore nulls)) as x order by x limit {{ order_limit }}), ', ')
+{%- endmacro %}
+
+{% macro oie_json_object(pairs) -%}
+  {#- pairs: list of (key, sql expression); builds a JSON object as text. -#}
+  {{ return(adapter.dispatch('oie_json_object', 'oie')(pairs)) }}
+{%- endmacro %}
+{% macro default__oie_json_object(pairs) -%}
+  cast(json_object({% for key, expr in pairs %}'{{ key }}', {{ expr }}{% if not loop.last %}, {% endif %}{% endfor %}) as varchar)
+{%- endmacro %}
+{% macro bigquery__oie_json_object(pairs) -%}
+  to_json_string(struct({% for key, expr in pairs %}{{ expr }} as {{ key }}{% if not loop.last %}, {% endif %}{% endfor %}))
+{%- endmacro %}
+
+{% macro oie_hash(expr) -%}
+  {#- Lowercase hex md5: deterministic ids that match across engines. -#}
+  {{ dbt.hash(expr) }}
+{%- endmacro %}
+
+{% macro oie_like_any(expr, patterns) -%}
+  {#- True when expr matches any LIKE pattern (case-insensitive); false for an empty list. -#}
+  {%- if patterns | length == 0 -%}
+    false
+  {%- else -%}
+    ({% for p in patterns %}lower({{ expr }}) like '{{ p | lower | replace("'", "''") }}'{% if not loop.last %} or {% endif %}{% endfor %})
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro oie_starts_with_any(expr, prefixes) -%}
+  {%- if prefixes | length == 0 -%}
+    false
+  {%- else -%}
+    ({% for p in prefixes %}starts_with({{ expr }}, '{{ p | replace("'", "''") }}'){% if not loop.last %} or {% endif %}{% endfor %})
+  {%- endif -%}
+{%- endmacro %}

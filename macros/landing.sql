@@ -1,0 +1,64 @@
+{#- Incremental plumbing shared by the models. -#}
+
+{% macro oie_landing_dir() -%}
+  {{ return(env_var('OIE_LANDING_DIR', env_var('OIE_DATA_DIR', 'data') ~ '/landing')) }}
+{%- endmacro %}
+
+{% macro oie_landing_has_files(stream) -%}
+  {#- A fresh clone has no landing files, and DuckDB's read_json fails on a glob that matches
+      nothing; staging then selects from a typed empty relation instead. BigQuery always has
+      its raw tables. -#}
+  {%- if target.type != 'duckdb' or not execute -%}
+    {{ return(true) }}
+  {%- endif -%}
+  {%- set pattern = oie_landing_dir() ~ '/' ~ stream ~ '/*/*/*.ndjson' -%}
+  {%- set result = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')") -%}
+  {{ return(result.columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
+{% macro oie_landing_date_column() -%}
+  {{ return(adapter.dispatch('oie_landing_date_column', 'oie')()) }}
+{%- endmacro %}
+{% macro default__oie_landing_date_column() -%}
+  dt
+{%- endmacro %}
+{% macro bigquery__oie_landing_date_column() -%}
+  date(received_at)
+{%- endmacro %}
+
+{% macro oie_watermark(column, lookback_minutes=0) -%}
+  {#- The newest `column` already in this model, minus a lookback, as literal strings
+      {'ts': ..., 'date': ...}; none on a first or full-refresh build. Read at run time so the
+      filter is a constant: that is what lets DuckDB skip old hive partitions and BigQuery
+      prune partitions. -#}
+  {%- if not execute or not is_incremental() -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set shifted = oie_timestamp_add('minute', -1 * lookback_minutes, 'max(' ~ column ~ ')') -%}
+  {%- set sql -%}
+    select cast({{ shifted }} as {{ dbt.type_string() }}) as ts,
+           cast(cast({{ shifted }} as date) as {{ dbt.type_string() }}) as dt
+    from {{ this }}
+  {%- endset -%}
+  {%- set result = run_query(sql) -%}
+  {%- set ts = result.columns[0].values()[0] -%}
+  {%- if ts is none -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {{ return({'ts': ts, 'date': result.columns[1].values()[0]}) }}
+{%- endmacro %}
+
+{% macro oie_run_timestamp() -%}
+  {#- One instant per dbt invocation, stamped on rows so downstream models find what changed
+      even when a previous run stopped half-way. -#}
+  {{ oie_timestamp_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) }}
+{%- endmacro %}
+
+{% macro oie_incremental_strategy() -%}
+  {#- merge on BigQuery, delete+insert on DuckDB (the issue's choice per engine). -#}
+  {{ return('merge' if target.type == 'bigquery' else 'delete+insert') }}
+{%- endmacro %}
+
+{% macro oie_partition_by(field) -%}
+  {{ return({'field': field, 'data_type': 'timestamp', 'granularity': 'day'} if target.type == 'bigquery' else none) }}
+{%- endmacro %}

@@ -1,0 +1,37 @@
+-- Landed lines the warehouse refuses (unknown event type, `data` that is not a JSON
+-- object, missing ids or times). Listed in the rejected_events mart, never silently lost.
+
+{% set known_types = [
+    'pageview', 'scroll_depth', 'click', 'form_start', 'form_submit', 'video',
+    'focus_lost', 'focus_gained', 'page_exit', 'rage_click', 'copy', 'text_select',
+    'email_click', 'custom'
+] %}
+
+with
+
+staged as (
+    select * from {{ ref('stg_oie__events') }}
+),
+
+checked as (
+    select
+        received_at,
+        event_id,
+        event_type,
+        ip,
+        user_agent,
+        {{ oie_json_to_text('event_data') }} as event_json,
+        case
+            when event_id is null then 'missing_event_id'
+            when received_at is null then 'missing_received_at'
+            when event_at is null then 'missing_event_at'
+            when event_type is null or event_type not in ('{{ known_types | join("', '") }}')
+                then 'unknown_event_type'
+            when not {{ oie_json_is_object('event_data') }} then 'malformed_data'
+            when visitor_id is null and event_type != 'email_click' then 'missing_visitor_id'
+        end as reason
+    from staged
+)
+
+select * from checked
+where reason is not null

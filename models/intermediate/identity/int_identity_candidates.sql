@@ -1,0 +1,114 @@
+-- Every way a browser visitor could belong to a lead, before choosing one:
+--  * email_hash: a form on the site submitted an address whose sha256 is a lead's
+--  * token: the visitor arrived with the lead's email-link token
+-- A token seen on many visitors or networks was most likely forwarded: only its first
+-- visitor stays linked (lower confidence); the others are recorded, not merged.
+
+with
+
+leads as (
+    select * from {{ ref('stg_oie__leads') }}
+),
+
+lead_by_email as (
+    -- the same address in several campaigns: the most recent campaign's lead wins
+    select email_sha256, lead_id
+    from (
+        select
+            email_sha256,
+            lead_id,
+            row_number() over (partition by email_sha256 order by created_at desc, lead_id) as rn
+        from leads
+    ) as ranked
+    where rn = 1
+),
+
+human_events as (
+    select *
+    from {{ ref('int_events_deduped') }}
+    where
+        event_type != 'email_click'
+        and not is_bot
+        and visitor_id is not null
+),
+
+token_visitors as (
+    select
+        token,
+        visitor_id,
+        min(event_at) as first_seen_at,
+        min(ip) as network
+    from human_events
+    where token is not null and coalesce(token_valid, true)
+    group by token, visitor_id
+),
+
+token_stats as (
+    select
+        token,
+        count(distinct visitor_id) as token_visitors,
+        count(distinct network) as token_networks
+    from token_visitors
+    group by token
+),
+
+token_candidates as (
+    select
+        token_visitors.visitor_id,
+        leads.lead_id,
+        token_visitors.token as matched_identifier,
+        token_visitors.first_seen_at,
+        token_stats.token_visitors >= {{ var('oie_forwarded_token_min_visitors') }}
+        or token_stats.token_networks >= {{ var('oie_forwarded_token_min_networks') }} as is_forwarded,
+        row_number() over (
+            partition by token_visitors.token
+            order by token_visitors.first_seen_at, token_visitors.visitor_id
+        ) as arrival_rank
+    from token_visitors
+    inner join token_stats on token_visitors.token = token_stats.token
+    inner join leads on token_visitors.token = leads.token
+),
+
+email_candidates as (
+    select
+        human_events.visitor_id,
+        lead_by_email.lead_id,
+        human_events.hem_sha256 as matched_identifier,
+        min(human_events.event_at) as first_seen_at
+    from human_events
+    inner join lead_by_email on human_events.hem_sha256 = lead_by_email.email_sha256
+    where human_events.event_type = 'form_submit'
+    group by human_events.visitor_id, lead_by_email.lead_id, human_events.hem_sha256
+)
+
+select
+    visitor_id,
+    lead_id,
+    'email_hash' as match_type,
+    matched_identifier,
+    first_seen_at,
+    false as is_forwarded,
+    true as is_linkable,
+    {{ var('oie_confidence_email_hash') }} as confidence
+from email_candidates
+
+union all
+
+select
+    visitor_id,
+    lead_id,
+    case
+        when not is_forwarded then 'token'
+        when arrival_rank = 1 then 'token_forwarded_first'
+        else 'token_forwarded'
+    end as match_type,
+    matched_identifier,
+    first_seen_at,
+    is_forwarded,
+    not is_forwarded or arrival_rank = 1 as is_linkable,
+    case
+        when not is_forwarded then {{ var('oie_confidence_token') }}
+        when arrival_rank = 1 then {{ var('oie_confidence_token_forwarded_first') }}
+        else 0.0
+    end as confidence
+from token_candidates

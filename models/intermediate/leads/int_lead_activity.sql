@@ -1,0 +1,131 @@
+-- What each lead did inside the score window (oie_score_window_days before oie_as_of):
+-- human, external, non-quarantined sessions of the lead's linked visitors, and genuine
+-- (non-scanner) email clicks. Activity after oie_as_of is ignored so a fixed as_of
+-- reproduces a score.
+
+{% set as_of = oie_as_of(var('oie_as_of')) %}
+{% set window_start = oie_timestamp_add('day', -1 * var('oie_score_window_days'), as_of) %}
+
+with
+
+leads as (
+    select * from {{ ref('stg_oie__leads') }}
+),
+
+scored_sessions as (
+    select *
+    from {{ ref('sessions') }}
+    where
+        lead_id is not null
+        and not is_bot
+        and not is_internal
+        and not is_quarantined
+        and started_at >= {{ window_start }}
+        and started_at <= {{ as_of }}
+),
+
+all_human_sessions as (
+    select lead_id, min(started_at) as first_visit_at, max(ended_at) as last_session_at
+    from {{ ref('sessions') }}
+    where lead_id is not null and not is_bot and not is_internal and not is_quarantined
+    group by lead_id
+),
+
+session_totals as (
+    select
+        lead_id,
+        count(*) as total_sessions,
+        sum(pageviews) as total_pageviews,
+        sum(active_s) as total_active_s,
+        sum(deep_pageviews) as deep_pageviews,
+        sum(pricing_views) as pricing_page_visits,
+        sum(case_study_views) as case_study_views,
+        sum(product_views) as product_page_views,
+        sum(forms_submitted) as form_submissions,
+        sum(videos_completed) as videos_completed,
+        max(ended_at) as last_session_in_window_at
+    from scored_sessions
+    group by lead_id
+),
+
+pages as (
+    select
+        scored_sessions.lead_id,
+        {{ oie_string_agg_distinct('events.url_path') }} as pages_seen
+    from {{ ref('int_events_sessionized') }} as events
+    inner join scored_sessions on events.session_id = scored_sessions.session_id
+    where events.event_type = 'pageview'
+    group by scored_sessions.lead_id
+),
+
+genuine_clicks as (
+    select
+        lead_id,
+        min(clicked_at) as first_click_at,
+        max(case when clicked_at >= {{ window_start }} and clicked_at <= {{ as_of }} then clicked_at end)
+            as last_click_in_window_at,
+        count(*) as email_clicks
+    from {{ ref('email_clicks') }}
+    where lead_id is not null and not is_scanner
+    group by lead_id
+),
+
+scanner_clicks as (
+    select lead_id, count(*) as scanner_clicks
+    from {{ ref('email_clicks') }}
+    where lead_id is not null and is_scanner
+    group by lead_id
+),
+
+visitors as (
+    select lead_id, count(*) as visitors, max(case when is_forwarded then 1 else 0 end) = 1 as has_forwarded_visitor
+    from {{ ref('identity_map') }}
+    where identifier_type = 'visitor' and is_linked
+    group by lead_id
+),
+
+forwarded_tokens as (
+    select lead_id, is_forwarded as token_forwarded
+    from {{ ref('identity_map') }}
+    where identifier_type = 'token'
+)
+
+select
+    leads.lead_id,
+    {% if var('oie_internal_email_domains') %}
+        coalesce({{ dbt.split_part('leads.email', "'@'", 2) }} in ('{{ var('oie_internal_email_domains') | map('lower') | join("', '") }}'), false)
+    {% else %}
+        false
+    {% endif %} as is_internal_lead,
+    genuine_clicks.first_click_at,
+    all_human_sessions.first_visit_at,
+    all_human_sessions.last_session_at as last_visit_at,
+    coalesce(session_totals.total_sessions, 0) as total_sessions,
+    coalesce(session_totals.total_pageviews, 0) as total_pageviews,
+    coalesce(session_totals.total_active_s, 0) as total_active_s,
+    coalesce(session_totals.deep_pageviews, 0) as deep_pageviews,
+    coalesce(session_totals.pricing_page_visits, 0) as pricing_page_visits,
+    coalesce(session_totals.case_study_views, 0) as case_study_views,
+    coalesce(session_totals.product_page_views, 0) as product_page_views,
+    coalesce(session_totals.form_submissions, 0) as form_submissions,
+    coalesce(session_totals.videos_completed, 0) as videos_completed,
+    coalesce(genuine_clicks.email_clicks, 0) as email_clicks,
+    coalesce(scanner_clicks.scanner_clicks, 0) as scanner_clicks,
+    coalesce(visitors.visitors, 0) as visitors,
+    coalesce(forwarded_tokens.token_forwarded, false) as token_forwarded,
+    pages.pages_seen,
+    -- the newest human touch inside the window: a session or a genuine click
+    case
+        when session_totals.last_session_in_window_at is null then genuine_clicks.last_click_in_window_at
+        when genuine_clicks.last_click_in_window_at is null then session_totals.last_session_in_window_at
+        else greatest(session_totals.last_session_in_window_at, genuine_clicks.last_click_in_window_at)
+    end as last_activity_at,
+    {{ as_of }} as scored_as_of
+from leads
+left join session_totals on leads.lead_id = session_totals.lead_id
+left join pages on leads.lead_id = pages.lead_id
+left join all_human_sessions on leads.lead_id = all_human_sessions.lead_id
+left join genuine_clicks on leads.lead_id = genuine_clicks.lead_id
+left join scanner_clicks on leads.lead_id = scanner_clicks.lead_id
+left join visitors on leads.lead_id = visitors.lead_id
+left join forwarded_tokens on leads.lead_id = forwarded_tokens.lead_id

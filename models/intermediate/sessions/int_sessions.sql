@@ -1,0 +1,158 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='session_id',
+        incremental_strategy=oie_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        partition_by=oie_partition_by('started_at'),
+        cluster_by=['visitor_id'],
+        post_hook=[
+            "{% if is_incremental() %}delete from {{ this }} where session_id not in (select session_id from {{ ref('int_events_sessionized') }}){% endif %}"
+        ],
+    )
+}}
+
+-- One row per session, rebuilt whole for every session re-sessionized in this run. Sessions
+-- that a late event merged into another disappear from int_events_sessionized; the
+-- post-hook removes their stale rows here.
+
+{% set watermark = oie_watermark('oie_sessionized_at') %}
+
+with
+
+session_events as (
+    select *
+    from {{ ref('int_events_sessionized') }}
+    {% if watermark %}
+        where oie_sessionized_at > {{ oie_timestamp_literal(watermark.ts) }}
+    {% endif %}
+),
+
+page_views as (
+    -- page_exit carries cumulative active time and depth for its page view: take the max.
+    select
+        session_id,
+        page_view_index,
+        max(case when event_type = 'pageview' then url_path end) as url_path,
+        {{ oie_bool_or("event_type = 'pageview' and is_pricing_page") }} as is_pricing_view,
+        {{ oie_bool_or("event_type = 'pageview' and is_case_study_page") }} as is_case_study_view,
+        {{ oie_bool_or("event_type = 'pageview' and is_product_page") }} as is_product_view,
+        coalesce(max(scroll_depth), 0) as max_depth,
+        coalesce(max(active_ms), 0) as active_ms
+    from session_events
+    where page_view_index > 0
+    group by session_id, page_view_index
+),
+
+page_view_totals as (
+    select
+        session_id,
+        sum(active_ms) as active_ms,
+        sum(case when is_pricing_view then 1 else 0 end) as pricing_views,
+        sum(case when is_case_study_view then 1 else 0 end) as case_study_views,
+        sum(case when is_product_view then 1 else 0 end) as product_views,
+        sum(
+            case when max_depth >= {{ var('oie_score_engagement_deep_scroll_depth') }} then 1 else 0 end
+        ) as deep_pageviews,
+        {{ oie_string_agg_distinct('url_path') }} as pages_seen
+    from page_views
+    group by session_id
+),
+
+event_totals as (
+    select
+        session_id,
+        min(visitor_id) as visitor_id,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        {{ oie_arg_min('url_path', 'event_at') }} as first_url_path,
+        {{ oie_arg_min("case when event_type = 'pageview' then url_path end", "case when event_type = 'pageview' then event_at end") }} as entry_page,
+        {{ oie_arg_max("case when event_type = 'pageview' then url_path end", "case when event_type = 'pageview' then event_at end") }} as exit_page,
+        sum(case when event_type = 'pageview' then 1 else 0 end) as pageviews,
+        sum(case when event_type = 'click' then 1 else 0 end) as clicks,
+        coalesce(max(scroll_depth), 0) as max_scroll_depth,
+        count(distinct case when event_type = 'form_start' then cast(page_view_index as {{ dbt.type_string() }}) || '|' || coalesce(form_id, '') end)
+            as forms_started,
+        sum(case when event_type = 'form_submit' then 1 else 0 end) as forms_submitted,
+        count(distinct case when event_type = 'video' and video_action = 'play' then coalesce(video_src, '') end)
+            as videos_played,
+        count(distinct case when event_type = 'video' and video_action = 'complete' then cast(page_view_index as {{ dbt.type_string() }}) || '|' || coalesce(video_src, '') end)
+            as videos_completed,
+        count(*) as events,
+        count(distinct client_session_id) as client_sessions,
+        {{ oie_arg_min('device', 'event_at') }} as device,
+        {{ oie_arg_min('browser', 'event_at') }} as browser,
+        {{ oie_arg_min('os', 'event_at') }} as os,
+        {{ oie_arg_min('country', 'event_at') }} as country,
+        {{ oie_arg_min('token', "case when token is not null then event_at end") }} as first_token,
+        {{ oie_bool_or('is_bot') }} as is_bot,
+        {{ oie_bool_or('is_internal') }} as is_internal,
+        max(oie_sessionized_at) as oie_sessionized_at
+    from session_events
+    group by session_id
+),
+
+measured as (
+    select
+        event_totals.*,
+        cast({{ oie_millis_between('started_at', 'ended_at') }} / 1000 as {{ dbt.type_int() }}) as duration_s,
+        coalesce(page_view_totals.active_ms, 0) as active_ms_total,
+        coalesce(page_view_totals.pricing_views, 0) as pricing_views,
+        coalesce(page_view_totals.case_study_views, 0) as case_study_views,
+        coalesce(page_view_totals.product_views, 0) as product_views,
+        coalesce(page_view_totals.deep_pageviews, 0) as deep_pageviews,
+        page_view_totals.pages_seen
+    from event_totals
+    left join page_view_totals on event_totals.session_id = page_view_totals.session_id
+),
+
+final as (
+    select
+        session_id,
+        visitor_id,
+        started_at,
+        ended_at,
+        duration_s,
+        -- active time can't exceed the session's span (clock noise, duplicate exits)
+        cast(least(active_ms_total / 1000, duration_s) as {{ dbt.type_int() }}) as active_s,
+        coalesce(entry_page, first_url_path) as entry_page,
+        coalesce(exit_page, first_url_path) as exit_page,
+        pageviews,
+        clicks,
+        max_scroll_depth,
+        forms_started,
+        forms_submitted,
+        videos_played,
+        videos_completed,
+        pricing_views > 0 as viewed_pricing,
+        case_study_views > 0 as viewed_case_study,
+        product_views > 0 as viewed_product,
+        pricing_views,
+        case_study_views,
+        product_views,
+        deep_pageviews,
+        pages_seen,
+        events,
+        client_sessions,
+        device,
+        browser,
+        os,
+        country,
+        first_token,
+        is_bot,
+        is_internal,
+        duration_s > {{ var('oie_session_max_minutes') }} * 60 as is_quarantined,
+        oie_sessionized_at
+    from measured
+)
+
+select
+    *,
+    -- 0-100: time 40, pages 20, depth 20, interaction 20 (docs/warehouse.md)
+    cast(round(
+        40 * least(active_s / ({{ var("oie_engagement_active_seconds_full") }} * 1.0), 1)
+        + 20 * least(pageviews / ({{ var("oie_engagement_pageviews_full") }} * 1.0), 1)
+        + 20 * least(max_scroll_depth / 100.0, 1)
+        + least(clicks * 2 + forms_started * 3 + forms_submitted * 10 + videos_played * 3, 20)
+    ) as {{ dbt.type_int() }}) as engagement_score
+from final

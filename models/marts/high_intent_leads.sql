@@ -1,0 +1,27 @@
+-- The SDR's call list: hot and burning leads, hottest first, with why.
+
+select
+    lead_id,
+    email,
+    first_name,
+    last_name,
+    company,
+    title,
+    campaign_id,
+    campaign_name,
+    intent_score,
+    engagement_level,
+    score_recency,
+    score_frequency,
+    score_engagement,
+    score_high_intent,
+    score_conversions,
+    last_visit_at,
+    last_activity_at,
+    total_sessions,
+    pricing_page_visits,
+    form_submissions,
+    pages_seen,
+    row_number() over (order by intent_score desc, last_activity_at desc, lead_id) as priority_rank
+from {{ ref('lead_profiles') }}
+where engagement_level in ('hot', 'burning')

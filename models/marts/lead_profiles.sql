@@ -1,0 +1,59 @@
+-- One row per lead: who they are, what they did in the score window, and the intent score
+-- with its five components so an SDR can see why.
+
+with
+
+leads as (
+    select * from {{ ref('stg_oie__leads') }}
+),
+
+activity as (
+    select * from {{ ref('int_lead_activity') }}
+),
+
+scores as (
+    select * from {{ ref('int_lead_scores') }}
+)
+
+select
+    leads.lead_id,
+    leads.email,
+    leads.first_name,
+    leads.last_name,
+    leads.company,
+    leads.title,
+    leads.industry,
+    leads.campaign_id,
+    leads.campaign_name,
+    activity.first_click_at,
+    activity.first_visit_at,
+    activity.last_visit_at,
+    activity.total_sessions,
+    activity.total_pageviews,
+    activity.total_active_s,
+    activity.pricing_page_visits,
+    activity.case_study_views,
+    activity.product_page_views,
+    activity.form_submissions,
+    activity.videos_completed,
+    activity.visitors,
+    scores.score_recency,
+    scores.score_frequency,
+    scores.score_engagement,
+    scores.score_high_intent,
+    scores.score_conversions,
+    scores.intent_score,
+    scores.engagement_level,
+    activity.deep_pageviews,
+    activity.email_clicks,
+    activity.scanner_clicks,
+    activity.last_activity_at,
+    activity.pages_seen,
+    activity.token_forwarded,
+    activity.is_internal_lead,
+    leads.token,
+    leads.email_sha256,
+    activity.scored_as_of
+from leads
+inner join activity on leads.lead_id = activity.lead_id
+inner join scores on leads.lead_id = scores.lead_id

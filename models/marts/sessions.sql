@@ -1,0 +1,50 @@
+-- One row per session (DESIGN.md columns first), with the lead the visitor is stitched to.
+-- Bot, internal and quarantined (over-long) sessions stay visible here, flagged; scoring
+-- ignores them.
+
+with
+
+identity as (
+    select identifier as visitor_id, lead_id
+    from {{ ref('identity_map') }}
+    where identifier_type = 'visitor' and is_linked
+)
+
+select
+    s.session_id,
+    s.visitor_id,
+    identity.lead_id,
+    s.started_at,
+    s.ended_at,
+    s.duration_s,
+    s.active_s,
+    s.entry_page,
+    s.exit_page,
+    s.pageviews,
+    s.clicks,
+    s.max_scroll_depth,
+    s.forms_started,
+    s.forms_submitted,
+    s.videos_played,
+    s.viewed_pricing,
+    s.viewed_case_study,
+    s.viewed_product,
+    s.device,
+    s.browser,
+    s.os,
+    s.country,
+    s.engagement_score,
+    s.videos_completed,
+    s.pricing_views,
+    s.case_study_views,
+    s.product_views,
+    s.deep_pageviews,
+    s.pages_seen,
+    s.events,
+    s.client_sessions,
+    s.first_token,
+    s.is_bot,
+    s.is_internal,
+    s.is_quarantined
+from {{ ref('int_sessions') }} as s
+left join identity on s.visitor_id = identity.visitor_id

@@ -1,0 +1,56 @@
+-- Leads from `oie campaign create`. A re-import writes the same lead again, so the latest
+-- row per lead_id is the lead.
+with
+
+source as (
+    {% if oie_landing_has_files('leads') %}
+        select * from {{ source('oie', 'raw_leads') }}
+    {% else %}
+        {{ oie_empty_raw_leads() }}
+    {% endif %}
+),
+
+renamed as (
+    select
+        lead_id,
+        lower(trim(email)) as email,
+        lower(email_sha256) as email_sha256,
+        first_name,
+        last_name,
+        company,
+        title,
+        industry,
+        campaign_id,
+        campaign_name,
+        token,
+        {{ oie_to_timestamp('created_at') }} as created_at,
+        attributes
+    from source
+    where lead_id is not null
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by lead_id order by created_at desc, token desc
+        ) as import_rank
+    from renamed
+)
+
+select
+    lead_id,
+    email,
+    email_sha256,
+    first_name,
+    last_name,
+    company,
+    title,
+    industry,
+    campaign_id,
+    campaign_name,
+    token,
+    created_at,
+    attributes
+from ranked
+where import_rank = 1
