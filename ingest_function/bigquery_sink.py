@@ -1,0 +1,289 @@
+"""BigQuery sink: Storage Write API default stream (at-least-once), insertAll as fallback.
+
+Rows and requests are built by plain functions (`event_row`, `rejected_row`,
+`proto_descriptor`, `append_request`, `insert_all_rows`) so tests check them without a
+network. The raw tables themselves are created by `dbt run-operation oie_create_raw_tables
+--target bigquery` (partitioned by DATE(received_at)); RAW_EVENTS_SCHEMA below must match.
+
+Types: TIMESTAMP columns travel as int64 microseconds (Storage Write API) or ISO strings
+(insertAll); JSON columns as JSON text. insertAll does not raise on bad rows: its per-row
+error list is checked and any error fails the batch (which then goes to the dead letter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from ingest_function.sinks import Batch, SinkError
+from oie.settings import Settings
+
+# (name, BigQuery type, mode) in landing-line order (docs/contracts.md).
+RAW_EVENTS_SCHEMA: tuple[tuple[str, str, str], ...] = (
+    ("event_id", "STRING", "REQUIRED"),
+    ("type", "STRING", "REQUIRED"),
+    ("ts", "INT64", "NULLABLE"),
+    ("sent_at", "INT64", "NULLABLE"),
+    ("received_at", "TIMESTAMP", "REQUIRED"),
+    ("event_at", "TIMESTAMP", "NULLABLE"),
+    ("visitor_id", "STRING", "NULLABLE"),
+    ("client_visitor_id", "STRING", "NULLABLE"),
+    ("client_session_id", "STRING", "NULLABLE"),
+    ("token", "STRING", "NULLABLE"),
+    ("token_valid", "BOOL", "NULLABLE"),
+    ("url", "STRING", "NULLABLE"),
+    ("referrer", "STRING", "NULLABLE"),
+    ("data", "JSON", "NULLABLE"),
+    ("pixel_version", "STRING", "NULLABLE"),
+    ("ip", "STRING", "NULLABLE"),
+    ("user_agent", "STRING", "NULLABLE"),
+    ("device", "STRING", "NULLABLE"),
+    ("browser", "STRING", "NULLABLE"),
+    ("os", "STRING", "NULLABLE"),
+    ("is_bot", "BOOL", "NULLABLE"),
+    ("country", "STRING", "NULLABLE"),
+    ("region", "STRING", "NULLABLE"),
+    ("city", "STRING", "NULLABLE"),
+    ("asn", "STRING", "NULLABLE"),
+    ("as_org", "STRING", "NULLABLE"),
+)
+RAW_REJECTED_SCHEMA: tuple[tuple[str, str, str], ...] = (
+    ("received_at", "TIMESTAMP", "REQUIRED"),
+    ("reason", "STRING", "REQUIRED"),
+    ("stage", "STRING", "NULLABLE"),
+    ("event_id", "STRING", "NULLABLE"),
+    ("type", "STRING", "NULLABLE"),
+    ("event", "JSON", "NULLABLE"),
+    ("raw", "STRING", "NULLABLE"),
+    ("ip", "STRING", "NULLABLE"),
+    ("user_agent", "STRING", "NULLABLE"),
+)
+_JSON_COLUMNS = frozenset({"data", "event"})
+_TS_COLUMNS = frozenset({"received_at", "event_at"})
+
+
+def iso_to_micros(value: str) -> int:
+    return int(round(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1e6))
+
+
+def _row(record: dict[str, Any], schema: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
+    """A JSON-ready row (insertAll form): JSON columns as JSON text, timestamps as ISO."""
+    row: dict[str, Any] = {}
+    for name, _type, _mode in schema:
+        value = record.get(name)
+        if value is not None and name in _JSON_COLUMNS:
+            value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        row[name] = value
+    return row
+
+
+def event_row(event: dict[str, Any]) -> dict[str, Any]:
+    return _row(event, RAW_EVENTS_SCHEMA)
+
+
+def rejected_row(record: dict[str, Any]) -> dict[str, Any]:
+    return _row(record, RAW_REJECTED_SCHEMA)
+
+
+def insert_all_rows(batch: Batch) -> tuple[list[dict[str, Any]], list[str]]:
+    """(rows, row_ids) for insert_rows_json: event_id as row id lets BigQuery drop retries."""
+    rows = [event_row(e) for e in batch.events]
+    return rows, [e["event_id"] for e in batch.events]
+
+
+# -- Storage Write API --------------------------------------------------------------------
+_PROTO_TYPES = {"STRING": 9, "INT64": 3, "BOOL": 8, "TIMESTAMP": 3, "JSON": 9}  # FieldDescriptor
+
+
+def proto_descriptor(schema: tuple[tuple[str, str, str], ...], name: str = "RawRow") -> Any:
+    """DescriptorProto (proto2, all optional) matching the table schema."""
+    from google.protobuf import descriptor_pb2
+
+    desc = descriptor_pb2.DescriptorProto(name=name)
+    for number, (column, bq_type, _mode) in enumerate(schema, start=1):
+        desc.field.add(
+            name=column,
+            number=number,
+            type=_PROTO_TYPES[bq_type],
+            label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+        )
+    return desc
+
+
+_classes: dict[str, Any] = {}
+_classes_lock = threading.Lock()
+
+
+def message_class(schema: tuple[tuple[str, str, str], ...], name: str) -> Any:
+    with _classes_lock:
+        if name not in _classes:
+            from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+            fdp = descriptor_pb2.FileDescriptorProto(
+                name=f"oie_{name.lower()}.proto", package="oie", syntax="proto2"
+            )
+            fdp.message_type.add().CopyFrom(proto_descriptor(schema, name))
+            pool = descriptor_pool.DescriptorPool()
+            pool.Add(fdp)
+            _classes[name] = message_factory.GetMessageClass(
+                pool.FindMessageTypeByName(f"oie.{name}")
+            )
+        return _classes[name]
+
+
+def proto_rows(
+    records: list[dict[str, Any]], schema: tuple[tuple[str, str, str], ...], name: str
+) -> list[bytes]:
+    cls = message_class(schema, name)
+    out = []
+    for record in records:
+        msg = cls()
+        for column, bq_type, _mode in schema:
+            value = record.get(column)
+            if value is None:
+                continue
+            if bq_type == "TIMESTAMP":
+                value = iso_to_micros(value)
+            elif bq_type == "JSON":
+                value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            setattr(msg, column, value)
+        out.append(msg.SerializeToString())
+    return out
+
+
+def default_stream(project: str, dataset: str, table: str) -> str:
+    return f"projects/{project}/datasets/{dataset}/tables/{table}/streams/_default"
+
+
+def append_request(
+    stream: str, records: list[dict[str, Any]], schema: tuple[tuple[str, str, str], ...], name: str
+) -> Any:
+    from google.cloud.bigquery_storage_v1 import types
+
+    proto_data = types.AppendRowsRequest.ProtoData(
+        writer_schema=types.ProtoSchema(proto_descriptor=proto_descriptor(schema, name)),
+        rows=types.ProtoRows(serialized_rows=proto_rows(records, schema, name)),
+    )
+    return types.AppendRowsRequest(write_stream=stream, proto_rows=proto_data)
+
+
+class BigQuerySink:
+    name = "bigquery"
+
+    def __init__(
+        self,
+        project: str,
+        dataset: str,
+        events_table: str,
+        rejected_table: str,
+        method: str,
+        timeout_s: float,
+        attempts: int = 3,
+    ) -> None:
+        self.project, self.dataset = project, dataset
+        self.events_table, self.rejected_table = events_table, rejected_table
+        self.method, self.timeout_s, self.attempts = method, timeout_s, attempts
+        self._client: Any = None
+        self._pid = 0
+        self._last_error: str | None = None
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> BigQuerySink:
+        assert s.bq_project and s.bq_dataset
+        return cls(
+            s.bq_project,
+            s.bq_dataset,
+            s.bq_table,
+            s.bq_rejected_table,
+            s.bq_method,
+            s.sink_timeout_s,
+        )
+
+    def _get_client(self) -> Any:
+        # Clients hold gRPC channels, which must not cross a fork: one per process.
+        if self._client is None or self._pid != os.getpid():
+            if self.method == "storage":
+                from google.cloud import bigquery_storage_v1
+
+                self._client = bigquery_storage_v1.BigQueryWriteClient()
+            else:
+                from google.cloud import bigquery
+
+                self._client = bigquery.Client(project=self.project)
+            self._pid = os.getpid()
+        return self._client
+
+    def write(self, batch: Batch) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.2
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self._write_once(batch, max(0.5, deadline - time.monotonic()))
+                self._last_error = None
+                return
+            except Exception as exc:
+                self._last_error = f"{type(exc).__name__}: {exc}"[:200]
+                if attempt == self.attempts or time.monotonic() + delay >= deadline:
+                    raise SinkError(f"bigquery write failed: {self._last_error}") from exc
+                time.sleep(delay)
+                delay *= 2.5
+
+    def _write_once(self, batch: Batch, timeout: float) -> None:
+        client = self._get_client()
+        if self.method == "storage":
+            for table, records, schema, name in (
+                (self.events_table, batch.events, RAW_EVENTS_SCHEMA, "RawEvent"),
+                (self.rejected_table, batch.rejected, RAW_REJECTED_SCHEMA, "RawRejected"),
+            ):
+                if not records:
+                    continue
+                stream = default_stream(self.project, self.dataset, table)
+                request = append_request(stream, records, schema, name)
+                responses = client.append_rows(
+                    iter([request]),
+                    timeout=timeout,
+                    metadata=(("x-goog-request-params", f"write_stream={stream}"),),
+                )
+                for response in responses:
+                    check_append_response(response)
+                    break
+            return
+        table_ref = f"{self.project}.{self.dataset}"
+        if batch.events:
+            rows, ids = insert_all_rows(batch)
+            errors = client.insert_rows_json(
+                f"{table_ref}.{self.events_table}", rows, row_ids=ids, timeout=timeout
+            )
+            if errors:
+                raise SinkError(f"insertAll row errors: {str(errors)[:300]}")
+        if batch.rejected:
+            rows = [rejected_row(r) for r in batch.rejected]
+            errors = client.insert_rows_json(
+                f"{table_ref}.{self.rejected_table}", rows, timeout=timeout
+            )
+            if errors:
+                raise SinkError(f"insertAll row errors: {str(errors)[:300]}")
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ok": self._last_error is None,
+            "method": self.method,
+            "last_error": self._last_error,
+        }
+
+    def close(self) -> None:
+        pass
+
+
+def check_append_response(response: Any) -> None:
+    """AppendRowsResponse carries failures in fields, not exceptions."""
+    if getattr(response, "row_errors", None):
+        raise SinkError(f"row errors: {list(response.row_errors)[:3]}")
+    error = getattr(response, "error", None)
+    if error is not None and getattr(error, "code", 0):
+        raise SinkError(f"append failed: code {error.code}: {error.message}")
