@@ -1,0 +1,642 @@
+"""`oie campaign create`: a lead list in, tracking links and `raw_leads` rows out.
+
+The file is streamed in chunks so 10M rows run in bounded memory: every per-lead fact that
+must outlive a chunk (which emails this import has seen, which tokens exist) lives in the
+token registry, a SQLite file at $OIE_DATA_DIR/tokens.sqlite, not in Python sets.
+
+Crash safety, in this order: mint inside one SQLite transaction, write the leads landing
+file and the URL file under temporary names, rename them into place, then commit. A crash
+before the commit leaves the registry untouched, so the next import mints the very same
+tokens again (deterministic HMAC, same collision state) and the warehouse keeps the
+latest row per lead_id: nothing is lost and nothing changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import socket
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from oie import tokens
+from oie.hashing import email_sha256, normalize_email
+
+CHUNK_ROWS = 20_000
+MAX_PROBLEMS_SHOWN = 10
+
+# Canonical lead fields and the header spellings seen in Smartlead, Instantly, Apollo and
+# HubSpot exports, compared after lowercasing and dropping spaces, '_', '-' and '.'.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "email": ("email", "emailaddress", "e-mail", "workemail", "businessemail", "mail"),
+    "first_name": ("firstname", "first", "givenname", "fname"),
+    "last_name": ("lastname", "last", "surname", "familyname", "lname"),
+    "company": ("company", "companyname", "organization", "organisation", "account"),
+    "title": ("title", "jobtitle", "position", "role"),
+    "industry": ("industry", "companyindustry"),
+}
+LEAD_FIELDS = tuple(FIELD_ALIASES)
+
+# Pragmatic address check after normalization: one @, no spaces or list separators,
+# a dotted domain whose labels are non-empty. Deliverability is the ESP's job.
+_EMAIL_RE = re.compile(
+    r"^(?!\.)(?!.*\.\.)[^\s@\"(),:;<>\[\]\\]{1,64}(?<!\.)@"
+    r"(?=.{1,253}$)(?:[^\s@\"(),:;<>\[\]\\.\-][^\s@\"(),:;<>\[\]\\.]*\.)+"
+    r"[^\s@\"(),:;<>\[\]\\.\-0-9][^\s@\"(),:;<>\[\]\\.]+$"
+)
+
+
+class CampaignError(Exception):
+    """A problem with the whole input (not one row): reported as one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    email: str
+    reason: str
+
+
+@dataclass
+class CampaignResult:
+    campaign_id: str
+    campaign_name: str
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    collisions: int = 0
+    urls_path: Path | None = None
+    problems_path: Path | None = None
+    landing_path: Path | None = None
+    first_problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+
+
+def header_key(name: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", name.strip().lower())
+
+
+def match_headers(header: list[str]) -> dict[str, int]:
+    """Map canonical field -> column index; the first matching column wins."""
+    lookup = {
+        alias.replace("-", ""): f for f, aliases in FIELD_ALIASES.items() for alias in aliases
+    }
+    found: dict[str, int] = {}
+    for index, name in enumerate(header):
+        canonical = lookup.get(header_key(name))
+        if canonical and canonical not in found:
+            found[canonical] = index
+    return found
+
+
+def email_problem(email: str) -> str | None:
+    if not email:
+        return "invalid_email: empty"
+    if not _EMAIL_RE.match(email):
+        return "invalid_email: not an address"
+    return None
+
+
+def lead_id_for(campaign_id: str, email: str) -> str:
+    return hashlib.sha256(f"{campaign_id}|{email}".encode()).hexdigest()[:16]
+
+
+def check_landing_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CampaignError(f"--landing-url must be an absolute http(s) URL, got {url!r}")
+    return url.strip()
+
+
+def tracking_url(landing_url: str, token: str, tracking_base: str | None) -> str:
+    """`{base}/go?i=TOKEN&to=<path>` via the collector, else the landing URL with ?i=TOKEN."""
+    prefix, suffix = url_template(landing_url, tracking_base)
+    return prefix + token + suffix
+
+
+def url_template(landing_url: str, tracking_base: str | None) -> tuple[str, str]:
+    """(prefix, suffix) around the token: built once per import, not once per lead."""
+    parts = urlsplit(landing_url)
+    if tracking_base:
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return f"{tracking_base.rstrip('/')}/go?i=", f"&to={quote(path, safe='/')}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "i"]
+    marker = "TOKEN0000000"
+    query.append(("i", marker))
+    url = urlunsplit(
+        (parts.scheme, parts.netloc, parts.path or "/", urlencode(query), parts.fragment)
+    )
+    prefix, _, suffix = url.partition(marker)
+    return prefix, suffix
+
+
+def iso_ms(moment: datetime) -> str:
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+# --------------------------------------------------------------------------- registry
+
+
+class TokenRegistry:
+    """Every minted token, unique across campaigns: the collision rule's memory.
+
+    `tokens(token PK, campaign_id, email, lead_id, row_hash, created_at)`, unique on
+    (campaign_id, email). Re-imports find their lead here and keep its token.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves to span a whole import.
+        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        # Temp tables spill to disk: the per-import "seen" set may hold 10M emails.
+        self.db.execute("PRAGMA temp_store=FILE")
+        self.db.execute("PRAGMA cache_size=-65536")  # 64 MB page cache, the memory bound
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS tokens (
+              token TEXT PRIMARY KEY,
+              campaign_id TEXT NOT NULL,
+              email TEXT NOT NULL,
+              lead_id TEXT NOT NULL,
+              row_hash TEXT NOT NULL,
+              created_at TEXT NOT NULL,
+              UNIQUE (campaign_id, email)
+            );
+            CREATE TABLE IF NOT EXISTS campaigns (
+              campaign_id TEXT PRIMARY KEY,
+              campaign_name TEXT NOT NULL,
+              landing_url TEXT NOT NULL,
+              tracking_base TEXT,
+              created_at TEXT NOT NULL,
+              updated_at TEXT NOT NULL
+            );
+            """
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+    def owner_of(self, token: str) -> str | None:
+        row = self.db.execute(
+            "SELECT campaign_id || '|' || email FROM tokens WHERE token = ?", (token,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def token_for(self, campaign_id: str, email: str) -> str | None:
+        row = self.db.execute(
+            "SELECT token FROM tokens WHERE campaign_id = ? AND email = ?", (campaign_id, email)
+        ).fetchone()
+        return row[0] if row else None
+
+    def latest(self) -> tuple[str, str, str] | None:
+        """(campaign_id, email, token) of the most recently created lead, if any."""
+        row = self.db.execute(
+            "SELECT campaign_id, email, token FROM tokens ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def leads(self, campaign_id: str | None, limit: int) -> list[tuple[str, str, str]]:
+        """Up to `limit` (email, token, campaign_id), in a stable order (by lead_id)."""
+        where, args = ("WHERE campaign_id = ?", [campaign_id]) if campaign_id else ("", [])
+        return list(
+            self.db.execute(
+                f"SELECT email, token, campaign_id FROM tokens {where} ORDER BY lead_id LIMIT ?",
+                [*args, limit],
+            )
+        )
+
+    def campaign(self, campaign_id: str) -> dict[str, str] | None:
+        cur = self.db.execute("SELECT * FROM campaigns WHERE campaign_id = ?", (campaign_id,))
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
+# --------------------------------------------------------------------------- files
+
+
+class AtomicFile:
+    """A text file written under a temporary name and renamed into place on `publish`."""
+
+    def __init__(self, final: Path, temp_suffix: str = ".tmp") -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        self.final = final
+        self.temp = final.with_name(final.name + temp_suffix)
+        self.handle = open(self.temp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self.lines = 0
+
+    def publish(self) -> Path:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.temp, self.final)
+        return self.final
+
+    def discard(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        self.temp.unlink(missing_ok=True)
+
+
+def leads_landing_path(landing_dir: Path, moment: datetime) -> Path:
+    when = moment.astimezone(UTC)
+    name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}.ndjson"
+    return landing_dir / "leads" / f"dt={when:%Y-%m-%d}" / f"hr={when:%H}" / name
+
+
+class _CountingRaw(io.RawIOBase):
+    """Counts bytes read so the progress bar can follow a streaming CSV read."""
+
+    def __init__(self, raw: io.FileIO) -> None:
+        self.raw = raw
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = self.raw.readinto(buffer) or 0
+        self.position += n
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class _Row:
+    line: int
+    email: str
+    values: list[str]
+    lead: dict[str, object]
+
+
+def _read_rows(
+    path: Path, encoding: str, progress: Callable[[int], None] | None
+) -> Iterator[tuple[list[str], dict[str, int], str] | tuple[int, list[str]]]:
+    """Yield (header, field map, delimiter) once, then (start line, values) per record."""
+    counting = _CountingRaw(io.FileIO(path, "r"))
+    text = io.TextIOWrapper(io.BufferedReader(counting, 1 << 20), encoding=encoding, newline="")
+    line_before = 0
+    try:
+        first = text.readline()
+        if not first.strip():
+            raise CampaignError(f"{path} is empty: expected a header row with an email column")
+        delimiter = _sniff_delimiter(first)
+        reader = csv.reader(_prepend(first, text), delimiter=delimiter)
+        header = [h.strip() for h in next(reader)]
+        fields = match_headers(header)
+        if "email" not in fields:
+            raise CampaignError(
+                f"{path} has no email column (looked for Email, E-mail, Email Address, "
+                f"Work Email; found: {', '.join(header) or 'nothing'})"
+            )
+        yield header, fields, delimiter
+        line_before = reader.line_num
+        for values in reader:
+            yield line_before + 1, values
+            line_before = reader.line_num
+            if progress is not None and line_before % 4096 == 0:
+                progress(counting.position)
+    except UnicodeDecodeError:
+        raise CampaignError(
+            f"{path} is not valid {encoding} (near line {line_before + 1}): re-export it as "
+            f"UTF-8, or pass --encoding cp1252 (Excel on Windows) or --encoding latin-1"
+        ) from None
+    except csv.Error as exc:
+        raise CampaignError(f"{path} line {line_before + 1}: unreadable CSV ({exc})") from None
+    finally:
+        if progress is not None:
+            progress(counting.position)
+        text.close()
+
+
+def _prepend(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def create_campaign(
+    csv_path: Path,
+    campaign_name: str,
+    landing_url: str,
+    *,
+    keyring: tokens.Keyring,
+    data_dir: Path,
+    landing_dir: Path,
+    out_path: Path | None = None,
+    tracking_base: str | None = None,
+    encoding: str = "utf-8-sig",
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+    leads_sink: Callable[[Path], None] | None = None,
+) -> CampaignResult:
+    """Import one lead list. `leads_sink`, when given, receives the finished NDJSON file
+    (e.g. a BigQuery load job) instead of it being published to the landing folder."""
+    campaign_id = slugify(campaign_name)
+    if not campaign_id:
+        raise CampaignError(f"--campaign {campaign_name!r} has no letters or digits to name it by")
+    landing_url = check_landing_url(landing_url)
+    if tracking_base is not None:
+        check_landing_url(tracking_base)
+    if not csv_path.is_file():
+        raise CampaignError(f"{csv_path}: no such file")
+    moment = now or datetime.now(UTC)
+    stamp = iso_ms(moment)
+    result = CampaignResult(campaign_id=campaign_id, campaign_name=campaign_name.strip())
+    out_path = out_path or Path.cwd() / f"{campaign_id}-urls.csv"
+    problems_final = out_path.with_name(out_path.name.removesuffix("-urls.csv") + "-problems.csv")
+    if problems_final == out_path:
+        problems_final = out_path.with_suffix(".problems.csv")
+
+    rows = _read_rows(csv_path, encoding, progress)
+    try:
+        header, fields, _delimiter = next(rows)  # type: ignore[misc]
+    except BaseException:
+        rows.close()
+        raise
+    registry = TokenRegistry(data_dir / "tokens.sqlite")
+    db = registry.db
+    extra_columns = [
+        (i, name) for i, name in enumerate(header) if i not in fields.values() and name
+    ]
+    urls = AtomicFile(out_path)
+    leads = AtomicFile(leads_landing_path(landing_dir, moment), ".tmp")
+    problems = AtomicFile(problems_final)
+    urls_writer = csv.writer(urls.handle, lineterminator="\n")
+    problems_writer = csv.writer(problems.handle, lineterminator="\n")
+    problems_writer.writerow(["line", "email", "reason"])
+    url_col = next((i for i, h in enumerate(header) if header_key(h) == "trackingurl"), None)
+    urls_writer.writerow(header if url_col is not None else [*header, "tracking_url"])
+
+    def report(problem: Problem) -> None:
+        problems_writer.writerow([problem.line, problem.email, problem.reason])
+        if len(result.first_problems) < MAX_PROBLEMS_SHOWN:
+            result.first_problems.append(problem)
+
+    committed = False
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (email TEXT PRIMARY KEY, line INT)")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS chunk (k TEXT PRIMARY KEY, line INT)")
+        db.execute("DELETE FROM temp.seen")
+        chunk: list[_Row] = []
+        width = len(header)
+        for line, values in rows:  # type: ignore[misc]
+            if not any(v.strip() for v in values):
+                continue  # a blank line is not a lead: skipped silently, as csv does
+            result.rows += 1
+            if len(values) > width and any(v.strip() for v in values[width:]):
+                result.invalid += 1
+                report(Problem(line, "", f"bad_row: {len(values)} fields, header has {width}"))
+                continue
+            if len(values) < width:
+                values = values + [""] * (width - len(values))
+            email = normalize_email(values[fields["email"]])
+            reason = email_problem(email)
+            if reason:
+                result.invalid += 1
+                report(Problem(line, values[fields["email"]].strip(), reason))
+                continue
+            lead: dict[str, object] = {f: values[i].strip() or None for f, i in fields.items()}
+            lead["email"] = email
+            for f in LEAD_FIELDS:
+                lead.setdefault(f, None)
+            lead["attributes"] = {
+                name: values[i].strip() for i, name in extra_columns if values[i].strip()
+            }
+            chunk.append(_Row(line, email, values[:width], lead))
+            if len(chunk) >= CHUNK_ROWS:
+                _process_chunk(
+                    chunk,
+                    registry,
+                    keyring,
+                    campaign_id,
+                    result,
+                    stamp,
+                    report,
+                    urls_writer,
+                    leads,
+                    url_col,
+                    landing_url,
+                    tracking_base,
+                )
+                chunk = []
+        if chunk:
+            _process_chunk(
+                chunk,
+                registry,
+                keyring,
+                campaign_id,
+                result,
+                stamp,
+                report,
+                urls_writer,
+                leads,
+                url_col,
+                landing_url,
+                tracking_base,
+            )
+        if result.rows == 0:
+            raise CampaignError(f"{csv_path} has a header but no lead rows")
+        db.execute(
+            "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE "
+            "SET campaign_name = excluded.campaign_name, landing_url = excluded.landing_url, "
+            "tracking_base = excluded.tracking_base, updated_at = excluded.updated_at",
+            (campaign_id, result.campaign_name, landing_url, tracking_base, stamp, stamp),
+        )
+        # Publish the files first, then commit: see the module docstring.
+        if leads.lines:
+            if leads_sink is not None:
+                leads.handle.close()
+                leads_sink(leads.temp)
+                leads.discard()
+            else:
+                result.landing_path = leads.publish()
+        else:
+            leads.discard()
+        result.urls_path = urls.publish()
+        if result.duplicates or result.invalid:
+            result.problems_path = problems.publish()
+        else:
+            problems.discard()
+        db.execute("COMMIT")
+        committed = True
+    finally:
+        if not committed:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for f in (urls, leads, problems):
+                f.discard()
+        rows.close()  # type: ignore[attr-defined]
+        registry.close()
+    return result
+
+
+def _process_chunk(
+    chunk: list[_Row],
+    registry: TokenRegistry,
+    keyring: tokens.Keyring,
+    campaign_id: str,
+    result: CampaignResult,
+    stamp: str,
+    report: Callable[[Problem], None],
+    urls_writer: csv.DictWriter | object,
+    leads: AtomicFile,
+    url_col: int | None,
+    landing_url: str,
+    tracking_base: str | None,
+) -> None:
+    """Dedupe, look up and mint one chunk with a handful of set-based SQL statements."""
+    db = registry.db
+    # Duplicates inside this chunk: keep the first occurrence.
+    first_line: dict[str, int] = {}
+    unique: list[_Row] = []
+    for row in chunk:
+        if row.email in first_line:
+            result.duplicates += 1
+            report(
+                Problem(
+                    row.line, row.email, f"duplicate: same email as line {first_line[row.email]}"
+                )
+            )
+        else:
+            first_line[row.email] = row.line
+            unique.append(row)
+    # Duplicates of earlier chunks, and this campaign's leads already in the registry.
+    db.execute("DELETE FROM temp.chunk")
+    db.executemany("INSERT INTO temp.chunk VALUES (?, ?)", [(r.email, r.line) for r in unique])
+    earlier = dict(
+        db.execute("SELECT c.k, s.line FROM temp.chunk c JOIN temp.seen s ON s.email = c.k")
+    )
+    existing = {
+        email: (token, row_hash, created_at)
+        for email, token, row_hash, created_at in db.execute(
+            "SELECT c.k, t.token, t.row_hash, t.created_at FROM temp.chunk c "
+            "JOIN tokens t ON t.campaign_id = ? AND t.email = c.k",
+            (campaign_id,),
+        )
+    }
+    db.execute("INSERT OR IGNORE INTO temp.seen SELECT k, line FROM temp.chunk")
+
+    fresh = [r for r in unique if r.email not in earlier and r.email not in existing]
+    # Tokens the fresh leads would take at counter 0, and which of those are already held.
+    first_choice = {r.email: tokens.candidate(keyring, campaign_id, r.email) for r in fresh}
+    db.execute("DELETE FROM temp.chunk")
+    db.executemany(
+        "INSERT OR IGNORE INTO temp.chunk VALUES (?, 0)", [(t,) for t in first_choice.values()]
+    )
+    taken = dict(
+        db.execute(
+            "SELECT t.token, t.campaign_id || '|' || t.email FROM temp.chunk c "
+            "JOIN tokens t ON t.token = c.k"
+        )
+    )
+    checked_free = set(first_choice.values()) - set(taken)
+    minted_now: dict[str, str] = {}
+
+    def owner_of(token: str) -> str | None:
+        if token in minted_now:
+            return minted_now[token]
+        if token in taken:
+            return taken[token]
+        if token in checked_free:
+            return None
+        return registry.owner_of(token)
+
+    url_prefix, url_suffix = url_template(landing_url, tracking_base)
+    inserts: list[tuple[str, str, str, str, str, str]] = []
+    updates: list[tuple[str, str]] = []
+    for row in unique:
+        if row.email in earlier:
+            result.duplicates += 1
+            report(
+                Problem(row.line, row.email, f"duplicate: same email as line {earlier[row.email]}")
+            )
+            continue
+        lead_id = lead_id_for(campaign_id, row.email)
+        known = existing.get(row.email)
+        if known:
+            token, old_hash, created_at = known
+        else:
+            token = first_choice[row.email]
+            if owner_of(token) is not None:
+                # Taken by another lead: the collision rule (next counter) lives in mint().
+                token = tokens.mint(keyring, campaign_id, row.email, owner_of)
+                result.collisions += 1
+            minted_now[token] = f"{campaign_id}|{row.email}"
+            created_at, old_hash = stamp, ""
+        record = {
+            "lead_id": lead_id,
+            "email": row.email,
+            "email_sha256": email_sha256(row.email),
+            "first_name": row.lead["first_name"],
+            "last_name": row.lead["last_name"],
+            "company": row.lead["company"],
+            "title": row.lead["title"],
+            "industry": row.lead["industry"],
+            "campaign_id": campaign_id,
+            "campaign_name": result.campaign_name,
+            "token": token,
+            "created_at": created_at,
+            "attributes": row.lead["attributes"],
+        }
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        row_hash = hashlib.sha256(line.encode()).hexdigest()[:32]
+        if not known:
+            result.new += 1
+            inserts.append((token, campaign_id, row.email, lead_id, row_hash, created_at))
+        elif row_hash != old_hash:
+            result.updated += 1
+            updates.append((row_hash, token))
+        else:
+            result.unchanged += 1
+        if not known or row_hash != old_hash:
+            leads.handle.write(line + "\n")
+            leads.lines += 1
+        url = url_prefix + token + url_suffix
+        values = list(row.values)
+        if url_col is None:
+            values.append(url)
+        else:
+            values[url_col] = url
+        urls_writer.writerow(values)  # type: ignore[attr-defined]
+    db.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)", inserts)
+    db.executemany("UPDATE tokens SET row_hash = ? WHERE token = ?", updates)

@@ -1,0 +1,114 @@
+"""`oie run`: seal landing files -> dbt build -> KV sync -> alerts, safe from cron."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from oie.commands._errors import EXIT_BUSY, EXIT_FAILED, UserError, handle_errors
+from oie.pipeline import RunBusy, RunOptions, StepResult, run_lock, run_steps
+from oie.settings import Settings, SettingsError
+
+console = Console(highlight=False, soft_wrap=True)
+
+RUN_HELP = """The scheduled pipeline: seal landing files, dbt build, KV sync, alerts.
+
+A lock ($OIE_DATA_DIR/oie-run.lock) keeps runs from overlapping: by default a second run
+exits at once with code 75 (safe from cron every minute); --wait queues it instead. The
+first failing step stops the run with exit code 1; the warehouse stays consistent and the
+next run catches up.
+
+\b
+Examples:
+  oie run                                   # everything, once
+  oie run --select lead_profiles+           # rebuild only part of the dbt project
+  oie run --skip-dbt                        # dbt Cloud builds; we only sync + alert
+  oie run --wait --wait-timeout 300         # queue behind a running pipeline
+  * * * * * cd /srv/oie && .venv/bin/oie run >> data/run.log 2>&1   # crontab
+"""
+
+MARK = {"ok": "[green]ok[/]", "skipped": "[yellow]skipped[/]", "failed": "[bold red]FAILED[/]"}
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
+
+
+def execute(
+    options: RunOptions, *, wait: bool, wait_timeout: float | None, out: Console = console
+) -> list[StepResult]:
+    """Take the lock and run the steps, printing one line per step; used by `oie demo` too."""
+    settings = _settings()
+
+    def waiting(holder: str) -> None:
+        out.print(f"waiting for the running pipeline to finish ({holder})")
+
+    with run_lock(settings.data_dir, wait=wait, timeout_s=wait_timeout, on_wait=waiting):
+
+        def start(index: int, title: str) -> None:
+            out.print(f"[bold][{index}/4][/] {title} ...")
+
+        def done(index: int, result: StepResult) -> None:
+            detail = f": {result.detail}" if result.detail else ""
+            out.print(f"      {MARK[result.status]} {result.name} ({result.seconds:.1f} s){detail}")
+
+        return run_steps(settings, options, on_start=start, on_done=done)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run", help=RUN_HELP)
+    @handle_errors
+    def run(
+        skip_dbt: Annotated[
+            bool, typer.Option("--skip-dbt", help="Skip dbt build (dbt Cloud builds).")
+        ] = False,
+        select: Annotated[
+            str | None,
+            typer.Option("--select", "-s", help="dbt node selection, e.g. 'lead_profiles+'."),
+        ] = None,
+        full_refresh: Annotated[
+            bool, typer.Option("--full-refresh", help="Rebuild incremental models.")
+        ] = False,
+        dbt_vars: Annotated[
+            str | None,
+            typer.Option("--vars", help="dbt vars as JSON, e.g. '{\"oie_level_hot\": 55}'."),
+        ] = None,
+        wait: Annotated[
+            bool,
+            typer.Option(
+                "--wait/--no-wait", help="Queue behind a running pipeline instead of exiting."
+            ),
+        ] = False,
+        wait_timeout: Annotated[
+            float | None,
+            typer.Option("--wait-timeout", help="With --wait: give up after this many seconds."),
+        ] = None,
+    ) -> None:
+        parsed: dict[str, object] = {}
+        if dbt_vars:
+            try:
+                parsed = json.loads(dbt_vars)
+            except ValueError:
+                raise UserError(f"--vars must be a JSON object, got {dbt_vars!r}") from None
+            if not isinstance(parsed, dict):
+                raise UserError(f"--vars must be a JSON object, got {dbt_vars!r}")
+        options = RunOptions(
+            skip_dbt=skip_dbt, select=select, full_refresh=full_refresh, dbt_vars=parsed
+        )
+        try:
+            results = execute(options, wait=wait, wait_timeout=wait_timeout)
+        except RunBusy as busy:
+            raise UserError(str(busy), EXIT_BUSY) from None
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise UserError(
+                f"step '{failed[0].name}' failed: {failed[0].detail}; the next run catches up",
+                EXIT_FAILED,
+            )
+        console.print("[green]pipeline finished[/]")

@@ -1,0 +1,192 @@
+"""`oie run`: the scheduled pipeline, steps in DESIGN.md's order, under one lock.
+
+seal landing files -> dbt build -> KV sync -> alerts. The first failing step stops the run
+(a sync or alert after a failed build would only repeat stale data) and the run exits
+non-zero. Nothing here edits the warehouse by hand: dbt's own transactional
+materializations plus the models' received_at watermarks are what let the next run catch
+up after a failure or a kill.
+
+The lock is an flock on $OIE_DATA_DIR/oie-run.lock: the kernel drops it when the holder
+dies, so a crashed or killed run can never leave a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+LOCK_NAME = "oie-run.lock"
+
+
+class RunBusy(Exception):
+    """Another `oie run` holds the lock (and we were told not to wait, or waited too long)."""
+
+    def __init__(self, holder: str, waited_s: float | None = None) -> None:
+        self.holder = holder
+        self.waited_s = waited_s
+        if waited_s is None:
+            msg = (
+                f"another `oie run` is in progress ({holder}); this run exits (use --wait to queue)"
+            )
+        else:
+            msg = f"another `oie run` still holds the lock after {waited_s:.0f} s ({holder})"
+        super().__init__(msg)
+
+
+@contextmanager
+def run_lock(
+    data_dir: Path,
+    *,
+    wait: bool,
+    timeout_s: float | None = None,
+    poll_s: float = 0.2,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[Path]:
+    """Hold the pipeline lock for the body; raise RunBusy if it cannot be had."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        started = time.monotonic()
+        announced = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = _holder(path)
+                if not wait:
+                    raise RunBusy(holder) from None
+                waited = time.monotonic() - started
+                if timeout_s is not None and waited >= timeout_s:
+                    raise RunBusy(holder, waited) from None
+                if not announced and on_wait is not None:
+                    on_wait(holder)
+                    announced = True
+                time.sleep(poll_s)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started_at": _now_iso()}).encode(), 0)
+        yield path
+    finally:
+        # Closing the descriptor releases the flock.
+        os.close(fd)
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text() or "{}")
+        return f"pid {info.get('pid')}, started {info.get('started_at')}"
+    except (OSError, ValueError):
+        return "holder unknown"
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # ok | skipped | failed
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class RunOptions:
+    skip_dbt: bool = False
+    select: str | None = None
+    full_refresh: bool = False
+    dbt_vars: dict[str, Any] = field(default_factory=dict)
+
+
+StepFn = Callable[[Any, RunOptions], StepResult]
+
+
+def step_seal(settings: Any, options: RunOptions) -> StepResult:
+    from oie import landing
+
+    sealed = landing.seal_stale(settings.landing_dir)
+    return StepResult("seal", "ok", _describe_seal(sealed))
+
+
+def _describe_seal(sealed: object) -> str:
+    if isinstance(sealed, int):
+        return f"{sealed} stale file(s) sealed"
+    if isinstance(sealed, list | tuple):
+        return f"{len(sealed)} stale file(s) sealed"
+    if sealed is None:
+        return "landing files sealed"
+    return str(sealed)
+
+
+def step_dbt(settings: Any, options: RunOptions) -> StepResult:
+    if options.skip_dbt:
+        return StepResult("dbt build", "skipped", "--skip-dbt: dbt runs elsewhere (dbt Cloud)")
+    from oie import warehouse
+
+    code = warehouse.dbt_build(
+        select=options.select, full_refresh=options.full_refresh, vars=options.dbt_vars or None
+    )
+    if code != 0:
+        return StepResult(
+            "dbt build", "failed", f"dbt exited with code {code}: see the dbt log above"
+        )
+    what = f"selection {options.select!r}" if options.select else "all models"
+    return StepResult("dbt build", "ok", what + (" (full refresh)" if options.full_refresh else ""))
+
+
+def step_kv_sync(settings: Any, options: RunOptions) -> StepResult:
+    if importlib.util.find_spec("kv_sync.sync") is None:
+        return StepResult("kv sync", "skipped", "not built yet in this project (kv_sync/ is empty)")
+    return StepResult("kv sync", "skipped", "kv_sync has no runner wired into `oie run` yet")
+
+
+def step_alerts(settings: Any, options: RunOptions) -> StepResult:
+    if importlib.util.find_spec("kv_sync.alerts") is None:
+        return StepResult("alerts", "skipped", "not built yet in this project (no alert sender)")
+    return StepResult("alerts", "skipped", "alerts have no runner wired into `oie run` yet")
+
+
+STEPS: tuple[tuple[str, StepFn], ...] = (
+    ("seal landing files", step_seal),
+    ("dbt build", step_dbt),
+    ("kv sync", step_kv_sync),
+    ("alerts", step_alerts),
+)
+
+
+def run_steps(
+    settings: Any,
+    options: RunOptions,
+    *,
+    on_start: Callable[[int, str], None] | None = None,
+    on_done: Callable[[int, StepResult], None] | None = None,
+    steps: tuple[tuple[str, StepFn], ...] = STEPS,
+) -> list[StepResult]:
+    """Run the steps in order, stopping at the first failure (the caller holds the lock)."""
+    results: list[StepResult] = []
+    for index, (title, fn) in enumerate(steps, start=1):
+        if on_start is not None:
+            on_start(index, title)
+        started = time.monotonic()
+        try:
+            result = fn(settings, options)
+        except Exception as exc:  # a step's own bug or I/O error: report it, stop cleanly
+            result = StepResult(title, "failed", f"{type(exc).__name__}: {exc}")
+        result.seconds = time.monotonic() - started
+        results.append(result)
+        if on_done is not None:
+            on_done(index, result)
+        if result.status == "failed":
+            break
+    return results
