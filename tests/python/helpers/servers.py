@@ -196,7 +196,8 @@ def http_call(
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         path = parts.path + ("?" + parts.query if parts.query else "")
-        conn.putrequest(method, path or "/", skip_accept_encoding=True)
+        skip_host = any(k.lower() == "host" for k in (headers or {}))
+        conn.putrequest(method, path or "/", skip_host=skip_host, skip_accept_encoding=True)
         for key, value in (headers or {}).items():
             conn.putheader(key, value)
         if body is not None:

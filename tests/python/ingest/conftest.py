@@ -89,3 +89,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestServer]:
     """One default server per test module (start-up ≈ 1 s)."""
     with start_ingest_server(data_dir=tmp_path_factory.mktemp("ingest")) as srv:
         yield srv
+
+
+def counts(reply: Reply) -> dict[str, int]:
+    doc = reply.json()
+    return {"accepted": doc["accepted"], "rejected": doc["rejected"]}
