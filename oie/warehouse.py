@@ -1,0 +1,179 @@
+"""Running the dbt project and reading the embedded warehouse.
+
+Only dbt writes the warehouse (DESIGN.md: one writing process per DuckDB file); every
+reader here opens it read-only and waits briefly while a build holds the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse is missing, locked for too long, or a dbt step failed."""
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    default = PROJECT_DIR / "data"
+    return Path(env.get("OIE_DATA_DIR") or default).resolve()
+
+
+def warehouse_path(env: Mapping[str, str] | None = None) -> Path:
+    return data_dir(env) / "warehouse.duckdb"
+
+
+def dbt_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment dbt runs with: OIE_DATA_DIR made absolute, and target/ and logs/
+    kept per data dir so builds against different warehouses never share dbt's state."""
+    env = dict(os.environ)
+    if extra:
+        env.update(extra)
+    directory = data_dir(env)
+    env["OIE_DATA_DIR"] = str(directory)
+    env.setdefault("OIE_DBT_TARGET_PATH", str(directory / "dbt" / "target"))
+    env.setdefault("DBT_LOG_PATH", str(directory / "dbt" / "logs"))
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    return env
+
+
+def dbt_command(
+    command: str = "build",
+    *,
+    select: str | None = None,
+    exclude: str | None = None,
+    full_refresh: bool = False,
+    vars: Mapping[str, Any] | None = None,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    args = [str(dbt) if dbt.exists() else "dbt", command]
+    args += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    if select:
+        args += ["--select", select]
+    if exclude:
+        args += ["--exclude", exclude]
+    if full_refresh:
+        args.append("--full-refresh")
+    if vars:
+        args += ["--vars", json.dumps(dict(vars))]
+    args += list(extra_args)
+    return args
+
+
+def dbt_build(
+    select: str | None = None,
+    full_refresh: bool = False,
+    vars: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    exclude: str | None = None,
+    quiet: bool = False,
+    command: str = "build",
+) -> int:
+    """Run `dbt build` (or another command) as a subprocess; returns dbt's exit code.
+
+    A subprocess, not dbt's in-process runner: a crash or kill mid-build must leave the
+    caller alive and the next run able to catch up.
+    """
+    args = dbt_command(
+        command, select=select, exclude=exclude, full_refresh=full_refresh, vars=vars
+    )
+    if quiet:
+        args.insert(1, "--quiet")
+    directory = data_dir(dbt_env(env))
+    directory.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(args, cwd=PROJECT_DIR, env=dbt_env(env), check=False)
+    return completed.returncode
+
+
+def connect_readonly(
+    directory: Path | None = None, *, wait_s: float = 30.0
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; retries while a dbt build holds the write lock."""
+    path = (directory or data_dir()) / "warehouse.duckdb"
+    if not path.exists():
+        raise WarehouseError(
+            f"no warehouse at {path}: run `oie run` (or `oie demo`) to build it first"
+        )
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:  # lock held by a writer
+            if time.monotonic() >= deadline:
+                raise WarehouseError(
+                    f"the warehouse at {path} stayed locked by a build for {wait_s:.0f} s"
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    lead_id: str
+    name: str
+    company: str | None
+    campaign_id: str | None
+    intent_score: int
+    engagement_level: str
+    components: dict[str, float]
+    last_visit_at: Any
+    pages_seen: str | None
+
+
+def hottest_leads(
+    directory: Path | None = None,
+    *,
+    limit: int = 20,
+    level: str | None = None,
+    campaign: str | None = None,
+) -> list[LeadRow]:
+    """Leads by intent score, hottest first, optionally one level or campaign only."""
+    where, params = ["1 = 1"], []
+    if level:
+        where.append("engagement_level = ?")
+        params.append(level)
+    if campaign:
+        where.append("(campaign_id = ? or campaign_name = ?)")
+        params += [campaign, campaign]
+    sql = f"""
+        select lead_id, trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')),
+               company, campaign_id, intent_score, engagement_level,
+               score_recency, score_frequency, score_engagement, score_high_intent,
+               score_conversions, last_visit_at, pages_seen
+        from lead_profiles
+        where {" and ".join(where)}
+        order by intent_score desc, last_activity_at desc nulls last, lead_id
+        limit {int(limit)}
+    """
+    with connect_readonly(directory) as con:
+        rows = con.execute(sql, params).fetchall()
+    names = ["recency", "frequency", "engagement", "high_intent", "conversions"]
+    return [
+        LeadRow(
+            lead_id=r[0],
+            name=r[1] or r[0],
+            company=r[2],
+            campaign_id=r[3],
+            intent_score=r[4],
+            engagement_level=r[5],
+            components=dict(zip(names, (float(v) for v in r[6:11]), strict=True)),
+            last_visit_at=r[11],
+            pages_seen=r[12],
+        )
+        for r in rows
+    ]
