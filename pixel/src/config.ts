@@ -1,0 +1,16 @@
+// Configuration from the site tag's data- attributes, read once at start:
+//   <script async src="https://collect.example/oie.js" data-endpoint="https://collect.example"
+//           data-consent="required" data-cta=".buy" data-nav="nav a"></script>
+import { d } from "./env";
+
+const script = (d.currentScript || d.querySelector('script[src*="oie"]')) as HTMLScriptElement | null;
+const ds: DOMStringMap = (script && script.dataset) || {};
+const src = (script && script.src) || "";
+
+/** Collector base URL: data-endpoint, else the origin the script came from. */
+export const endpoint = ds.endpoint || (src && new URL(src).origin);
+/** The lazily loaded hashing chunk lives beside the core file. */
+export const hashUrl = src.replace(/[^/]*$/, "oie-hash.js");
+export const consentRequired = ds.consent == "required";
+export const ctaSelector = ds.cta || "[data-oie-cta],.cta,.btn-primary";
+export const navSelector = ds.nav || "nav a,header a,[role=navigation] a";

@@ -1,0 +1,29 @@
+// The lazily loaded chunk (dist/oie-hash.js, built from src/chunk/) and the events the
+// core forwards to it: forms (form_start, form_submit with hashed email), video, copy and
+// text selection. The chunk is requested by the first such event (in practice the first
+// focus), so pages without these interactions never download it.
+import { hashUrl } from "./config";
+import { emit } from "./core";
+import { d, on, w } from "./env";
+import { allowed } from "./identity";
+
+export interface Chunk {
+  handle(e: Event, emit: (type: string, data?: Record<string, any>) => void, allowed: () => boolean): void;
+  personalize(url: string, late: () => any): void;
+}
+
+let loading: Promise<Chunk> | undefined;
+
+export const load = () =>
+  loading ||
+  (loading = new Promise<Chunk>((ok, no) => {
+    const s = d.head.appendChild(d.createElement("script"));
+    s.onload = () => ok((w as any).__oieChunk);
+    s.onerror = no;
+    s.src = hashUrl;
+  }));
+
+export function forward(): void {
+  for (const t of ["focusin", "input", "submit", "play", "pause", "timeupdate", "ended", "copy", "selectionchange"])
+    on(d, t, (e) => load().then((c) => c.handle(e, emit, allowed), () => 0));
+}

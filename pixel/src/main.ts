@@ -1,0 +1,48 @@
+// Entry point of dist/oie.js. Runs once per page: strips the token from the address bar,
+// registers every listener at once (passive), and leaves storage work to idle time.
+//
+// Public API; calls made before the file loads are queued by the stub
+//   window.oie = window.oie || function () { (oie.q = oie.q || []).push(arguments) };
+//   oie('track', type, data)  an event of a DESIGN.md type the pixel cannot see itself
+//                             (e.g. 'video' for an embedded player, 'form_submit' for a widget)
+//   oie('identify', token)    attach an 11-character token to this visitor
+//   oie('optout')             forget the visitor on this browser and stop tracking
+// Consent mode (data-consent="required"): nothing is stored or sent until the site calls
+// window.oieConsent(true) (or sets window.oieConsent = true before the tag loads).
+import { start } from "./capture";
+import { clearPending, drain, emit, view } from "./core";
+import { mark, w } from "./env";
+import { optOut, setConsent, setToken } from "./identity";
+import { startPersonalize } from "./personalize";
+
+mark("start");
+const W = w as any;
+
+function api(cmd: string, a?: any, b?: any): void {
+  if (cmd == "track") emit(a, b);
+  if (cmd == "identify") setToken(a);
+  if (cmd == "optout") optOut(), clearPending();
+}
+
+// A second copy of the tag on the same page does nothing.
+if (!W._oie) {
+  W._oie = 1;
+  const queued: IArguments[] = (W.oie && W.oie.q) || [];
+  W.oie = api;
+  W.oieConsent = (g: any) => (setConsent(!!g) ? drain() : clearPending());
+
+  // The token is kept and removed from the address bar so a shared link does not share
+  // the identity. Done first, so the first pageview URL is already clean.
+  const u = new URL(location.href);
+  const t = u.searchParams.get("i");
+  if (t != null) {
+    setToken(t);
+    u.searchParams.delete("i");
+    history.replaceState(history.state, "", (view.url = u.href));
+  }
+
+  start();
+  startPersonalize();
+  for (const args of queued) api.apply(0, args as any);
+}
+mark("end");
