@@ -67,7 +67,7 @@ _TS_COLUMNS = frozenset({"received_at", "event_at"})
 
 
 def iso_to_micros(value: str) -> int:
-    return int(round(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1e6))
+    return round(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1e6)
 
 
 def _row(record: dict[str, Any], schema: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:

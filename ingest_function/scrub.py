@@ -2,10 +2,11 @@
 
 Rule (docs/ingest.md "Scrubbing"), applied to `url`, `referrer`, `click.href`, `video.src`:
 - user:password@ in the authority is removed;
-- a query parameter (or fragment parameter) is dropped when its decoded value contains an
-  email address or an `@`, or when its NAME looks like a form field (email, name, phone,
-  address, password, message, ... see FORM_FIELD_RE) -- a GET form puts its values there;
-- an email address anywhere else (path, fragment text) is replaced by `[email]`;
+- a query parameter is dropped when its name or (percent-decoded, up to 3 times) value
+  holds an `@`, or when its NAME looks like a form field (email, name, phone, address,
+  password, message, ... see FORM_FIELD_RE) -- a GET form puts its values there;
+- a fragment holding an `@` is dropped; `#/route?k=v` fragments get the parameter rule;
+- an email address anywhere else (the path) is replaced by `[email]`;
 - the result is cut at 2,048 characters.
 Every other string the pixel sends (titles, click text, ids) gets the `[email]` replacement.
 """
@@ -16,7 +17,10 @@ import re
 from functools import lru_cache
 from urllib.parse import unquote_plus
 
-EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# Local parts may use RFC 5322 specials, except the URL delimiters # & / = ? (an address
+# holding those is still caught: any query parameter or fragment with an @ is dropped).
+# Domains may be IDNs (\w is Unicode).
+EMAIL_RE = re.compile(r"[\w.!$%'*+^`{|}~\-]+@[\w\-]+(?:\.[\w\-]+)+")
 # Percent-encoded @ (%40) hides addresses from a plain search; decode before testing.
 _ENCODED_AT = re.compile(r"%40", re.IGNORECASE)
 FORM_FIELD_RE = re.compile(
@@ -56,9 +60,9 @@ def _decode(value: str) -> str:
 
 
 def _bad_param(pair: str) -> bool:
-    name, _, value = pair.partition("=")
-    if "@" in value or _ENCODED_AT.search(value) or "@" in _decode(value):
-        return True
+    if "@" in pair or _ENCODED_AT.search(pair) or "@" in _decode(pair):
+        return True  # an address in the name or the value
+    name = pair.partition("=")[0]
     return bool(FORM_FIELD_RE.search(_decode(name)))
 
 
@@ -84,7 +88,9 @@ def scrub_url(url: str) -> str:
         query = _scrub_params(query)
         base = base + ("?" + query if query else "")
     if hash_mark:
-        if "=" in fragment:
+        if "@" in fragment or "@" in _decode(fragment):
+            fragment = ""  # an address in the fragment: drop the fragment whole
+        elif "=" in fragment:
             head, q2, params = fragment.partition("?")
             if q2:
                 params = _scrub_params(params)

@@ -52,12 +52,12 @@ class Invalid(ValueError):
         self.code = code
 
 
-def clean_str(value: str, limit: int) -> str:
+def clean_str(value: str, limit: int, scrub: bool = True) -> str:
     if _BAD_CHARS.search(value):
         value = _BAD_CHARS.sub(lambda m: "" if m.group() < "\ud800" else "\ufffd", value)
     if len(value) > limit:
         value = value[:limit]
-    return scrub_text(value)
+    return scrub_text(value) if scrub else value
 
 
 def _is_int(v: Any) -> bool:
@@ -99,7 +99,7 @@ def url(v: Any, name: str) -> Any:
         return None
     if not isinstance(v, str):
         raise Invalid("invalid_data", f"{name} must be a string URL")
-    return scrub_url(clean_str(v, 8192))
+    return scrub_url(clean_str(v, 8192, scrub=False))
 
 
 def i(lo: int, hi: int) -> Checker:
@@ -133,7 +133,7 @@ def one_of(*values: Any) -> Checker:
     def check(v: Any, name: str) -> Any:
         if v is None:
             return None
-        if isinstance(v, bool) or v not in allowed:
+        if isinstance(v, bool) or not isinstance(v, str | int | float) or v not in allowed:
             raise Invalid("invalid_data", f"{name} must be one of {shown}")
         return v
 
@@ -239,7 +239,7 @@ def clean_event(raw: Any) -> dict[str, Any]:
         raise Invalid("invalid_event", "event must be an object")
     etype = raw.get("type")
     if not isinstance(etype, str) or etype not in BROWSER_TYPES:
-        if etype in SERVER_TYPES:
+        if isinstance(etype, str) and etype in SERVER_TYPES:
             raise Invalid("server_only_type", f"{etype} is recorded by /go, not the browser")
         shown = clean_str(etype, 40) if isinstance(etype, str) else type(etype).__name__
         raise Invalid("unknown_type", f"{shown!r} is not an event type")
