@@ -15,7 +15,7 @@ export const onIdentified: Array<() => void> = [retry];
 let fieldNames: string[];
 
 /** The address of the current page view (the previous one is the referrer of SPA views). */
-export const view = { url: location.href, ref: document.referrer };
+export const view = { url: location.href, ref: document.referrer || null };
 
 export function emit(type: string, data: Record<string, any> = {}): void {
   if (refused()) return;

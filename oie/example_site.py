@@ -1,0 +1,190 @@
+"""The pixel's example site (pixel/examples) on a small static HTTP server.
+
+`oie serve` runs it on a second port next to the collector; the browser tests and the
+pixel benchmark run it too. Each HTML page carries the real site tag, written as a customer
+would write it (`<script async src="https://collect.example/oie.js"
+data-endpoint="https://collect.example">`); the server points it at the collector it is
+given. Options exist for measurement only: serve the pixel from this server after an
+artificial delay (the page-load impact test), or leave the tag out (the baseline).
+
+    site = serve_example_site("127.0.0.1", 0, "http://127.0.0.1:8080")
+    print(site.url)   # http://127.0.0.1:54321
+    site.close()
+
+Routes: files under pixel/examples; `/app/...` serves app.html (the single-page app's
+deep links); POST to a page serves that page (the contact form posts to /thanks.html; the
+body is read and discarded, never stored or logged); `/_pixel/<file>` serves the built
+pixel from `pixel_dir` (only used when `pixel_delay_s` is set).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES_DIR = ROOT / "pixel" / "examples"
+PIXEL_DIST = ROOT / "pixel" / "dist"
+PLACEHOLDER = "https://collect.example"
+_TAG_RE = re.compile(
+    r'[ \t]*<script async src="https://collect\.example/oie\.js"[^>]*></script>\n?'
+)
+_MAX_FORM_BODY = 1 << 20
+
+
+@dataclass
+class SiteOptions:
+    collector_url: str
+    pixel_delay_s: float = 0.0
+    include_tag: bool = True
+    root: Path = EXAMPLES_DIR
+    pixel_dir: Path = PIXEL_DIST
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+class ExampleSite:
+    """A running example-site server (a daemon thread); `close()` stops it."""
+
+    def __init__(self, server: ThreadingHTTPServer, thread: threading.Thread) -> None:
+        self.server = server
+        self.thread = thread
+        host, port = server.server_address[:2]
+        self.host = str(host)
+        self.port = int(port)
+        self.url = f"http://{self.host}:{self.port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def __enter__(self) -> ExampleSite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def render_page(html: str, opts: SiteOptions) -> str:
+    """Point the site tag at the collector (or at the delayed local copy, or drop it)."""
+    if not opts.include_tag:
+        return _TAG_RE.sub("", html)
+    collector = opts.collector_url.rstrip("/")
+    if opts.pixel_delay_s > 0:
+        html = html.replace(f'src="{PLACEHOLDER}/oie.js"', 'src="/_pixel/oie.js"')
+    return html.replace(PLACEHOLDER, collector)
+
+
+def _handler(opts: SiteOptions) -> type[BaseHTTPRequestHandler]:
+    root = opts.root.resolve()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "oie-example-site"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # quiet: tests and `oie serve` print their own lines
+
+        def do_GET(self) -> None:
+            self._serve(head=False)
+
+        def do_HEAD(self) -> None:
+            self._serve(head=True)
+
+        def do_POST(self) -> None:
+            # A form post: read and drop the body (the example site keeps nothing), then
+            # answer with the page it was posted to, like a static "thank you" page.
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > _MAX_FORM_BODY:
+                self._send(413, b"too large", "text/plain")
+                return
+            self.rfile.read(length)
+            self._serve(head=False)
+
+        def _serve(self, head: bool) -> None:
+            path = urlsplit(self.path).path
+            if path.startswith("/_pixel/"):
+                self._pixel(path.removeprefix("/_pixel/"), head)
+                return
+            if path.endswith("/"):
+                path += "index.html"
+            if path.startswith("/app/"):
+                path = "/app.html"
+            target = (root / path.lstrip("/")).resolve()
+            if not target.is_relative_to(root) or not target.is_file():
+                self._send(404, b"not found", "text/plain")
+                return
+            body = target.read_bytes()
+            ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            if target.suffix == ".html":
+                body = render_page(body.decode("utf-8"), opts).encode("utf-8")
+                ctype = "text/html; charset=utf-8"
+            self._send(200, b"" if head else body, ctype, len(body))
+
+        def _pixel(self, name: str, head: bool) -> None:
+            if name not in ("oie.js", "oie-hash.js"):
+                self._send(404, b"not found", "text/plain")
+                return
+            if name == "oie.js" and opts.pixel_delay_s > 0:
+                time.sleep(opts.pixel_delay_s)  # the artificial slow collector
+            try:
+                body = (opts.pixel_dir / name).read_bytes()
+            except OSError:
+                self._send(404, b"pixel not built (npm run build in pixel/)", "text/plain")
+                return
+            self._send(200, b"" if head else body, "application/javascript", len(body))
+
+        def _send(self, status: int, body: bytes, ctype: str, length: int | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            self.send_header("Cache-Control", "no-store")
+            for k, v in opts.extra_headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+    return Handler
+
+
+def serve_example_site(
+    host: str,
+    port: int,
+    collector_url: str,
+    *,
+    pixel_delay_s: float = 0.0,
+    include_tag: bool = True,
+    root: Path | None = None,
+    pixel_dir: Path | None = None,
+) -> ExampleSite:
+    """Start the example site on host:port (port 0 picks a free one) in a daemon thread.
+
+    collector_url: where the site tag loads /oie.js from and sends events to.
+    pixel_delay_s: > 0 serves the pixel from this server (/_pixel/oie.js) after that delay,
+      to measure that a slow pixel does not hold the page back.
+    include_tag: False serves the pages without the site tag (the baseline).
+    """
+    opts = SiteOptions(
+        collector_url=collector_url,
+        pixel_delay_s=pixel_delay_s,
+        include_tag=include_tag,
+        root=root or EXAMPLES_DIR,
+        pixel_dir=pixel_dir or PIXEL_DIST,
+    )
+    server = ThreadingHTTPServer((host, port), _handler(opts))
+    server.daemon_threads = True
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        daemon=True,
+        name=f"oie-example-site-{server.server_address[1]}",
+    )
+    thread.start()
+    return ExampleSite(server, thread)

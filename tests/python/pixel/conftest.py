@@ -1,0 +1,70 @@
+"""Fixtures for the pixel tests: real headless Chromium (Debian's /usr/bin/chromium through
+pytest-playwright), the real ingest server (functions-framework subprocess, serving the
+built pixel at /oie.js) and the example site pointing at it.
+
+Most tests share one collector per module and tell their events apart by visitor id;
+tests that need a fault (OIE_FAULT) or a setting start their own.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from oie.example_site import ExampleSite, serve_example_site
+from tests.python.helpers.servers import IngestServer, start_ingest_server
+
+REPO = Path(__file__).resolve().parents[3]
+DIST = REPO / "pixel" / "dist"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Headless Chromium announces itself ("HeadlessChrome"); the server and the warehouse flag
+# that as a bot. The tests play a desktop Chrome so their traffic is scored like a visitor's.
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The build is scripts/test.sh's job; a developer running pytest directly gets it too.
+    if not (DIST / "oie.js").is_file() or not (DIST / "oie-hash.js").is_file():
+        subprocess.run(["npm", "run", "--silent", "build"], cwd=REPO / "pixel", check=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium missing: run scripts/bootstrap.sh chromium")
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args() -> dict[str, Any]:
+    return {"user_agent": DESKTOP_UA, "viewport": {"width": 1000, "height": 700}}
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestServer]:
+    data_dir = tmp_path_factory.mktemp("collector")
+    with start_ingest_server(data_dir=data_dir, env={"OIE_PIXEL_DIR": str(DIST)}) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def site(collector: IngestServer) -> Iterator[ExampleSite]:
+    with serve_example_site("127.0.0.1", 0, collector.url) as s:
+        yield s

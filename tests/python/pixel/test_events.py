@@ -1,0 +1,222 @@
+"""Every event type of DESIGN.md reaches the real server's landing files with its fields."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page
+
+from oie.example_site import ExampleSite
+from tests.python.helpers.servers import IngestServer
+from tests.python.pixel.support import visitor_id, wait_events
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+BATCH_WAIT_MS = 10_500
+
+
+def flush(page: Page) -> None:
+    """Let the 10 s batch timer fire (the page clock is installed by each test)."""
+    page.clock.run_for(BATCH_WAIT_MS)
+
+
+def by_type(events: list[dict], etype: str) -> list[dict]:
+    return [e for e in events if e["type"] == etype]
+
+
+def test_pageview_envelope_and_fields(page: Page, site: ExampleSite, collector: IngestServer):
+    page.clock.install()
+    page.goto(site.url + "/pricing.html")
+    vid = visitor_id(page)
+    flush(page)
+    (pv,) = wait_events(collector, vid, "pageview")
+    assert UUID_RE.match(pv["event_id"]) and UUID_RE.match(vid)
+    assert UUID_RE.match(pv["client_session_id"])
+    assert pv["url"] == site.url + "/pricing.html"
+    assert pv["token"] is None
+    assert pv["pixel_version"] == "1.0.0"
+    assert isinstance(pv["ts"], int) and isinstance(pv["sent_at"], int)
+    data = pv["data"]
+    assert data["title"] == "Pricing · Acme Analytics"
+    assert (data["viewport_w"], data["viewport_h"]) == (1000, 700)
+    assert data["screen_w"] > 0 and data["screen_h"] > 0
+    assert data["language"] and data["tz"]
+
+
+def test_scroll_depth_milestones_once_each(page: Page, site: ExampleSite, collector: IngestServer):
+    page.clock.install()
+    page.goto(site.url + "/pricing.html")
+    page.wait_for_load_state("load")
+    vid = visitor_id(page)
+    for y in (600, 1200, 1800, 99999, 0, 99999):  # down, back up, down again
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.clock.run_for(300)  # the throttled (250 ms) depth check
+    flush(page)
+    depths = sorted(e["data"]["depth"] for e in wait_events(collector, vid, "scroll_depth", 5))
+    assert depths == [25, 50, 75, 90, 100]
+
+
+def test_clicks_roles_and_rage(page: Page, site: ExampleSite, collector: IngestServer):
+    page.clock.install()
+    page.goto(site.url + "/")
+    vid = visitor_id(page)
+    # Keep the page: the site's own handler cancels navigation (the pixel never does).
+    page.evaluate("document.addEventListener('click', e => e.preventDefault())")
+    page.click("#hero-cta")  # class="cta"
+    page.click("header nav a[href='/pricing.html']")
+    page.click("#tour")  # a <button>
+    page.click("#learn-more")  # a plain link in <main>
+    page.clock.run_for(2000)  # separate the rage burst from the clicks above
+    for _ in range(3):
+        page.mouse.click(300, 400)
+    flush(page)
+    clicks = {
+        e["data"]["id"] or e["data"]["text"]: e["data"]
+        for e in by_type(wait_events(collector, vid, "click", 4), "click")
+    }
+    assert clicks["hero-cta"]["role"] == "cta"
+    assert clicks["hero-cta"]["href"] == site.url + "/pricing.html"
+    assert clicks["hero-cta"]["tag"] == "a" and "cta" in clicks["hero-cta"]["classes"]
+    assert clicks["hero-cta"]["text"] == "See pricing"
+    assert clicks["Pricing"]["role"] == "nav"
+    assert clicks["tour"]["role"] == "button" and clicks["tour"]["tag"] == "button"
+    assert clicks["learn-more"]["role"] == "link"
+    (rage,) = wait_events(collector, vid, "rage_click")
+    assert rage["data"]["count"] == 3 and rage["data"]["x"] == 300 and rage["data"]["y"] == 400
+
+
+def test_configurable_role_selectors(page: Page, site: ExampleSite, collector: IngestServer):
+    """data-cta / data-nav on the site tag and data-oie-role on an element set the role."""
+    page.clock.install()
+
+    # Set the tag's data- options as the parser inserts it (before the async script runs).
+    page.add_init_script(
+        """new MutationObserver((_, obs) => {
+            const s = document.querySelector('script[src$="/oie.js"]');
+            if (s) { s.dataset.cta = '#special'; s.dataset.nav = 'footer a'; obs.disconnect(); }
+        }).observe(document, {childList: true, subtree: true});"""
+    )
+    page.goto(site.url + "/product.html")
+    vid = visitor_id(page)
+    page.evaluate("document.addEventListener('click', e => e.preventDefault())")
+    page.evaluate(
+        """document.querySelector('main').insertAdjacentHTML('afterbegin',
+            '<button id="special">Special</button>'
+            + '<a id="forced" data-oie-role="cta" href="#x">Forced</a>')"""
+    )
+    page.click("#special")
+    page.click("#forced")
+    page.click("footer a")
+    flush(page)
+    roles = {e["data"]["text"]: e["data"]["role"] for e in wait_events(collector, vid, "click", 3)}
+    assert roles == {"Special": "cta", "Forced": "cta", "Newsletter": "nav"}
+
+
+def test_form_events(page: Page, site: ExampleSite, collector: IngestServer):
+    page.goto(site.url + "/contact.html")
+    vid = visitor_id(page)
+    page.fill("input[name=email]", " Ada@Example.COM ")
+    page.fill("input[name=name]", "Ada Lovelace")
+    page.click("#contact-submit")
+    page.wait_for_url("**/thanks.html")
+    (start,) = wait_events(collector, vid, "form_start")
+    assert start["data"] == {"form_id": "contact", "field": "email"}
+    (submit,) = wait_events(collector, vid, "form_submit")
+    assert submit["data"]["form_id"] == "contact"
+    assert submit["data"]["fields"] == ["email", "name", "company", "message"]
+    assert set(submit["data"]["hems"]) == {"sha256", "sha1", "md5"}
+
+
+def test_video_events(page: Page, site: ExampleSite, collector: IngestServer):
+    page.goto(site.url + "/product.html")
+    vid = visitor_id(page)
+    page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const v = document.getElementById('demo-video');
+            v.playbackRate = 4;
+            v.addEventListener('ended', () => resolve(), {once: true});
+            v.play().catch(reject);
+        })"""
+    )
+    page.evaluate("document.getElementById('demo-video').play()")
+    page.evaluate("document.getElementById('demo-video').pause()")
+    events = wait_events(collector, vid, "video", 7, timeout=20)
+    actions = [(e["data"]["action"], e["data"]["percent"]) for e in events]
+    assert ("play", 0) in actions
+    progress = sorted(p for a, p in actions if a == "progress")
+    assert progress == [25, 50, 75]  # once each, even though the video played twice
+    assert ("complete", 100) in actions
+    assert sum(1 for a, _ in actions if a == "pause") >= 1
+    assert all(e["data"]["src"] == site.url + "/media/demo.webm" for e in events)
+
+
+def test_focus_copy_select_and_exit(page: Page, site: ExampleSite, collector: IngestServer):
+    page.clock.install()
+    page.goto(site.url + "/")
+    vid = visitor_id(page)
+    page.evaluate("window.dispatchEvent(new Event('blur'))")
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+    page.evaluate(
+        """() => {
+            const r = document.createRange();
+            r.selectNodeContents(document.getElementById('quote'));
+            getSelection().removeAllRanges();
+            getSelection().addRange(r);
+        }"""
+    )
+    chars = page.evaluate("String(getSelection()).length")
+    page.clock.run_for(1500)  # text_select waits for the selection to be still for 1 s
+    page.evaluate("document.dispatchEvent(new Event('copy'))")
+    page.mouse.move(10, 10)
+    page.clock.run_for(5000)
+    page.mouse.move(20, 20)  # active: 5 s between two movements
+    page.goto(site.url + "/thanks.html")  # page_exit by beacon on pagehide
+    assert wait_events(collector, vid, "focus_lost") and wait_events(collector, vid, "focus_gained")
+    (sel,) = wait_events(collector, vid, "text_select")
+    assert sel["data"] == {"chars": chars}
+    (copy,) = wait_events(collector, vid, "copy")
+    assert copy["data"] == {"chars": chars}
+    exits = [e for e in wait_events(collector, vid, "page_exit") if e["url"] == site.url + "/"]
+    assert len(exits) == 1
+    assert exits[0]["data"]["active_ms"] >= 5000
+    assert exits[0]["data"]["max_depth"] > 0
+
+
+def test_spa_navigations_are_pageviews(page: Page, site: ExampleSite, collector: IngestServer):
+    page.clock.install()
+    page.goto(site.url + "/app.html")
+    vid = visitor_id(page)
+    page.click("#to-leads")  # pushState
+    page.click("#filter")  # replaceState with a new query
+    page.go_back()  # popstate back to /app.html
+    page.evaluate("location.hash = '#section'")  # a fragment change is not a page view
+    flush(page)
+    views = wait_events(collector, vid, "pageview", 4)
+    urls = [e["url"] for e in sorted(views, key=lambda e: e["ts"])]
+    base = site.url
+    assert urls == [
+        base + "/app.html",
+        base + "/app/leads",
+        base + "/app/leads?status=hot",
+        base + "/app.html",
+    ]
+    refs = [e["referrer"] for e in sorted(views, key=lambda e: e["ts"])]
+    assert refs[1:] == urls[:-1]
+    # Each left view reported its page_exit.
+    assert len(wait_events(collector, vid, "page_exit", 3)) >= 3
+
+
+def test_custom_track_api_and_queue_stub(page: Page, site: ExampleSite, collector: IngestServer):
+    """Calls made before the file loads (the queue stub) run once it loads."""
+    page.clock.install()
+    page.add_init_script(
+        "window.oie = window.oie || function () { (oie.q = oie.q || []).push(arguments) };"
+        "oie('track', 'video', {src: 'https://youtube.example/v/1', action: 'play', percent: 0});"
+    )
+    page.goto(site.url + "/case-studies/acme.html")
+    vid = visitor_id(page)
+    page.evaluate("oie('track', 'copy', {chars: 7})")
+    flush(page)
+    (video,) = wait_events(collector, vid, "video")
+    assert video["data"]["src"] == "https://youtube.example/v/1"
+    (copy,) = wait_events(collector, vid, "copy")
+    assert copy["data"] == {"chars": 7}
