@@ -169,7 +169,7 @@
   array_to_string(list_slice(list_sort(list_distinct(list({{ expr }}))), 1, {{ order_limit }}), ', ')
 {%- endmacro %}
 {% macro bigquery__oie_string_agg_distinct(expr, order_limit) -%}
-  array_to_string(array(select distinct x from unnest(array_agg({{ expr }} ignore nulls)) as x order by x limit {{ order_limit }}), ', ')
+  string_agg(distinct {{ expr }}, ', ' order by {{ expr }} limit {{ order_limit }})
 {%- endmacro %}
 
 {% macro oie_json_object(pairs) -%}

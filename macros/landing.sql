@@ -31,7 +31,10 @@
       {'ts': ..., 'date': ...}; none on a first or full-refresh build. Read at run time so the
       filter is a constant: that is what lets DuckDB skip old hive partitions and BigQuery
       prune partitions. -#}
-  {%- if not execute or not is_incremental() -%}
+  {%- if var('oie_offline_compile', none) == 'incremental' -%}
+    {{ return({'ts': '2026-01-01 00:00:00', 'date': '2026-01-01'}) }}
+  {%- endif -%}
+  {%- if not execute or not oie_is_incremental() -%}
     {{ return(none) }}
   {%- endif -%}
   {%- set shifted = oie_timestamp_add('minute', -1 * lookback_minutes, 'max(' ~ column ~ ')') -%}
@@ -61,4 +64,17 @@
 
 {% macro oie_partition_by(field) -%}
   {{ return({'field': field, 'data_type': 'timestamp', 'granularity': 'day'} if target.type == 'bigquery' else none) }}
+{%- endmacro %}
+
+{% macro oie_is_incremental() -%}
+  {#- is_incremental(), except in the offline BigQuery compile check (no connection there):
+      var oie_offline_compile = 'full' renders the first-build branch, 'incremental' the
+      incremental branch with a placeholder watermark, so both get parsed as BigQuery SQL. -#}
+  {%- set mode = var('oie_offline_compile', none) -%}
+  {%- if mode == 'full' -%}
+    {{ return(false) }}
+  {%- elif mode == 'incremental' -%}
+    {{ return(true) }}
+  {%- endif -%}
+  {{ return(is_incremental()) }}
 {%- endmacro %}

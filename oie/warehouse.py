@@ -43,7 +43,7 @@ def dbt_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env.update(extra)
     directory = data_dir(env)
     env["OIE_DATA_DIR"] = str(directory)
-    env.setdefault("OIE_DBT_TARGET_PATH", str(directory / "dbt" / "target"))
+    env.setdefault("DBT_TARGET_PATH", str(directory / "dbt" / "target"))
     env.setdefault("DBT_LOG_PATH", str(directory / "dbt" / "logs"))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return env

@@ -56,7 +56,7 @@ ranked as (
 first_copies as (
     select * from ranked
     where copy_rank = 1
-    {% if is_incremental() %}
+    {% if oie_is_incremental() %}
         and not exists (
             select 1 from {{ this }} as existing
             where existing.event_id = ranked.event_id

@@ -7,7 +7,7 @@
         partition_by=oie_partition_by('started_at'),
         cluster_by=['visitor_id'],
         post_hook=[
-            "{% if is_incremental() %}delete from {{ this }} where session_id not in (select session_id from {{ ref('int_events_sessionized') }}){% endif %}"
+            "{% if oie_is_incremental() %}delete from {{ this }} where session_id not in (select session_id from {{ ref('int_events_sessionized') }}){% endif %}"
         ],
     )
 }}

@@ -26,7 +26,9 @@ def _parse(iso: str) -> datetime:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def _partition(moment: datetime) -> str:
@@ -39,7 +41,11 @@ def event_records() -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
     with (SCENARIO / "events.csv").open(newline="") as f:
         for row in csv.DictReader(f):
             event_at = _parse(row["event_at"])
-            received = _parse(row["received_at"]) if row["received_at"] else event_at + timedelta(seconds=2)
+            received = (
+                _parse(row["received_at"])
+                if row["received_at"]
+                else event_at + timedelta(seconds=2)
+            )
             ts = int(event_at.timestamp() * 1000) + int(row["ts_offset_ms"] or 0)
             sent_at = ts + int((received - event_at).total_seconds() * 1000)
             record = {
@@ -104,7 +110,9 @@ def land_batch(landing: Path, batch: int) -> None:
         _write(landing / "events" / partition / f"scenario-batch{batch}.ndjson", records)
     leads = lead_records().get(batch, [])
     if leads:
-        _write(landing / "leads" / "dt=2026-03-01" / "hr=00" / f"scenario-batch{batch}.ndjson", leads)
+        _write(
+            landing / "leads" / "dt=2026-03-01" / "hr=00" / f"scenario-batch{batch}.ndjson", leads
+        )
     if batch == 1:
         rejected = (SCENARIO / "rejected.ndjson").read_text()
         target = landing / "rejected" / "dt=2026-03-10" / "hr=09" / "scenario.ndjson"
@@ -159,13 +167,16 @@ MART_QUERIES = {
     ),
     "edge_profiles": (
         "select key, json_extract_string(value, '$.first_name'), "
-        "json_extract_string(value, '$.company'), json_extract_string(value, '$.engagement_level'), "
+        "json_extract_string(value, '$.company'), "
+        "json_extract_string(value, '$.engagement_level'), "
         "json_extract_string(value, '$.campaign_id') from edge_profiles"
     ),
 }
 
 
-def compare_marts(warehouse: Path) -> dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]]:
+def compare_marts(
+    warehouse: Path,
+) -> dict[str, tuple[list[tuple[str, ...]], list[tuple[str, ...]]]]:
     """Every mart vs its expected CSV; returns {mart: (missing, unexpected)} for mismatches."""
     mismatches = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -29,7 +29,9 @@ def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("full")
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-    rc = warehouse.dbt_build(full_refresh=True, vars=VARS, env={"OIE_DATA_DIR": str(data_dir)}, quiet=True)
+    rc = warehouse.dbt_build(
+        full_refresh=True, vars=VARS, env={"OIE_DATA_DIR": str(data_dir)}, quiet=True
+    )
     assert rc == 0
     return data_dir / "warehouse.duckdb"
 
@@ -69,7 +71,9 @@ def test_late_event_merges_two_sessions_incrementally(incremental_build: dict) -
     assert [s[2] for s in incremental_build["bob_after_4"]] == [1, 4]
 
 
-def test_incremental_equals_full_refresh_row_for_row(full_build: Path, incremental_build: dict) -> None:
+def test_incremental_equals_full_refresh_row_for_row(
+    full_build: Path, incremental_build: dict
+) -> None:
     queries = {
         "events": "select * exclude (received_at) from events order by event_id",
         "sessions": "select * from sessions order by session_id",

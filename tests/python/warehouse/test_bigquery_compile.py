@@ -1,0 +1,145 @@
+"""The BigQuery path, offline: every model and test compiled for the bigquery target (first
+build and incremental branches) and each statement parsed and trap-checked as BigQuery SQL."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from oie import warehouse
+from oie.bigquery_check import check_compiled_tree, check_statement
+
+ROOT = warehouse.PROJECT_DIR
+
+
+def _compile(tmp: Path, mode: str) -> Path:
+    target = tmp / f"target-{mode}"
+    env = dict(os.environ)
+    env.update(
+        OIE_TARGET="bigquery",
+        OIE_BQ_METHOD="oauth-secrets",
+        OIE_BQ_TOKEN="fake-offline-token",
+        OIE_BQ_PROJECT="oie-offline",
+        OIE_BQ_DATASET="oie",
+        OIE_DATA_DIR=str(tmp),
+        DBT_TARGET_PATH=str(target),
+        DBT_LOG_PATH=str(tmp / "logs"),
+    )
+    args = warehouse.dbt_command(
+        "compile",
+        vars={"oie_offline_compile": mode},
+        extra_args=["--no-populate-cache", "--no-introspect"],
+    )
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    return target / "compiled"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Both branches: first build (`full`) and incremental (placeholder watermark)."""
+    return {
+        mode: _compile(tmp_path_factory.mktemp(f"bq-{mode}"), mode)
+        for mode in ("full", "incremental")
+    }
+
+
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_every_model_compiles_and_parses_as_bigquery_sql(
+    compiled: dict[str, Path], mode: str
+) -> None:
+    count, problems = check_compiled_tree(compiled[mode])
+    models = list((ROOT / "models").rglob("*.sql"))
+    assert count >= len(models) + 40  # every model plus its data tests
+    assert problems == [], "\n".join(map(str, problems))
+
+
+def test_incremental_branch_uses_timestamp_arithmetic(compiled: dict[str, Path]) -> None:
+    deduped = next(compiled["incremental"].rglob("int_events_deduped.sql")).read_text()
+    assert "received_at >= timestamp('2026-01-01 00:00:00')" in deduped
+    assert "not exists" in deduped
+    lead_activity = next(compiled["incremental"].rglob("int_lead_activity.sql")).read_text()
+    assert "timestamp_add(current_timestamp(), interval cast(-90 as int64) day)" in lead_activity
+    full = next(compiled["full"].rglob("int_events_deduped.sql")).read_text()
+    assert "not exists" not in full
+
+
+@pytest.mark.parametrize(
+    ("sql", "trap"),
+    [
+        # what dbt.dateadd renders on BigQuery, compared with a TIMESTAMP column
+        (
+            "select * from t where ts >= "
+            "datetime_add(cast(current_timestamp() as datetime), interval -90 day)",
+            "DATETIME",
+        ),
+        ("select json_extract_string(data, '$.depth') from t", "JSON_EXTRACT_STRING"),
+        ("select epoch_ms(ts) from t", "EPOCH_MS"),
+        ("select cast(x as varchar) from t", "VARCHAR"),
+        ("select x::bigint from t", "::"),
+        ("select try_cast(x as int64) from t", "TRY_CAST"),
+        ("select ts + interval 30 minute from t", "INTERVAL"),
+        ("select arg_min(a, b) from t", "ARG_MIN"),
+        ("select from where", "not parseable"),
+    ],
+)
+def test_checker_catches_each_trap(sql: str, trap: str) -> None:
+    problems = check_statement(sql)
+    assert any(trap in p.message for p in problems), problems
+
+
+def test_checker_accepts_the_bigquery_spellings() -> None:
+    ok = (
+        "select timestamp_add(ts, interval 5 minute) > timestamp('2026-01-01'), "
+        "safe_cast(json_value(data, '$.depth') as int64), any_value(a having min b), "
+        "timestamp_diff(a, b, millisecond), 'literal :: with interval + 1' from t"
+    )
+    assert check_statement(ok) == []
+
+
+def _ddl_columns(table: str) -> list[tuple[str, str]]:
+    text = (ROOT / "macros" / "raw_tables.sql").read_text()
+    block = re.search(rf"`{table}` \((.*?)\n    \)", text, re.S)
+    assert block, table
+    columns = []
+    for line in block.group(1).strip().splitlines():
+        name, col_type = line.strip().rstrip(",").split()[:2]
+        columns.append((name, col_type))
+    return columns
+
+
+def test_raw_table_ddl_matches_the_ingest_functions_bigquery_rows() -> None:
+    from ingest_function.bigquery_sink import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA
+
+    assert _ddl_columns("raw_events") == [(n, t) for n, t, _mode in RAW_EVENTS_SCHEMA]
+    assert _ddl_columns("raw_rejected_events") == [(n, t) for n, t, _mode in RAW_REJECTED_SCHEMA]
+
+
+def test_local_landing_columns_match_the_bigquery_raw_tables() -> None:
+    sources = (ROOT / "models" / "staging" / "__sources.yml").read_text()
+    for table in ("raw_events", "raw_leads", "raw_rejected_events"):
+        spec = re.search(
+            rf"- name: {table}\n.*?columns=\{{{{ '{{{{' }}}}(.*?)\{{{{ '}}}}' }}}}\)", sources, re.S
+        )
+        assert spec, table
+        local = re.findall(r"'(\w+)': '(\w+)'", spec.group(1))
+        ddl = _ddl_columns(table)
+        assert [n for n, _ in local] == [n for n, _ in ddl], table
+
+
+def test_profiles_example_documents_the_bigquery_target() -> None:
+    profiles = yaml.safe_load((ROOT / "profiles.example.yml").read_text())
+    outputs = profiles["oie"]["outputs"]
+    assert outputs["local"]["type"] == "duckdb"
+    bigquery = outputs["bigquery"]
+    assert bigquery["type"] == "bigquery"
+    for key in ("method", "project", "dataset", "location", "keyfile"):
+        assert key in bigquery
+    committed = yaml.safe_load((ROOT / "profiles.yml").read_text())
+    assert set(committed["oie"]["outputs"]) == {"local", "bigquery"}
+    assert "env_var('OIE_TARGET', 'local')" in committed["oie"]["target"]
