@@ -300,14 +300,6 @@ def _sniff_delimiter(first_line: str) -> str:
 # --------------------------------------------------------------------------- import
 
 
-@dataclass
-class _Row:
-    line: int
-    email: str
-    values: list[str]
-    lead: dict[str, object]
-
-
 def _read_rows(
     path: Path, encoding: str, progress: Callable[[int], None] | None
 ) -> Iterator[tuple[list[str], dict[str, int], str] | tuple[int, list[str]]]:
@@ -379,264 +371,297 @@ def create_campaign(
     if not csv_path.is_file():
         raise CampaignError(f"{csv_path}: no such file")
     moment = now or datetime.now(UTC)
-    stamp = iso_ms(moment)
-    result = CampaignResult(campaign_id=campaign_id, campaign_name=campaign_name.strip())
     out_path = out_path or Path.cwd() / f"{campaign_id}-urls.csv"
-    problems_final = out_path.with_name(out_path.name.removesuffix("-urls.csv") + "-problems.csv")
-    if problems_final == out_path:
-        problems_final = out_path.with_suffix(".problems.csv")
+    problems_path = out_path.with_name(out_path.name.removesuffix("-urls.csv") + "-problems.csv")
+    if problems_path == out_path:
+        problems_path = out_path.with_suffix(".problems.csv")
 
     rows = _read_rows(csv_path, encoding, progress)
     try:
         header, fields, _delimiter = next(rows)  # type: ignore[misc]
     except BaseException:
-        rows.close()
+        rows.close()  # type: ignore[attr-defined]
         raise
-    registry = TokenRegistry(data_dir / "tokens.sqlite")
-    db = registry.db
-    extra_columns = [
-        (i, name) for i, name in enumerate(header) if i not in fields.values() and name
-    ]
-    urls = AtomicFile(out_path)
-    leads = AtomicFile(leads_landing_path(landing_dir, moment), ".tmp")
-    problems = AtomicFile(problems_final)
-    urls_writer = csv.writer(urls.handle, lineterminator="\n")
-    problems_writer = csv.writer(problems.handle, lineterminator="\n")
-    problems_writer.writerow(["line", "email", "reason"])
-    url_col = next((i for i, h in enumerate(header) if header_key(h) == "trackingurl"), None)
-    urls_writer.writerow(header if url_col is not None else [*header, "tracking_url"])
-
-    def report(problem: Problem) -> None:
-        problems_writer.writerow([problem.line, problem.email, problem.reason])
-        if len(result.first_problems) < MAX_PROBLEMS_SHOWN:
-            result.first_problems.append(problem)
-
-    committed = False
+    job = _Import(
+        header,
+        fields,
+        campaign_id,
+        campaign_name.strip(),
+        keyring,
+        TokenRegistry(data_dir / "tokens.sqlite"),
+        iso_ms(moment),
+        url_template(landing_url, tracking_base),
+        AtomicFile(out_path),
+        AtomicFile(leads_landing_path(landing_dir, moment), ".tmp"),
+        AtomicFile(problems_path),
+    )
     try:
+        job.begin()
+        for line, values in rows:  # type: ignore[misc]
+            job.add(line, values)
+        job.flush()
+        if job.result.rows == 0:
+            raise CampaignError(f"{csv_path} has a header but no lead rows")
+        job.finish(landing_url, tracking_base, leads_sink)
+    finally:
+        job.abort_unless_committed()
+        rows.close()  # type: ignore[attr-defined]
+    return job.result
+
+
+# A reused encoder: json.dumps with options builds a new encoder per call (slow at 10M).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _Import:
+    """One import's state: chunk buffer, registry transaction and output files."""
+
+    def __init__(
+        self,
+        header: list[str],
+        fields: dict[str, int],
+        campaign_id: str,
+        campaign_name: str,
+        keyring: tokens.Keyring,
+        registry: TokenRegistry,
+        stamp: str,
+        url_parts: tuple[str, str],
+        urls: AtomicFile,
+        leads: AtomicFile,
+        problems: AtomicFile,
+    ) -> None:
+        self.header = header
+        self.width = len(header)
+        self.email_col = fields["email"]
+        self.field_cols = [(f, fields.get(f)) for f in LEAD_FIELDS if f != "email"]
+        self.extra_cols = [(i, n) for i, n in enumerate(header) if i not in fields.values() and n]
+        self.campaign_id = campaign_id
+        self.keyring = keyring
+        self.registry = registry
+        self.db = registry.db
+        self.stamp = stamp
+        self.url_prefix, self.url_suffix = url_parts
+        self.urls, self.leads, self.problems = urls, leads, problems
+        self.result = CampaignResult(campaign_id=campaign_id, campaign_name=campaign_name)
+        self.chunk: list[tuple[int, str, list[str]]] = []
+        self.pending: list[Problem] = []
+        self.committed = False
+        self.urls_writer = csv.writer(urls.handle, lineterminator="\n")
+        self.problems_writer = csv.writer(problems.handle, lineterminator="\n")
+        self.problems_writer.writerow(["line", "email", "reason"])
+        self.url_col = next(
+            (i for i, h in enumerate(header) if header_key(h) == "trackingurl"), None
+        )
+        self.urls_writer.writerow(header if self.url_col is not None else [*header, "tracking_url"])
+
+    def begin(self) -> None:
+        db = self.db
         db.execute("BEGIN IMMEDIATE")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (email TEXT PRIMARY KEY, line INT)")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS chunk (k TEXT PRIMARY KEY, line INT)")
         db.execute("DELETE FROM temp.seen")
-        chunk: list[_Row] = []
-        width = len(header)
-        for line, values in rows:  # type: ignore[misc]
-            if not any(v.strip() for v in values):
-                continue  # a blank line is not a lead: skipped silently, as csv does
-            result.rows += 1
-            if len(values) > width and any(v.strip() for v in values[width:]):
+
+    def add(self, line: int, values: list[str]) -> None:
+        if not "".join(values).strip():
+            return  # a blank line is not a lead: skipped, as csv skips empty lines
+        result = self.result
+        result.rows += 1
+        width = self.width
+        if len(values) != width:
+            if len(values) > width and "".join(values[width:]).strip():
                 result.invalid += 1
-                report(Problem(line, "", f"bad_row: {len(values)} fields, header has {width}"))
-                continue
-            if len(values) < width:
-                values = values + [""] * (width - len(values))
-            email = normalize_email(values[fields["email"]])
-            reason = email_problem(email)
-            if reason:
-                result.invalid += 1
-                report(Problem(line, values[fields["email"]].strip(), reason))
-                continue
-            lead: dict[str, object] = {f: values[i].strip() or None for f, i in fields.items()}
-            lead["email"] = email
-            for f in LEAD_FIELDS:
-                lead.setdefault(f, None)
-            lead["attributes"] = {
-                name: values[i].strip() for i, name in extra_columns if values[i].strip()
-            }
-            chunk.append(_Row(line, email, values[:width], lead))
-            if len(chunk) >= CHUNK_ROWS:
-                _process_chunk(
-                    chunk,
-                    registry,
-                    keyring,
-                    campaign_id,
-                    result,
-                    stamp,
-                    report,
-                    urls_writer,
-                    leads,
-                    url_col,
-                    landing_url,
-                    tracking_base,
+                self.pending.append(
+                    Problem(line, "", f"bad_row: {len(values)} fields, header has {width}")
                 )
-                chunk = []
-        if chunk:
-            _process_chunk(
-                chunk,
-                registry,
-                keyring,
-                campaign_id,
-                result,
-                stamp,
-                report,
-                urls_writer,
-                leads,
-                url_col,
-                landing_url,
-                tracking_base,
+                return
+            values = (values + [""] * width)[:width]
+        raw = values[self.email_col]
+        email = normalize_email(raw)
+        if not _EMAIL_RE.match(email):
+            result.invalid += 1
+            self.pending.append(Problem(line, raw.strip(), email_problem(email) or "invalid"))
+            return
+        self.chunk.append((line, email, values))
+        if len(self.chunk) >= CHUNK_ROWS:
+            self.flush()
+
+    def report(self, problems: list[Problem]) -> None:
+        # Line order within a chunk: parse-time problems and duplicates interleave.
+        for p in sorted(problems, key=lambda p: p.line):
+            self.problems_writer.writerow([p.line, p.email, p.reason])
+            if len(self.result.first_problems) < MAX_PROBLEMS_SHOWN:
+                self.result.first_problems.append(p)
+
+    def flush(self) -> None:
+        """Dedupe, look up and mint one chunk with a handful of set-based SQL statements."""
+        chunk, self.chunk = self.chunk, []
+        problems, self.pending = self.pending, []
+        db, result, campaign_id = self.db, self.result, self.campaign_id
+        first_line: dict[str, int] = {}
+        unique: list[tuple[int, str, list[str]]] = []
+        for row in chunk:
+            line, email, _ = row
+            if email in first_line:
+                result.duplicates += 1
+                problems.append(
+                    Problem(line, email, f"duplicate: same email as line {first_line[email]}")
+                )
+            else:
+                first_line[email] = line
+                unique.append(row)
+        # Duplicates of earlier chunks, and this campaign's leads already in the registry.
+        db.execute("DELETE FROM temp.chunk")
+        db.executemany("INSERT INTO temp.chunk VALUES (?, ?)", [(e, n) for n, e, _ in unique])
+        earlier = dict(
+            db.execute("SELECT c.k, s.line FROM temp.chunk c JOIN temp.seen s ON s.email = c.k")
+        )
+        existing = {
+            email: (token, row_hash, created_at)
+            for email, token, row_hash, created_at in db.execute(
+                "SELECT c.k, t.token, t.row_hash, t.created_at FROM temp.chunk c "
+                "JOIN tokens t ON t.campaign_id = ? AND t.email = c.k",
+                (campaign_id,),
             )
-        if result.rows == 0:
-            raise CampaignError(f"{csv_path} has a header but no lead rows")
-        db.execute(
+        }
+        db.execute("INSERT OR IGNORE INTO temp.seen SELECT k, line FROM temp.chunk")
+
+        # Tokens the fresh leads would take at counter 0, and which of those are held.
+        keyring = self.keyring
+        first_choice = {
+            email: tokens.candidate(keyring, campaign_id, email)
+            for _, email, _ in unique
+            if email not in earlier and email not in existing
+        }
+        db.execute("DELETE FROM temp.chunk")
+        db.executemany(
+            "INSERT OR IGNORE INTO temp.chunk VALUES (?, 0)", [(t,) for t in first_choice.values()]
+        )
+        taken = dict(
+            db.execute(
+                "SELECT t.token, t.campaign_id || '|' || t.email FROM temp.chunk c "
+                "JOIN tokens t ON t.token = c.k"
+            )
+        )
+        checked_free = set(first_choice.values()) - set(taken)
+        minted_now: dict[str, str] = {}
+        registry = self.registry
+
+        def owner_of(token: str) -> str | None:
+            if token in minted_now:
+                return minted_now[token]
+            if token in taken:
+                return taken[token]
+            if token in checked_free:
+                return None
+            return registry.owner_of(token)
+
+        inserts: list[tuple[str, str, str, str, str, str]] = []
+        updates: list[tuple[str, str]] = []
+        write_lead = self.leads.handle.write
+        write_url = self.urls_writer.writerow
+        encode = _JSON.encode
+        prefix, suffix, url_col = self.url_prefix, self.url_suffix, self.url_col
+        field_cols, extra_cols = self.field_cols, self.extra_cols
+        campaign_name, stamp = result.campaign_name, self.stamp
+        for line, email, values in unique:
+            if email in earlier:
+                result.duplicates += 1
+                problems.append(
+                    Problem(line, email, f"duplicate: same email as line {earlier[email]}")
+                )
+                continue
+            known = existing.get(email)
+            if known:
+                token, old_hash, created_at = known
+            else:
+                token = first_choice[email]
+                if owner_of(token) is not None:
+                    # Taken by another lead: the collision rule (next counter) lives in mint().
+                    token = tokens.mint(keyring, campaign_id, email, owner_of)
+                    result.collisions += 1
+                minted_now[token] = f"{campaign_id}|{email}"
+                created_at, old_hash = stamp, ""
+            lead_id = lead_id_for(campaign_id, email)
+            record: dict[str, object] = {
+                "lead_id": lead_id,
+                "email": email,
+                "email_sha256": email_sha256(email),
+            }
+            for name, col in field_cols:
+                record[name] = (values[col].strip() or None) if col is not None else None
+            record["campaign_id"] = campaign_id
+            record["campaign_name"] = campaign_name
+            record["token"] = token
+            record["created_at"] = created_at
+            record["attributes"] = {
+                n: values[i].strip() for i, n in extra_cols if values[i].strip()
+            }
+            text = encode(record)
+            row_hash = hashlib.sha256(text.encode()).hexdigest()[:32]
+            if not known:
+                result.new += 1
+                inserts.append((token, campaign_id, email, lead_id, row_hash, created_at))
+            elif row_hash != old_hash:
+                result.updated += 1
+                updates.append((row_hash, token))
+            else:
+                result.unchanged += 1
+            if not known or row_hash != old_hash:
+                write_lead(text + "\n")
+                self.leads.lines += 1
+            if url_col is None:
+                write_url([*values, prefix + token + suffix])
+            else:
+                values[url_col] = prefix + token + suffix
+                write_url(values)
+        db.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)", inserts)
+        db.executemany("UPDATE tokens SET row_hash = ? WHERE token = ?", updates)
+        self.report(problems)
+
+    def finish(
+        self,
+        landing_url: str,
+        tracking_base: str | None,
+        leads_sink: Callable[[Path], None] | None,
+    ) -> None:
+        result = self.result
+        self.db.execute(
             "INSERT INTO campaigns VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE "
             "SET campaign_name = excluded.campaign_name, landing_url = excluded.landing_url, "
             "tracking_base = excluded.tracking_base, updated_at = excluded.updated_at",
-            (campaign_id, result.campaign_name, landing_url, tracking_base, stamp, stamp),
+            (
+                self.campaign_id,
+                result.campaign_name,
+                landing_url,
+                tracking_base,
+                self.stamp,
+                self.stamp,
+            ),
         )
         # Publish the files first, then commit: see the module docstring.
-        if leads.lines:
+        if self.leads.lines:
             if leads_sink is not None:
-                leads.handle.close()
-                leads_sink(leads.temp)
-                leads.discard()
+                self.leads.handle.close()
+                leads_sink(self.leads.temp)
+                self.leads.discard()
             else:
-                result.landing_path = leads.publish()
+                result.landing_path = self.leads.publish()
         else:
-            leads.discard()
-        result.urls_path = urls.publish()
+            self.leads.discard()
+        result.urls_path = self.urls.publish()
         if result.duplicates or result.invalid:
-            result.problems_path = problems.publish()
+            result.problems_path = self.problems.publish()
         else:
-            problems.discard()
-        db.execute("COMMIT")
-        committed = True
-    finally:
-        if not committed:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            for f in (urls, leads, problems):
-                f.discard()
-        rows.close()  # type: ignore[attr-defined]
-        registry.close()
-    return result
+            self.problems.discard()
+        self.db.execute("COMMIT")
+        self.committed = True
 
-
-def _process_chunk(
-    chunk: list[_Row],
-    registry: TokenRegistry,
-    keyring: tokens.Keyring,
-    campaign_id: str,
-    result: CampaignResult,
-    stamp: str,
-    report: Callable[[Problem], None],
-    urls_writer: csv.DictWriter | object,
-    leads: AtomicFile,
-    url_col: int | None,
-    landing_url: str,
-    tracking_base: str | None,
-) -> None:
-    """Dedupe, look up and mint one chunk with a handful of set-based SQL statements."""
-    db = registry.db
-    # Duplicates inside this chunk: keep the first occurrence.
-    first_line: dict[str, int] = {}
-    unique: list[_Row] = []
-    for row in chunk:
-        if row.email in first_line:
-            result.duplicates += 1
-            report(
-                Problem(
-                    row.line, row.email, f"duplicate: same email as line {first_line[row.email]}"
-                )
-            )
-        else:
-            first_line[row.email] = row.line
-            unique.append(row)
-    # Duplicates of earlier chunks, and this campaign's leads already in the registry.
-    db.execute("DELETE FROM temp.chunk")
-    db.executemany("INSERT INTO temp.chunk VALUES (?, ?)", [(r.email, r.line) for r in unique])
-    earlier = dict(
-        db.execute("SELECT c.k, s.line FROM temp.chunk c JOIN temp.seen s ON s.email = c.k")
-    )
-    existing = {
-        email: (token, row_hash, created_at)
-        for email, token, row_hash, created_at in db.execute(
-            "SELECT c.k, t.token, t.row_hash, t.created_at FROM temp.chunk c "
-            "JOIN tokens t ON t.campaign_id = ? AND t.email = c.k",
-            (campaign_id,),
-        )
-    }
-    db.execute("INSERT OR IGNORE INTO temp.seen SELECT k, line FROM temp.chunk")
-
-    fresh = [r for r in unique if r.email not in earlier and r.email not in existing]
-    # Tokens the fresh leads would take at counter 0, and which of those are already held.
-    first_choice = {r.email: tokens.candidate(keyring, campaign_id, r.email) for r in fresh}
-    db.execute("DELETE FROM temp.chunk")
-    db.executemany(
-        "INSERT OR IGNORE INTO temp.chunk VALUES (?, 0)", [(t,) for t in first_choice.values()]
-    )
-    taken = dict(
-        db.execute(
-            "SELECT t.token, t.campaign_id || '|' || t.email FROM temp.chunk c "
-            "JOIN tokens t ON t.token = c.k"
-        )
-    )
-    checked_free = set(first_choice.values()) - set(taken)
-    minted_now: dict[str, str] = {}
-
-    def owner_of(token: str) -> str | None:
-        if token in minted_now:
-            return minted_now[token]
-        if token in taken:
-            return taken[token]
-        if token in checked_free:
-            return None
-        return registry.owner_of(token)
-
-    url_prefix, url_suffix = url_template(landing_url, tracking_base)
-    inserts: list[tuple[str, str, str, str, str, str]] = []
-    updates: list[tuple[str, str]] = []
-    for row in unique:
-        if row.email in earlier:
-            result.duplicates += 1
-            report(
-                Problem(row.line, row.email, f"duplicate: same email as line {earlier[row.email]}")
-            )
-            continue
-        lead_id = lead_id_for(campaign_id, row.email)
-        known = existing.get(row.email)
-        if known:
-            token, old_hash, created_at = known
-        else:
-            token = first_choice[row.email]
-            if owner_of(token) is not None:
-                # Taken by another lead: the collision rule (next counter) lives in mint().
-                token = tokens.mint(keyring, campaign_id, row.email, owner_of)
-                result.collisions += 1
-            minted_now[token] = f"{campaign_id}|{row.email}"
-            created_at, old_hash = stamp, ""
-        record = {
-            "lead_id": lead_id,
-            "email": row.email,
-            "email_sha256": email_sha256(row.email),
-            "first_name": row.lead["first_name"],
-            "last_name": row.lead["last_name"],
-            "company": row.lead["company"],
-            "title": row.lead["title"],
-            "industry": row.lead["industry"],
-            "campaign_id": campaign_id,
-            "campaign_name": result.campaign_name,
-            "token": token,
-            "created_at": created_at,
-            "attributes": row.lead["attributes"],
-        }
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        row_hash = hashlib.sha256(line.encode()).hexdigest()[:32]
-        if not known:
-            result.new += 1
-            inserts.append((token, campaign_id, row.email, lead_id, row_hash, created_at))
-        elif row_hash != old_hash:
-            result.updated += 1
-            updates.append((row_hash, token))
-        else:
-            result.unchanged += 1
-        if not known or row_hash != old_hash:
-            leads.handle.write(line + "\n")
-            leads.lines += 1
-        url = url_prefix + token + url_suffix
-        values = list(row.values)
-        if url_col is None:
-            values.append(url)
-        else:
-            values[url_col] = url
-        urls_writer.writerow(values)  # type: ignore[attr-defined]
-    db.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?)", inserts)
-    db.executemany("UPDATE tokens SET row_hash = ? WHERE token = ?", updates)
+    def abort_unless_committed(self) -> None:
+        try:
+            if not self.committed:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                for f in (self.urls, self.leads, self.problems):
+                    f.discard()
+        finally:
+            self.registry.close()

@@ -447,33 +447,104 @@ def plan_journeys(
     return journeys
 
 
-def scripted_journey(
+@dataclass(frozen=True)
+class PageSpec:
+    """One page view of a scripted journey, every number explicit (tests, benchmarks)."""
+
+    path: str
+    dwell_s: float
+    active_s: float
+    depth: int  # deepest scroll milestone reached: 0, 25, 50, 75, 90 or 100
+    form: bool = False
+    video_complete: bool = False
+
+
+def scripted_visit(
     lead: SimLead,
+    pages: list[PageSpec],
     *,
-    start: float,
-    pages: list[str],
+    end: float,
     site: str,
-    seed: int = 0,
-    form: bool = False,
+    visitor_id: str,
     user_agent: str = DESKTOP_UAS[0],
-) -> Journey:
-    """One exact journey (tests, freshness benchmark): /go click, then these pages."""
-    rng = random.Random(seed)
-    b = _Builder(rng, site)
-    j = Journey("lead", [Click(start, lead.token, pages[0] if pages else "/", user_agent, b.ip())])
-    batches, _ = b.visit(
-        start + 1,
-        pages + (["/demo"] if form else []),
-        visitor_id=b.uid(),
-        token=lead.token,
-        user_agent=user_agent,
-        ip=b.ip(),
-        referrer="https://mail.google.com/",
-        form_email=lead.email if form else None,
-        engaged=0.9,
-    )
-    j.actions.extend(batches)
-    return j
+    ip: str = "198.51.100.7",
+) -> list[TrackBatch]:
+    """One session ending at `end` (epoch s), a batch per page, nothing random."""
+    start = end - sum(p.dwell_s + 1 for p in pages)
+    session_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{visitor_id}|{start}"))
+    counter = 0
+    t = start
+    batches: list[TrackBatch] = []
+    referrer: str | None = "https://mail.google.com/"
+    for page in pages:
+        title, _ = PAGES.get(page.path, (page.path, "other"))
+        url = site.rstrip("/") + page.path
+        events: list[dict[str, Any]] = []
+
+        def add(
+            etype: str,
+            at: float,
+            data: dict[str, Any],
+            url: str = url,
+            events: list[dict[str, Any]] = events,
+            ref: str | None = referrer,
+        ) -> None:
+            nonlocal counter
+            counter += 1
+            events.append(
+                {
+                    "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{session_id}|{counter}")),
+                    "type": etype,
+                    "ts": int(at * 1000),
+                    "visitor_id": visitor_id,
+                    "session_id": session_id,
+                    "token": lead.token,
+                    "url": url,
+                    "referrer": ref,
+                    "data": data,
+                }
+            )
+
+        add(
+            "pageview",
+            t,
+            {
+                "title": title,
+                "viewport_w": 1440,
+                "viewport_h": 900,
+                "screen_w": 1440,
+                "screen_h": 900,
+                "language": "en-US",
+                "tz": "Europe/Berlin",
+            },
+        )
+        for step in (25, 50, 75, 90, 100):
+            if step <= page.depth:
+                add("scroll_depth", t + page.dwell_s * step / 200, {"depth": step})
+        if page.video_complete:
+            add("video", t + 2, {"src": "/media/tour.mp4", "action": "play", "percent": 0})
+            add(
+                "video",
+                t + page.dwell_s * 0.9,
+                {"src": "/media/tour.mp4", "action": "complete", "percent": 100},
+            )
+        if page.form:
+            add("form_start", t + 3, {"form_id": "demo-request", "field": "email"})
+            add(
+                "form_submit",
+                t + page.dwell_s * 0.8,
+                {
+                    "form_id": "demo-request",
+                    "fields": ["name", "email", "company"],
+                    "hems": email_hashes(lead.email),
+                },
+            )
+        t += page.dwell_s
+        add("page_exit", t, {"active_ms": int(page.active_s * 1000), "max_depth": page.depth})
+        batches.append(TrackBatch(t, events, user_agent, ip))
+        referrer = url
+        t += 1
+    return batches
 
 
 # --------------------------------------------------------------------------- senders
