@@ -1,0 +1,224 @@
+"""Identity, sessions, consent, GPC and opt-out, in real Chromium against the real server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from playwright.sync_api import BrowserContext, Page
+
+from oie.example_site import ExampleSite
+from tests.python.helpers.servers import IngestServer
+from tests.python.pixel.support import TOKEN, TrackLog, visitor_id, wait_events, wait_for
+
+NINETY_DAYS_S = 90 * 86400
+
+
+def stored(page: Page) -> dict:
+    return json.loads(page.evaluate("localStorage.getItem('_oie_visitor')") or "null") or {}
+
+
+def cookie(context: BrowserContext, name: str) -> dict | None:
+    return next((c for c in context.cookies() if c["name"] == name), None)
+
+
+def wipe(page: Page, site: ExampleSite, local: bool = False, vid_cookie: bool = False) -> None:
+    """Clear a store while no pixel runs (on leaving, the pixel writes both stores again):
+    from a same-origin page without the tag."""
+    page.goto(site.url + "/site.css")
+    if local:
+        page.evaluate("localStorage.clear()")
+    if vid_cookie:
+        page.context.clear_cookies(name="_oie_vid")
+
+
+def test_token_is_persisted_and_stripped(
+    page: Page, context: BrowserContext, site: ExampleSite, collector: IngestServer
+):
+    page.goto(f"{site.url}/pricing.html?utm_source=mail&i={TOKEN}#plans")
+    vid = visitor_id(page)
+    assert page.url == f"{site.url}/pricing.html?utm_source=mail#plans"  # i= gone, rest kept
+    assert stored(page)["t"] == TOKEN
+    c = cookie(context, "_oie_vid")
+    assert c is not None and c["value"] == f"{vid}.{TOKEN}"
+    assert c["sameSite"] == "Lax" and c["secure"] is False  # Secure only on https
+    assert abs(c["expires"] - (time.time() + NINETY_DAYS_S)) < 3600
+    assert stored(page)["x"] / 1000 > time.time() + NINETY_DAYS_S - 3600
+    # The token rides on every event; the landed URL has no i=.
+    page.goto(site.url + "/thanks.html")
+    pv = next(e for e in wait_events(collector, vid, "pageview", 2) if "pricing" in e["url"])
+    assert pv["token"] == TOKEN and pv["url"] == f"{site.url}/pricing.html?utm_source=mail#plans"
+    assert all(e["token"] == TOKEN for e in wait_events(collector, vid, "pageview", 2))
+
+
+def test_bad_token_shape_is_ignored_but_stripped(page: Page, site: ExampleSite):
+    page.goto(f"{site.url}/?i=not-a-token")
+    visitor_id(page)
+    assert page.url == site.url + "/"
+    assert stored(page)["t"] is None
+
+
+def test_identity_survives_reload_and_either_store_cleared(
+    page: Page, context: BrowserContext, site: ExampleSite
+):
+    page.goto(f"{site.url}/?i={TOKEN}")
+    vid = visitor_id(page)
+    page.reload()
+    assert visitor_id(page) == vid
+
+    # localStorage cleared: the cookie restores it.
+    wipe(page, site, local=True)
+    page.goto(site.url + "/")
+    assert visitor_id(page) == vid and stored(page)["t"] == TOKEN
+
+    # Cookie cleared: localStorage restores it.
+    wipe(page, site, vid_cookie=True)
+    assert cookie(context, "_oie_vid") is None
+    page.goto(site.url + "/")
+    visitor_id(page)
+    c = wait_for(lambda: cookie(context, "_oie_vid"), what="_oie_vid restored")
+    assert c["value"] == f"{vid}.{TOKEN}"
+
+
+def test_identity_with_localstorage_blocked(page: Page, context: BrowserContext, site: ExampleSite):
+    """A browser that throws on localStorage: the cookie alone carries the visitor."""
+    page.add_init_script(
+        "Object.defineProperty(window, 'localStorage', "
+        "{get() { throw new DOMException('blocked', 'SecurityError') }})"
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site.url}/?i={TOKEN}")
+    first = wait_for(lambda: cookie(context, "_oie_vid"), what="_oie_vid")["value"]
+    page.reload()
+    page.evaluate("oie('track', 'copy', {chars: 1})")
+    page.wait_for_timeout(300)
+    assert cookie(context, "_oie_vid")["value"] == first
+    assert errors == []
+
+
+def test_session_rotates_after_30_minutes_and_is_shared_across_tabs(
+    context: BrowserContext, site: ExampleSite, collector: IngestServer
+):
+    context.clock.install()
+    tab1 = context.new_page()
+    tab1.goto(site.url + "/")
+    vid = visitor_id(tab1)
+    s1, l1 = stored(tab1)["s"], stored(tab1)["l"]
+    tab1.clock.run_for(29 * 60_000)  # 29 min: still the same session
+    tab2 = context.new_page()
+    tab2.goto(site.url + "/pricing.html")
+    wait_for(lambda: stored(tab2)["l"] > l1, what="tab2's pageview stamped")
+    tab1.clock.fast_forward(31 * 60_000)  # 31 min without an event: a new session
+    tab1.evaluate("oie('track', 'copy', {chars: 3})")
+    tab1.clock.run_for(11_000)
+    tab2.clock.run_for(11_000)
+    events = wait_events(collector, vid, count=3)
+    sessions = {
+        e["type"] + ":" + e["url"].rsplit("/", 1)[-1]: e["client_session_id"] for e in events
+    }
+    assert sessions["pageview:"] == s1
+    assert sessions["pageview:pricing.html"] == s1  # the other tab joined the same session
+    assert sessions["copy:"] != s1
+    assert stored(tab1)["s"] == sessions["copy:"]
+
+
+def test_server_cookie_restores_visitor(
+    page: Page, context: BrowserContext, site: ExampleSite, collector: IngestServer
+):
+    """Safari caps script-set storage at 7 days: the collector's HttpOnly first-party cookie
+    (_oie_svid) restores the visitor id, and the pixel adopts it from /track's answer."""
+    page.clock.install()
+    page.goto(site.url + "/")
+    vid = visitor_id(page)
+    page.clock.run_for(10_500)
+    wait_for(lambda: cookie(context, "_oie_svid"), what="server cookie")
+    assert cookie(context, "_oie_svid")["httpOnly"] is True
+    # Safari's cap strikes: script storage gone, the server's cookie stays.
+    wipe(page, site, local=True, vid_cookie=True)
+    page.goto(site.url + "/")
+    new_vid = visitor_id(page)
+    assert new_vid != vid
+    page.clock.run_for(10_500)
+    wait_for(lambda: stored(page).get("v") == vid, what="visitor id adopted from the server")
+    assert cookie(context, "_oie_vid")["value"].startswith(vid)
+    # What the server landed for the lost id was attributed to the restored one.
+    restored = [e for e in wait_events(collector, vid, "pageview", 2) if e["client_visitor_id"]]
+    assert restored and restored[0]["client_visitor_id"] == new_vid
+
+
+def test_gpc_means_nothing_stored_or_sent(
+    page: Page, context: BrowserContext, site: ExampleSite, collector: IngestServer
+):
+    page.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
+    )
+    log = TrackLog(page, collector.url)
+    page.clock.install()
+    page.goto(f"{site.url}/?i={TOKEN}")
+    page.click("#tour")
+    page.clock.run_for(15_000)
+    page.goto(site.url + "/thanks.html")  # pagehide would flush
+    page.clock.run_for(15_000)
+    assert log.requests == []
+    assert not any("/personalize" in u for u in log.all_urls)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('_oie'))") == []
+    assert [c["name"] for c in context.cookies() if c["name"].startswith("_oie")] == []
+
+
+def _consent_required(page: Page) -> None:
+    page.add_init_script(
+        """new MutationObserver((_, obs) => {
+            const s = document.querySelector('script[src$="/oie.js"]');
+            if (s) { s.dataset.consent = 'required'; obs.disconnect(); }
+        }).observe(document, {childList: true, subtree: true});"""
+    )
+
+
+def test_consent_mode_sends_nothing_before_consent(
+    page: Page, context: BrowserContext, site: ExampleSite, collector: IngestServer
+):
+    _consent_required(page)
+    log = TrackLog(page, collector.url)
+    page.clock.install()
+    page.goto(f"{site.url}/?i={TOKEN}")
+    page.click("#tour")
+    page.clock.run_for(15_000)
+    assert log.requests == []
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('_oie'))") == []
+    assert [c["name"] for c in context.cookies() if c["name"].startswith("_oie")] == []
+    # The site's consent banner says yes: what happened so far is sent, identity stored.
+    page.evaluate("oieConsent(true)")
+    vid = visitor_id(page)
+    page.clock.run_for(11_000)
+    types = {e["type"] for e in wait_events(collector, vid, count=2)}
+    assert {"pageview", "click"} <= types
+    assert stored(page)["t"] == TOKEN
+
+
+def test_consent_flag_set_before_the_tag(page: Page, site: ExampleSite, collector: IngestServer):
+    _consent_required(page)
+    page.add_init_script("window.oieConsent = true")
+    page.goto(site.url + "/")
+    vid = visitor_id(page)
+    page.goto(site.url + "/thanks.html")
+    assert wait_events(collector, vid, "pageview")
+
+
+def test_optout_clears_identity_and_stops_tracking(
+    page: Page, context: BrowserContext, site: ExampleSite, collector: IngestServer
+):
+    page.goto(f"{site.url}/?i={TOKEN}")
+    visitor_id(page)
+    page.evaluate("oie('optout')")
+    assert page.evaluate("localStorage.getItem('_oie_visitor')") is None
+    assert cookie(context, "_oie_vid") is None
+    assert cookie(context, "_oie_optout")["value"] == "1"
+    log = TrackLog(page, collector.url)
+    page.click("#tour")
+    page.reload()  # the choice is remembered
+    page.click("#tour")
+    page.goto(site.url + "/thanks.html")
+    page.wait_for_timeout(500)
+    assert log.requests == []
+    assert page.evaluate("localStorage.getItem('_oie_visitor')") is None
