@@ -67,6 +67,7 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
             "OIE_TOKEN_SECRET": SECRET,
             "COLUMNS": "200",  # rich wraps at the terminal width: keep lines whole
             "NO_COLOR": "1",
+            "PYTHONUNBUFFERED": "1",  # dbt output reaches us line by line
             **extra,
         }
     )
