@@ -33,21 +33,22 @@ from oie.hashing import email_hashes
 
 DAY_S = 86400.0
 
-# (path, title, kind) — the URL classes the warehouse scores (pricing, case study, product).
+# The pixel's example site (pixel/examples): path -> (title, kind). The kinds are what the
+# warehouse scores (its URL patterns: %/pricing%, %/case-stud%, %/product%).
 PAGES: dict[str, tuple[str, str]] = {
-    "/": ("Home", "other"),
-    "/pricing": ("Pricing", "pricing"),
-    "/product": ("Product tour", "product"),
-    "/features/scoring": ("Intent scoring", "product"),
-    "/integrations": ("Integrations", "product"),
-    "/case-studies/acme": ("How Acme doubled replies", "case_study"),
-    "/customers/globex": ("Globex customer story", "case_study"),
-    "/blog/cold-email-benchmarks": ("Cold email benchmarks", "other"),
-    "/about": ("About us", "other"),
-    "/demo": ("Book a demo", "form"),
+    "/": ("Home · Acme Analytics", "other"),
+    "/pricing.html": ("Pricing · Acme Analytics", "pricing"),
+    "/product.html": ("Product · Acme Analytics", "product"),
+    "/case-studies/acme.html": ("Case study: Acme Corp · Acme Analytics", "case_study"),
+    "/newsletter.html": ("Newsletter · Acme Analytics", "other"),
+    "/app/": ("App (single-page) · Acme Analytics", "other"),
+    "/contact.html": ("Contact · Acme Analytics", "form"),
 }
-BROWSE = ["/", "/blog/cold-email-benchmarks", "/about", "/product", "/integrations"]
-INTENT = ["/pricing", "/case-studies/acme", "/customers/globex", "/features/scoring", "/product"]
+BROWSE = ["/", "/newsletter.html", "/app/", "/product.html"]
+INTENT = ["/pricing.html", "/case-studies/acme.html", "/product.html"]
+FORM_PAGE = "/contact.html"
+FORM_ID = "contact"
+VIDEO = "/media/demo.webm"
 
 DESKTOP_UAS = [
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -242,13 +243,13 @@ class _Builder:
                     },
                 )
             if kind == "product" and rng.random() < engaged:
-                add("video", t + 5, {"src": "/media/tour.mp4", "action": "play", "percent": 0})
+                add("video", t + 5, {"src": VIDEO, "action": "play", "percent": 0})
                 done = rng.random() < engaged
                 add(
                     "video",
                     t + dwell * 0.9,
                     {
-                        "src": "/media/tour.mp4",
+                        "src": VIDEO,
                         "action": "complete" if done else "pause",
                         "percent": 100 if done else 40,
                     },
@@ -257,12 +258,12 @@ class _Builder:
                 add("focus_lost", t + dwell * 0.3, {})
                 add("focus_gained", t + dwell * 0.5, {})
             if kind == "form" and form_email:
-                add("form_start", t + 8, {"form_id": "demo-request", "field": "email"})
+                add("form_start", t + 8, {"form_id": FORM_ID, "field": "email"})
                 add(
                     "form_submit",
                     t + dwell * 0.8,
                     {
-                        "form_id": "demo-request",
+                        "form_id": FORM_ID,
                         "fields": ["name", "email", "company"],
                         "hems": email_hashes(form_email),
                     },
@@ -362,13 +363,13 @@ def plan_journeys(
                 visit_ua, visit_vid, visit_ip = ua, vid, ip
                 if switch:
                     visit_ua, visit_vid, visit_ip = rng.choice(MOBILE_UAS), b.uid(), b.ip()
-                    j.actions.append(Click(start, token, "/pricing", visit_ua, visit_ip))
+                    j.actions.append(Click(start, token, "/pricing.html", visit_ua, visit_ip))
                     start += 1.0
                 count = rng.randint(p_lo, p_hi)
                 pages = pick_pages(rng, count, bias, "/" if n == 0 else None)
                 last = n == len(visit_days) - 1
                 if wants_form and last:
-                    pages.append("/demo")
+                    pages.append(FORM_PAGE)
                 batches, _ = b.visit(
                     start,
                     pages,
@@ -430,7 +431,7 @@ def plan_journeys(
                 )
             pages = pick_pages(rng, rng.randint(1, 4), 0.3, None)
             if form_email:
-                pages.append("/demo")
+                pages.append(FORM_PAGE)
             batches, _ = b.visit(
                 day_time(rng.randint(0, days - 1)),
                 pages,
@@ -522,19 +523,19 @@ def scripted_visit(
             if step <= page.depth:
                 add("scroll_depth", t + page.dwell_s * step / 200, {"depth": step})
         if page.video_complete:
-            add("video", t + 2, {"src": "/media/tour.mp4", "action": "play", "percent": 0})
+            add("video", t + 2, {"src": VIDEO, "action": "play", "percent": 0})
             add(
                 "video",
                 t + page.dwell_s * 0.9,
-                {"src": "/media/tour.mp4", "action": "complete", "percent": 100},
+                {"src": VIDEO, "action": "complete", "percent": 100},
             )
         if page.form:
-            add("form_start", t + 3, {"form_id": "demo-request", "field": "email"})
+            add("form_start", t + 3, {"form_id": FORM_ID, "field": "email"})
             add(
                 "form_submit",
                 t + page.dwell_s * 0.8,
                 {
-                    "form_id": "demo-request",
+                    "form_id": FORM_ID,
                     "fields": ["name", "email", "company"],
                     "hems": email_hashes(lead.email),
                 },

@@ -166,20 +166,20 @@ def running_stack(
     finally:
         if site_server is not None:
             with contextlib.suppress(Exception):
-                site_server.shutdown()
+                site_server.close()
         stop(proc)
 
 
 def _start_site(host: str, port: int, collector: str) -> Any:
     """The pixel part's example site (oie.example_site), if that part is installed."""
     try:
-        from oie import example_site  # type: ignore[attr-defined]
+        from oie.example_site import serve_example_site
     except ImportError:
         return None
-    starter = getattr(example_site, "start", None) or getattr(example_site, "serve", None)
-    if starter is None:
-        return None
-    return starter(host=host, port=port, collector=collector)
+    try:
+        return serve_example_site(host, port, collector)
+    except OSError as exc:
+        raise UserError(f"cannot start the example site on {host}:{port}: {exc}") from None
 
 
 def email_link(settings: Settings, collector: str) -> tuple[str, str] | None:
@@ -197,7 +197,7 @@ def email_link(settings: Settings, collector: str) -> tuple[str, str] | None:
     if latest is None:
         return None
     _, email, token = latest
-    return email, f"{collector}/go?i={token}&to=/pricing"
+    return email, f"{collector}/go?i={token}&to=/pricing.html"
 
 
 def try_it_lead(settings: Settings) -> None:
@@ -216,6 +216,17 @@ def try_it_lead(settings: Settings) -> None:
             landing_dir=settings.landing_dir,
             out_path=Path(tmp) / "try-it-urls.csv",
         )
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so the servers we started are stopped
+    (and their landing files sealed) by the usual `finally`, not orphaned."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
 
 
 def print_urls(stack: Stack, settings: Settings) -> None:
@@ -256,6 +267,7 @@ def register(app: typer.Typer) -> None:
             raise UserError(str(exc)) from None
         if not (0 <= port < 65536 and 0 <= site_port < 65536):
             raise UserError("ports must be between 0 and 65535")
+        stop_on_sigterm()
         if email_link(settings, "") is None:
             try_it_lead(settings)
         log_path = settings.data_dir / "serve.log"
