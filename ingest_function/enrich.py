@@ -93,6 +93,7 @@ def _geo(value: str | None, limit: int = 80) -> str | None:
     return value or None
 
 
+@lru_cache(maxsize=8192)
 def _valid_ip(value: str | None) -> str | None:
     if not value:
         return None

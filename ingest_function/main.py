@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import cached_property
 
 import flask
 import functions_framework
@@ -31,34 +32,46 @@ except SettingsError as exc:
 classify_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")
 
 
-def _reader(request: flask.Request):
-    def read(limit: int) -> bytes:
+class FlaskRequest(HttpRequest):
+    """HttpRequest over a Flask request; query, cookies, scheme and host parse lazily."""
+
+    def __init__(self, request: flask.Request) -> None:  # no dataclass __init__: lazy fields
+        self._r = request
+        self.method = request.method
+        self.path = request.path
+        self.headers = request.headers
+        self.remote_addr = request.remote_addr
+        self.content_length = request.content_length
+
+    @cached_property
+    def query(self):  # type: ignore[override]
+        return self._r.args
+
+    @cached_property
+    def cookies(self):  # type: ignore[override]
+        return self._r.cookies
+
+    @cached_property
+    def scheme(self):  # type: ignore[override]
+        return self._r.scheme
+
+    @cached_property
+    def host(self):  # type: ignore[override]
+        return self._r.host
+
+    def read_body(self, limit: int) -> bytes:  # type: ignore[override]
         chunks, size = [], 0
+        stream = self._r.stream
         while size < limit:
-            chunk = request.stream.read(limit - size)
+            chunk = stream.read(limit - size)
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
         return b"".join(chunks)
 
-    return read
-
 
 @functions_framework.http
 def ingest(request: flask.Request) -> flask.Response:
-    response = SERVICE.handle(
-        HttpRequest(
-            method=request.method,
-            path=request.path,
-            headers=request.headers,
-            query=request.args,
-            cookies=request.cookies,
-            remote_addr=request.remote_addr,
-            scheme=request.scheme,
-            host=request.host,
-            content_length=request.content_length,
-            read_body=_reader(request),
-        )
-    )
+    response = SERVICE.handle(FlaskRequest(request))
     return flask.Response(response.body, status=response.status, headers=response.headers)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from ingest_function.scrub import scrub_text, scrub_url
@@ -74,11 +75,11 @@ Checker = Callable[[Any, str], Any]
 
 def s(limit: int) -> Checker:
     def check(v: Any, name: str) -> Any:
+        if type(v) is str:
+            return clean_str(v, limit)
         if v is None:
             return None
-        if not isinstance(v, str):
-            raise Invalid("invalid_data", f"{name} must be a string")
-        return clean_str(v, limit)
+        raise Invalid("invalid_data", f"{name} must be a string")
 
     return check
 
@@ -94,16 +95,24 @@ def text(limit: int) -> Checker:
     return check
 
 
+@lru_cache(maxsize=8192)
+def _clean_url(v: str) -> str:
+    return scrub_url(clean_str(v, 8192, scrub=False))
+
+
 def url(v: Any, name: str) -> Any:
+    # Cached: a session's events repeat the same page URL and referrer.
+    if type(v) is str:
+        return _clean_url(v) if len(v) <= 8192 else scrub_url(clean_str(v, 8192, scrub=False))
     if v is None:
         return None
-    if not isinstance(v, str):
-        raise Invalid("invalid_data", f"{name} must be a string URL")
-    return scrub_url(clean_str(v, 8192, scrub=False))
+    raise Invalid("invalid_data", f"{name} must be a string URL")
 
 
 def i(lo: int, hi: int) -> Checker:
     def check(v: Any, name: str) -> Any:
+        if type(v) is int and lo <= v <= hi:
+            return v
         if v is None:
             return None
         if _is_num(v) and not _is_int(v) and float(v).is_integer():
@@ -117,6 +126,8 @@ def i(lo: int, hi: int) -> Checker:
 
 def n(lo: float, hi: float) -> Checker:
     def check(v: Any, name: str) -> Any:
+        if (type(v) is int or type(v) is float) and lo <= v <= hi:
+            return v
         if v is None:
             return None
         if not _is_num(v) or not lo <= v <= hi:
@@ -214,9 +225,10 @@ def clean_data(etype: str, data: Any) -> dict[str, Any]:
         raise Invalid("invalid_data", "data must be an object")
     schema = SCHEMAS[etype]
     out: dict[str, Any] = {}
-    for key, check in schema.items():
-        if key in data:
-            value = check(data[key], f"{etype}.{key}")
+    for key, raw in data.items():
+        check = schema.get(key)
+        if check is not None:
+            value = check(raw, f"{etype}.{key}")
             if value is not None:
                 out[key] = value
     for key in REQUIRED.get(etype, ()):
@@ -226,6 +238,8 @@ def clean_data(etype: str, data: Any) -> dict[str, Any]:
 
 
 def clean_id(value: Any, name: str, required: bool = True) -> str | None:
+    if type(value) is str and ID_RE.match(value):
+        return value
     if value is None and not required:
         return None
     if not isinstance(value, str) or not ID_RE.match(value):
@@ -238,21 +252,22 @@ def clean_event(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise Invalid("invalid_event", "event must be an object")
     etype = raw.get("type")
-    if not isinstance(etype, str) or etype not in BROWSER_TYPES:
+    if type(etype) is not str or etype not in BROWSER_TYPES:
         if isinstance(etype, str) and etype in SERVER_TYPES:
             raise Invalid("server_only_type", f"{etype} is recorded by /go, not the browser")
         shown = clean_str(etype, 40) if isinstance(etype, str) else type(etype).__name__
         raise Invalid("unknown_type", f"{shown!r} is not an event type")
     event_id = clean_id(raw.get("event_id"), "event_id")
     ts = raw.get("ts")
-    if _is_num(ts) and not _is_int(ts) and float(ts).is_integer():
-        ts = int(ts)
-    if not _is_int(ts):
-        raise Invalid("invalid_ts", "ts must be an integer epoch in milliseconds")
+    if type(ts) is not int:
+        if type(ts) is float and ts.is_integer():
+            ts = int(ts)
+        else:
+            raise Invalid("invalid_ts", "ts must be an integer epoch in milliseconds")
     if not MIN_TS <= ts <= MAX_TS:
         raise Invalid("invalid_ts", "ts is not a plausible epoch in milliseconds")
     token = raw.get("token")
-    if token is not None and not (isinstance(token, str) and TOKEN_RE.match(token)):
+    if token is not None and not (type(token) is str and TOKEN_RE.match(token)):
         # A malformed token is dropped, not the behaviour: the pixel only sends valid shapes.
         token = None
     return {

@@ -31,8 +31,11 @@ import uuid
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 STREAMS = ("events", "rejected", "leads")
 OPEN_SUFFIX = ".ndjson.open"
@@ -40,14 +43,19 @@ SEALED_SUFFIX = ".ndjson"
 _HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname() or "host")[:40]
 
 
+@lru_cache(maxsize=256)
+def _iso_second(second: int) -> str:
+    t = time.gmtime(second)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}."
+    )
+
+
 def iso_ms(epoch_s: float) -> str:
     """`2026-11-22T10:00:00.123Z` (contracts.md timestamp format)."""
     ms = int(epoch_s * 1000)
-    t = time.gmtime(ms // 1000)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{ms % 1000:03d}Z"
-    )
+    return f"{_iso_second(ms // 1000)}{ms % 1000:03d}Z"
 
 
 def partition_of(epoch_s: float) -> str:
@@ -56,15 +64,17 @@ def partition_of(epoch_s: float) -> str:
 
 
 def encode_lines(records: Iterable[dict[str, Any]]) -> bytes:
-    """One JSON object per line. ensure_ascii=False keeps lines small; callers pass strings
-    already cleaned of lone surrogates (the ingest validator does), and anything else is
-    escaped rather than failing the batch."""
-    try:
-        return "".join(
-            json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in records
-        ).encode("utf-8")
-    except UnicodeEncodeError:
-        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode("ascii")
+    """One JSON object per line, UTF-8. orjson is the fast path (the ingest hot loop); a
+    record it refuses (a lone surrogate, a huge int) is escaped by the stdlib encoder
+    instead of failing the batch."""
+    out = []
+    for record in records:
+        try:
+            out.append(orjson.dumps(record))
+        except TypeError:  # orjson.JSONEncodeError subclasses TypeError
+            out.append(json.dumps(record, separators=(",", ":")).encode("ascii"))
+    out.append(b"")
+    return b"\n".join(out)
 
 
 @dataclass
@@ -372,6 +382,9 @@ def _split_lines(data: bytes) -> tuple[list[bytes], list[bytes]]:
 
 def _is_json_object(line: bytes) -> bool:
     try:
-        return isinstance(json.loads(line), dict)
-    except (ValueError, RecursionError):
-        return False
+        return isinstance(orjson.loads(line), dict)
+    except orjson.JSONDecodeError:
+        try:  # orjson refuses lone-surrogate escapes that the stdlib writer may have used
+            return isinstance(json.loads(line), dict)
+        except (ValueError, RecursionError):
+            return False
