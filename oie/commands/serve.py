@@ -72,6 +72,9 @@ def collector_env(site_origin: str | None, base: dict[str, str] | None = None) -
     env["OIE_ALLOWED_ORIGINS"] = ",".join(dict.fromkeys(origins))
     if site_origin and not env.get("OIE_REDIRECT_HOSTS"):
         env["OIE_REDIRECT_HOSTS"] = site_origin.split("://", 1)[1]
+    # Local default: seal landing files after 5 s idle (the production default is 5 min) so
+    # `oie run` sees a click within seconds; a deployment sets OIE_LANDING_MAX_AGE itself.
+    env.setdefault("OIE_LANDING_MAX_AGE", "5s")
     env.setdefault("WORKERS", "1")
     env.setdefault("THREADS", "8")
     env["PYTHONUNBUFFERED"] = "1"
