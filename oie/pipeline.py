@@ -107,6 +107,7 @@ class RunOptions:
     select: str | None = None
     full_refresh: bool = False
     dbt_vars: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False  # dbt prints errors only (the demo shows its own progress)
 
 
 StepFn = Callable[[Any, RunOptions], StepResult]
@@ -135,7 +136,10 @@ def step_dbt(settings: Any, options: RunOptions) -> StepResult:
     from oie import warehouse
 
     code = warehouse.dbt_build(
-        select=options.select, full_refresh=options.full_refresh, vars=options.dbt_vars or None
+        select=options.select,
+        full_refresh=options.full_refresh,
+        vars=options.dbt_vars or None,
+        quiet=options.quiet,
     )
     if code != 0:
         return StepResult(

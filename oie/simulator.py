@@ -85,11 +85,13 @@ PERSONAS = (
 )
 # How engaged a clicking lead is: (share, visits range, pages per visit range, intent bias).
 INTEREST = {
-    "cold": (0.40, (1, 1), (1, 2), 0.1),
-    "warm": (0.30, (1, 2), (2, 4), 0.35),
-    "hot": (0.20, (2, 3), (3, 5), 0.6),
-    "burning": (0.10, (3, 5), (4, 6), 0.8),
+    "cold": (0.45, (1, 1), (1, 2), 0.05),
+    "warm": (0.30, (1, 2), (2, 3), 0.25),
+    "hot": (0.17, (1, 3), (2, 4), 0.45),
+    "burning": (0.08, (2, 4), (3, 5), 0.7),
 }
+# Chance that a lead of this interest fills in the demo form on their last visit.
+FORM_CHANCE = {"cold": 0.0, "warm": 0.02, "hot": 0.15, "burning": 0.6}
 
 
 @dataclass(frozen=True)
@@ -339,7 +341,7 @@ def plan_journeys(
                 if n_visits > 1
                 else [first_day]
             )
-            wants_form = level in ("hot", "burning") and rng.random() < 0.5 + bias / 2
+            wants_form = rng.random() < FORM_CHANCE[level]
             for n, day in enumerate(visit_days):
                 start = day_time(day)
                 token = lead.token
