@@ -204,5 +204,8 @@ def register(app: typer.Typer) -> None:
         print_stats(stats, time.monotonic() - started)
         if stats.errors:
             detail = ", ".join(f"{k} x{v}" for k, v in stats.errors.most_common())
-            raise UserError(f"some requests failed: {detail}", EXIT_FAILED)
+            hint = ""
+            if any(" 403" in k for k in stats.errors):
+                hint = f" (does the server's OIE_ALLOWED_ORIGINS allow {origin}? see --site)"
+            raise UserError(f"some requests failed: {detail}{hint}", EXIT_FAILED)
         console.print("next: `oie run` to build the warehouse, then `oie leads`")
