@@ -20,7 +20,8 @@ class RateLimiter:
         window = int(time.time() // 60)
         key = key or "-"
         with self._lock:
-            if window != self._window:
+            if window != self._window or len(self._counts) > 100_000:
+                # New minute (or a flood of distinct addresses): start counting afresh.
                 self._window, self._counts = window, {}
             count = self._counts.get(key, 0) + 1
             self._counts[key] = count

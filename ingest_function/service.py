@@ -178,8 +178,12 @@ class Service:
             return error(400, "empty_body", "the body is empty", cors)
         doc = parse_json(body)
         if doc is _INVALID:
+            self._reject_body(body, "invalid_json: the body is not valid JSON (UTF-8)", req, client)
             return error(400, "invalid_json", "the body is not valid JSON (UTF-8)", cors)
         if not isinstance(doc, dict) or not isinstance(doc.get("events"), list):
+            self._reject_body(
+                body, 'invalid_batch: not an object with an "events" list', req, client
+            )
             return error(400, "invalid_batch", 'expected an object with an "events" list', cors)
         raw_events = doc["events"]
         if len(raw_events) > s.max_batch_events:
@@ -218,6 +222,29 @@ class Service:
                 )
             )
         return json_response(200, payload, headers)
+
+    def _reject_body(self, body: bytes, reason: str, req: HttpRequest, client: Any) -> None:
+        """A 400 body goes to the rejected stream too (first 4 KB): nothing vanishes
+        silently, and a broken client shows up in the warehouse. Best effort: the answer is
+        400 whatever happens here."""
+        now = time.time()
+        ua = req.headers.get("User-Agent")
+        record = {
+            "received_at": iso_ms(now),
+            "reason": reason,
+            "stage": "track",
+            "event_id": None,
+            "type": None,
+            "event": None,
+            "raw": clean_str(body[:4096].decode("utf-8", errors="replace"), 4096, scrub=True),
+            "ip": stored_ip(client.ip, self.settings.ip_mode, self.ip_key),
+            "user_agent": clean_str(ua, 512) if ua else None,
+        }
+        primary, dead_letter = self.sinks()
+        try:
+            deliver(primary, dead_letter, Batch([], [record], now))
+        except Unavailable:
+            log.warning("could not record a rejected body: sinks unavailable")
 
     def _cookie_allowed(self, req: HttpRequest, origin: str | None, signed: bool) -> bool:
         return (

@@ -47,7 +47,12 @@ def json_response(
     return HttpResponse(
         status,
         body,
-        [("Content-Type", "application/json"), ("Cache-Control", "no-store"), *(headers or [])],
+        [
+            ("Content-Type", "application/json"),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+            *(headers or []),
+        ],
     )
 
 

@@ -285,6 +285,14 @@ class SealReport:
     skipped_live: list[Path] = field(default_factory=list)
     torn_lines: int = 0
 
+    def __str__(self) -> str:
+        text = f"{len(self.sealed)} stale file(s) sealed"
+        if self.torn_lines:
+            text += f", {self.torn_lines} torn line(s) moved to rejected"
+        if self.skipped_live:
+            text += f", {len(self.skipped_live)} file(s) still being written"
+        return text
+
 
 def seal_stale(landing_dir: Path, now: float | None = None) -> SealReport:
     """Seal `.ndjson.open` files whose writer is gone (its flock is free).

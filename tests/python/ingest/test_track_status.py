@@ -186,3 +186,13 @@ def test_health_reports_the_sink(server):
     assert reply.status == 200
     doc = reply.json()
     assert doc["status"] == "ok" and doc["sink"]["name"] == "local" and doc["sink"]["ok"]
+
+
+def test_a_400_body_is_kept_in_the_rejected_stream(server):
+    marker = "broken-client-7f3a"
+    reply = track(server, b'{"events": [' + marker.encode() + b" ada@example.com")
+    assert reply.status == 400
+    rows = [r for r in server.landed("rejected") if r.get("raw") and marker in r["raw"]]
+    assert len(rows) == 1
+    assert rows[0]["reason"].startswith("invalid_json") and rows[0]["stage"] == "track"
+    assert "ada@example.com" not in rows[0]["raw"]  # scrubbed like any other string
