@@ -28,6 +28,21 @@ def wait_for(fn: Callable[[], Any], timeout: float = 10.0, what: str = "conditio
         time.sleep(0.05)
 
 
+def install_clock(page: Page) -> None:
+    """Fake timers for the page (Playwright's clock). Its requestIdleCallback fires only
+    when the fake clock decides the page is idle, which made waits flaky; the pixel's own
+    fallback for browsers without it (Safari: setTimeout 0) is used instead."""
+    page.clock.install()
+    page.add_init_script("delete window.requestIdleCallback")
+
+
+def advance(page: Page, ms: int) -> None:
+    """Run the page's fake clock forward (timers fire), then let time flow again:
+    Playwright leaves the clock paused after run_for."""
+    page.clock.run_for(ms)
+    page.clock.resume()
+
+
 def visitor_id(page: Page) -> str:
     """The visitor id the pixel stored (waits for the idle-time identity write)."""
     raw = wait_for(
@@ -59,33 +74,80 @@ def wait_events(
     return wait_for(enough, timeout, f"{count} {etype or 'any'} event(s) of {vid}")
 
 
+# Records every fetch / sendBeacon call of the page (the pixel's network API calls) with
+# body and status, kept in sessionStorage so the log survives navigations. Playwright's
+# page.on("request") misses keepalive fetches and beacons sent while a page unloads.
+_NET_SCRIPT = """(() => {
+  const KEY = '__oie_net', corrupt = __CORRUPT__;
+  let prev = [];
+  try { prev = JSON.parse(sessionStorage.getItem(KEY) || '[]'); } catch (e) {}
+  const cur = [];
+  const save = () => {
+    try { sessionStorage.setItem(KEY, JSON.stringify(prev.concat(cur))); } catch (e) {}
+  };
+  const f = window.fetch;
+  window.fetch = function (input, init) {
+    const r = {kind: 'fetch', url: String(input && input.url || input),
+               method: (init && init.method) || 'GET',
+               body: init && typeof init.body === 'string' ? init.body : null, status: null};
+    if (r.method === 'POST' && r.url.endsWith('/track') && corrupt.length) {
+      r.original = r.body; r.body = corrupt.shift(); init = Object.assign({}, init, {body: r.body});
+    }
+    cur.push(r); save();
+    return f.call(this, input, init).then(
+      (resp) => { r.status = resp.status; save(); return resp; },
+      (err) => { r.status = 'error'; save(); throw err; });
+  };
+  const b = navigator.sendBeacon;
+  navigator.sendBeacon = function (url, data) {
+    cur.push({kind: 'beacon', url: String(url), method: 'POST',
+              body: typeof data === 'string' ? data : null, status: null});
+    save();
+    return b.call(navigator, url, data);
+  };
+})();"""
+
+
 class TrackLog:
-    """Every POST /track the page made: its body (parsed) and the status it got."""
+    """What the pixel handed to fetch/sendBeacon: every call, its body and its answer."""
 
-    def __init__(self, page: Page, collector_url: str) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        self.bodies_raw: list[str] = []
-        self.content_types: list[str] = []
-        self.all_urls: list[str] = []
-        page.on("request", self._on_request)
-        page.on("response", self._on_response)
+    def __init__(self, page: Page, collector_url: str, corrupt: list[str] | None = None) -> None:
+        self.page = page
         self.collector_url = collector_url
+        page.add_init_script(_NET_SCRIPT.replace("__CORRUPT__", json.dumps(corrupt or [])))
 
-    def _on_request(self, req: Any) -> None:
-        self.all_urls.append(req.url)
-        if req.url.startswith(self.collector_url + "/track") and req.method == "POST":
-            body = req.post_data or ""
-            self.bodies_raw.append(body)
-            self.content_types.append(req.headers.get("content-type", ""))
+    def calls(self) -> list[dict[str, Any]]:
+        try:
+            raw = self.page.evaluate("sessionStorage.getItem('__oie_net')")
+        except Exception:  # the page is between documents: ask again
+            time.sleep(0.1)
+            raw = self.page.evaluate("sessionStorage.getItem('__oie_net')")
+        return json.loads(raw or "[]")
+
+    def track_calls(self) -> list[dict[str, Any]]:
+        return [c for c in self.calls() if c["url"] == self.collector_url + "/track"]
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        out = []
+        for c in self.track_calls():
             try:
-                self.requests.append(json.loads(body))
-            except ValueError:
-                self.requests.append({"unparsed": body})
+                out.append(json.loads(c["body"]))
+            except (TypeError, ValueError):
+                out.append({"unparsed": c["body"]})
+        return out
 
-    def _on_response(self, resp: Any) -> None:
-        if resp.url.startswith(self.collector_url + "/track"):
-            self.statuses.append(resp.status)
+    @property
+    def bodies_raw(self) -> list[str]:
+        return [c["body"] or "" for c in self.track_calls()]
+
+    @property
+    def statuses(self) -> list[Any]:
+        return [c["status"] for c in self.track_calls() if c["status"] is not None]
+
+    @property
+    def all_urls(self) -> list[str]:
+        return [c["url"] for c in self.calls()]
 
     def events(self) -> list[dict[str, Any]]:
         return [e for r in self.requests for e in r.get("events", [])]

@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 
 from oie.example_site import ExampleSite
 from tests.python.helpers.servers import IngestServer
-from tests.python.pixel.support import visitor_id, wait_events
+from tests.python.pixel.support import advance, install_clock, visitor_id, wait_events
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 BATCH_WAIT_MS = 10_500
@@ -16,7 +16,7 @@ BATCH_WAIT_MS = 10_500
 
 def flush(page: Page) -> None:
     """Let the 10 s batch timer fire (the page clock is installed by each test)."""
-    page.clock.run_for(BATCH_WAIT_MS)
+    advance(page, BATCH_WAIT_MS)
 
 
 def by_type(events: list[dict], etype: str) -> list[dict]:
@@ -24,7 +24,7 @@ def by_type(events: list[dict], etype: str) -> list[dict]:
 
 
 def test_pageview_envelope_and_fields(page: Page, site: ExampleSite, collector: IngestServer):
-    page.clock.install()
+    install_clock(page)
     page.goto(site.url + "/pricing.html")
     vid = visitor_id(page)
     flush(page)
@@ -43,20 +43,20 @@ def test_pageview_envelope_and_fields(page: Page, site: ExampleSite, collector: 
 
 
 def test_scroll_depth_milestones_once_each(page: Page, site: ExampleSite, collector: IngestServer):
-    page.clock.install()
+    install_clock(page)
     page.goto(site.url + "/pricing.html")
     page.wait_for_load_state("load")
     vid = visitor_id(page)
     for y in (600, 1200, 1800, 99999, 0, 99999):  # down, back up, down again
         page.evaluate(f"window.scrollTo(0, {y})")
-        page.clock.run_for(300)  # the throttled (250 ms) depth check
+        advance(page, 300)  # the throttled (250 ms) depth check
     flush(page)
     depths = sorted(e["data"]["depth"] for e in wait_events(collector, vid, "scroll_depth", 5))
     assert depths == [25, 50, 75, 90, 100]
 
 
 def test_clicks_roles_and_rage(page: Page, site: ExampleSite, collector: IngestServer):
-    page.clock.install()
+    install_clock(page)
     page.goto(site.url + "/")
     vid = visitor_id(page)
     # Keep the page: the site's own handler cancels navigation (the pixel never does).
@@ -65,7 +65,7 @@ def test_clicks_roles_and_rage(page: Page, site: ExampleSite, collector: IngestS
     page.click("header nav a[href='/pricing.html']")
     page.click("#tour")  # a <button>
     page.click("#learn-more")  # a plain link in <main>
-    page.clock.run_for(2000)  # separate the rage burst from the clicks above
+    advance(page, 2000)  # separate the rage burst from the clicks above
     for _ in range(3):
         page.mouse.click(300, 400)
     flush(page)
@@ -86,7 +86,7 @@ def test_clicks_roles_and_rage(page: Page, site: ExampleSite, collector: IngestS
 
 def test_configurable_role_selectors(page: Page, site: ExampleSite, collector: IngestServer):
     """data-cta / data-nav on the site tag and data-oie-role on an element set the role."""
-    page.clock.install()
+    install_clock(page)
 
     # Set the tag's data- options as the parser inserts it (before the async script runs).
     page.add_init_script(
@@ -150,7 +150,7 @@ def test_video_events(page: Page, site: ExampleSite, collector: IngestServer):
 
 
 def test_focus_copy_select_and_exit(page: Page, site: ExampleSite, collector: IngestServer):
-    page.clock.install()
+    install_clock(page)
     page.goto(site.url + "/")
     vid = visitor_id(page)
     page.evaluate("window.dispatchEvent(new Event('blur'))")
@@ -164,10 +164,10 @@ def test_focus_copy_select_and_exit(page: Page, site: ExampleSite, collector: In
         }"""
     )
     chars = page.evaluate("String(getSelection()).length")
-    page.clock.run_for(1500)  # text_select waits for the selection to be still for 1 s
+    advance(page, 1500)  # text_select waits for the selection to be still for 1 s
     page.evaluate("document.dispatchEvent(new Event('copy'))")
     page.mouse.move(10, 10)
-    page.clock.run_for(5000)
+    advance(page, 5000)
     page.mouse.move(20, 20)  # active: 5 s between two movements
     page.goto(site.url + "/thanks.html")  # page_exit by beacon on pagehide
     assert wait_events(collector, vid, "focus_lost") and wait_events(collector, vid, "focus_gained")
@@ -182,7 +182,7 @@ def test_focus_copy_select_and_exit(page: Page, site: ExampleSite, collector: In
 
 
 def test_spa_navigations_are_pageviews(page: Page, site: ExampleSite, collector: IngestServer):
-    page.clock.install()
+    install_clock(page)
     page.goto(site.url + "/app.html")
     vid = visitor_id(page)
     page.click("#to-leads")  # pushState
@@ -207,7 +207,7 @@ def test_spa_navigations_are_pageviews(page: Page, site: ExampleSite, collector:
 
 def test_custom_track_api_and_queue_stub(page: Page, site: ExampleSite, collector: IngestServer):
     """Calls made before the file loads (the queue stub) run once it loads."""
-    page.clock.install()
+    install_clock(page)
     page.add_init_script(
         "window.oie = window.oie || function () { (oie.q = oie.q || []).push(arguments) };"
         "oie('track', 'video', {src: 'https://youtube.example/v/1', action: 'play', percent: 0});"

@@ -9,7 +9,15 @@ from playwright.sync_api import BrowserContext, Page
 
 from oie.example_site import ExampleSite
 from tests.python.helpers.servers import IngestServer
-from tests.python.pixel.support import TOKEN, TrackLog, visitor_id, wait_events, wait_for
+from tests.python.pixel.support import (
+    TOKEN,
+    TrackLog,
+    advance,
+    install_clock,
+    visitor_id,
+    wait_events,
+    wait_for,
+)
 
 NINETY_DAYS_S = 90 * 86400
 
@@ -101,18 +109,19 @@ def test_session_rotates_after_30_minutes_and_is_shared_across_tabs(
     context: BrowserContext, site: ExampleSite, collector: IngestServer
 ):
     context.clock.install()
+    context.add_init_script("delete window.requestIdleCallback")  # see install_clock
     tab1 = context.new_page()
     tab1.goto(site.url + "/")
     vid = visitor_id(tab1)
     s1, l1 = stored(tab1)["s"], stored(tab1)["l"]
-    tab1.clock.run_for(29 * 60_000)  # 29 min: still the same session
+    advance(tab1, 29 * 60_000)  # 29 min: still the same session
     tab2 = context.new_page()
     tab2.goto(site.url + "/pricing.html")
     wait_for(lambda: stored(tab2)["l"] > l1, what="tab2's pageview stamped")
     tab1.clock.fast_forward(31 * 60_000)  # 31 min without an event: a new session
     tab1.evaluate("oie('track', 'copy', {chars: 3})")
-    tab1.clock.run_for(11_000)
-    tab2.clock.run_for(11_000)
+    advance(tab1, 11_000)
+    advance(tab2, 11_000)
     events = wait_events(collector, vid, count=3)
     sessions = {
         e["type"] + ":" + e["url"].rsplit("/", 1)[-1]: e["client_session_id"] for e in events
@@ -128,10 +137,10 @@ def test_server_cookie_restores_visitor(
 ):
     """Safari caps script-set storage at 7 days: the collector's HttpOnly first-party cookie
     (_oie_svid) restores the visitor id, and the pixel adopts it from /track's answer."""
-    page.clock.install()
+    install_clock(page)
     page.goto(site.url + "/")
     vid = visitor_id(page)
-    page.clock.run_for(10_500)
+    advance(page, 10_500)
     wait_for(lambda: cookie(context, "_oie_svid"), what="server cookie")
     assert cookie(context, "_oie_svid")["httpOnly"] is True
     # Safari's cap strikes: script storage gone, the server's cookie stays.
@@ -139,7 +148,7 @@ def test_server_cookie_restores_visitor(
     page.goto(site.url + "/")
     new_vid = visitor_id(page)
     assert new_vid != vid
-    page.clock.run_for(10_500)
+    advance(page, 10_500)
     wait_for(lambda: stored(page).get("v") == vid, what="visitor id adopted from the server")
     assert cookie(context, "_oie_vid")["value"].startswith(vid)
     # What the server landed for the lost id was attributed to the restored one.
@@ -154,12 +163,12 @@ def test_gpc_means_nothing_stored_or_sent(
         "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
     )
     log = TrackLog(page, collector.url)
-    page.clock.install()
+    install_clock(page)
     page.goto(f"{site.url}/?i={TOKEN}")
     page.click("#tour")
-    page.clock.run_for(15_000)
+    advance(page, 15_000)
     page.goto(site.url + "/thanks.html")  # pagehide would flush
-    page.clock.run_for(15_000)
+    advance(page, 15_000)
     assert log.requests == []
     assert not any("/personalize" in u for u in log.all_urls)
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('_oie'))") == []
@@ -180,17 +189,17 @@ def test_consent_mode_sends_nothing_before_consent(
 ):
     _consent_required(page)
     log = TrackLog(page, collector.url)
-    page.clock.install()
+    install_clock(page)
     page.goto(f"{site.url}/?i={TOKEN}")
     page.click("#tour")
-    page.clock.run_for(15_000)
+    advance(page, 15_000)
     assert log.requests == []
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('_oie'))") == []
     assert [c["name"] for c in context.cookies() if c["name"].startswith("_oie")] == []
     # The site's consent banner says yes: what happened so far is sent, identity stored.
     page.evaluate("oieConsent(true)")
     vid = visitor_id(page)
-    page.clock.run_for(11_000)
+    advance(page, 11_000)
     types = {e["type"] for e in wait_events(collector, vid, count=2)}
     assert {"pageview", "click"} <= types
     assert stored(page)["t"] == TOKEN

@@ -1,0 +1,232 @@
+"""Batching, retries and unload delivery against the real server (faults via OIE_FAULT)."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+from playwright.sync_api import Page
+
+from oie.example_site import ExampleSite, serve_example_site
+from tests.python.helpers.servers import IngestServer, start_ingest_server
+from tests.python.pixel.conftest import DIST, REPO
+from tests.python.pixel.support import (
+    TrackLog,
+    advance,
+    events_for,
+    install_clock,
+    visitor_id,
+    wait_events,
+    wait_for,
+)
+
+
+def queued(page: Page) -> list[dict]:
+    return json.loads(page.evaluate("localStorage.getItem('_oie_queue')") or "[]")
+
+
+def track(page: Page, n: int) -> None:
+    for i in range(n):
+        page.evaluate(f"oie('track', 'copy', {{chars: {i + 1}}})")
+
+
+def test_batch_of_five_leaves_at_once(page: Page, site: ExampleSite, collector: IngestServer):
+    log = TrackLog(page, collector.url)
+    install_clock(page)
+    page.goto(site.url + "/case-studies/acme.html")
+    visitor_id(page)
+    track(page, 3)  # pageview + 3 = 4 events: below the batch size
+    advance(page, 1000)
+    assert log.requests == []
+    track(page, 1)  # the fifth event
+    wait_for(lambda: log.requests, what="the batch of 5")
+    assert [len(r["events"]) for r in log.requests] == [5]
+    assert log.track_calls()[0]["kind"] == "fetch"
+
+
+def test_batch_leaves_after_ten_seconds(page: Page, site: ExampleSite, collector: IngestServer):
+    log = TrackLog(page, collector.url)
+    install_clock(page)
+    page.goto(site.url + "/case-studies/acme.html")
+    vid = visitor_id(page)
+    advance(page, 9000)
+    assert log.requests == []
+    advance(page, 1500)
+    wait_for(lambda: log.requests, what="the timed batch")
+    assert [e["type"] for e in log.requests[0]["events"]] == ["pageview"]
+    assert wait_events(collector, vid, "pageview")
+
+
+def test_batches_stay_under_64_kb(page: Page, site: ExampleSite, collector: IngestServer):
+    log = TrackLog(page, collector.url)
+    install_clock(page)
+    page.goto(site.url + "/case-studies/acme.html")
+    vid = visitor_id(page)
+    for i in range(4):  # 4 x 25 KB: too much for one body
+        page.evaluate(f"oie('track', 'click', {{text: 'x'.repeat(25000), id: 'big{i}'}})")
+    wait_events(collector, vid, "click", 4)
+    assert len(log.requests) >= 2
+    assert all(len(b.encode()) < 64_000 for b in log.bodies_raw)
+
+
+def test_pagehide_flush_arrives_once(page: Page, site: ExampleSite, collector: IngestServer):
+    page.goto(site.url + "/pricing.html")
+    vid = visitor_id(page)
+    page.click("#buy")  # navigates: pagehide, then visibilitychange(hidden) in Chromium
+    page.wait_for_url("**/contact.html")
+    visitor_id(page)
+    evs = wait_events(collector, vid, count=3)
+    first_page = [e for e in evs if e["url"].endswith("/pricing.html")]
+    assert {e["type"] for e in first_page} == {"pageview", "click", "page_exit"}
+    # Each exactly once: a second flush (visibilitychange after pagehide) would have sent a
+    # second page_exit. (Beacons sent while leaving are invisible to page.on("request").)
+    assert len(first_page) == 3
+
+
+def test_hidden_tab_flushes(page: Page, site: ExampleSite, collector: IngestServer):
+    from tests.python.pixel.support import hide_page
+
+    page.goto(site.url + "/")
+    vid = visitor_id(page)
+    hide_page(page)
+    types = {e["type"] for e in wait_events(collector, vid, count=2)}
+    assert types == {"pageview", "page_exit"}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    # 413: more events than the server's cap (100); a body over 64 KB cannot be sent at all
+    # (Chromium refuses keepalive bodies over 64 KiB before they leave).
+    [(400, "{not json"), (413, json.dumps({"events": [{}] * 101}))],
+)
+def test_refused_batches_are_not_retried(
+    page: Page, site: ExampleSite, collector: IngestServer, status: int, body: str
+):
+    """400 and 413 (the server's real answers to a corrupted body) are never retried."""
+    log = TrackLog(page, collector.url, corrupt=[body])  # the first body is replaced
+    install_clock(page)
+    page.goto(site.url + "/case-studies/acme.html")
+    vid = visitor_id(page)
+    advance(page, 10_500)
+    wait_for(lambda: log.statuses, what="the refused answer")
+    assert log.statuses[0] == status
+    lost_ids = {e["event_id"] for e in json.loads(log.track_calls()[0]["original"])["events"]}
+    assert lost_ids
+    for _ in range(6):  # well past every backoff step
+        advance(page, 60_000)
+    track(page, 5)  # a healthy batch afterwards goes through
+    wait_events(collector, vid, "copy", 5)
+    resent = [e for e in log.events() if e.get("event_id") in lost_ids]
+    assert resent == [] and queued(page) == []
+    assert log.statuses[1:] and set(log.statuses[1:]) == {200}
+
+
+# --- 503, network errors, the retry queue, and exactly-once in the events mart --------------
+
+
+def test_503_then_recovery_lands_everything_once_in_the_mart(page: Page, tmp_path: Path):
+    env = {"OIE_FAULT": "sink-503-next-3", "OIE_PIXEL_DIR": str(DIST)}
+    with (
+        start_ingest_server(data_dir=tmp_path, env=env) as faulty,
+        serve_example_site("127.0.0.1", 0, faulty.url) as site,
+    ):
+        log = TrackLog(page, faulty.url)
+        install_clock(page)
+        page.goto(site.url + "/case-studies/acme.html")
+        vid = visitor_id(page)
+        track(page, 4)  # 5 events: one batch, answered 503
+        wait_for(lambda: log.statuses, what="first answer")
+        assert log.statuses == [503]
+        wait_for(lambda: len(queued(page)) == 5, what="the batch in the retry queue")
+        advance(page, 900)
+        assert len(log.requests) == 1  # backoff: not before 1 s
+        for answers, step in ((2, 300), (3, 2100), (4, 4100)):  # retries at +1, +2, +4 s
+            page.evaluate("0")  # the page has handled the last answer (timer scheduled)
+            advance(page, step)
+            wait_for(lambda n=answers: len(log.statuses) >= n, what=f"answer {answers}")
+        assert log.statuses == [503, 503, 503, 200]
+        wait_for(lambda: queued(page) == [], what="queue emptied")
+        ids = {e["event_id"] for e in log.requests[0]["events"]}
+        landed = events_for(faulty, vid)
+        assert {e["event_id"] for e in landed} == ids  # every event at least once
+
+        # A batch that lands twice (an answer lost on the way back, then retried):
+        page.evaluate(
+            "([url, body]) => fetch(url, {method: 'POST', body, credentials: 'include'})",
+            [faulty.url + "/track", log.bodies_raw[-1]],
+        )
+        wait_for(lambda: len(events_for(faulty, vid)) == 10, what="the duplicate landing")
+    # The server stopped and sealed its files (dbt reads sealed files only): build and count.
+    dup = collections.Counter(e["event_id"] for e in events_for(faulty, vid))
+    assert set(dup.values()) == {2}
+    mart = build_events_mart(tmp_path)
+    rows = mart.execute(
+        "select event_id, count(*) from events where visitor_id = ? group by 1", [vid]
+    ).fetchall()
+    assert {r[0] for r in rows} == ids
+    assert {r[1] for r in rows} == {1}
+
+
+def build_events_mart(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    env["OIE_DATA_DIR"] = str(data_dir)
+    cmd = [
+        str(REPO / ".venv" / "bin" / "dbt"),
+        "build",
+        "--project-dir",
+        str(REPO),
+        "--profiles-dir",
+        str(REPO),
+        "--select",
+        "+events",
+        # Only tests whose every parent is built (events' relationship test needs sessions).
+        "--indirect-selection",
+        "cautious",
+        "--target-path",
+        str(data_dir / "dbt-target"),
+        "--log-path",
+        str(data_dir / "dbt-logs"),
+    ]
+    res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    return duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+
+
+def test_network_error_queue_retried_on_next_load(
+    page: Page, site: ExampleSite, collector: IngestServer
+):
+    page.route(collector.url + "/track", lambda route: route.abort())
+    install_clock(page)
+    page.goto(site.url + "/case-studies/acme.html")
+    vid = visitor_id(page)
+    track(page, 4)
+    wait_for(lambda: len(queued(page)) == 5, what="the failed batch queued")
+    # Leaving while the collector is failing: the rest is queued too, not beaconed away.
+    page.goto(site.url + "/site.css")
+    assert len(queued(page)) == 6  # + page_exit
+    page.unroute(collector.url + "/track")
+    page.goto(site.url + "/thanks.html")  # the next load retries the queue
+    evs = wait_events(collector, vid, count=6)
+    assert collections.Counter(e["type"] for e in evs)["copy"] == 4
+    wait_for(lambda: queued(page) == [], what="queue emptied")
+
+
+def test_retry_queue_is_bounded_keeping_the_oldest(
+    page: Page, site: ExampleSite, collector: IngestServer
+):
+    page.route(collector.url + "/track", lambda route: route.abort())
+    page.goto(site.url + "/case-studies/acme.html")
+    visitor_id(page)
+    track(page, 249)  # 250 events with the pageview
+    wait_for(lambda: len(queued(page)) == 200, what="a full queue")
+    page.wait_for_timeout(300)
+    q = queued(page)
+    assert len(q) == 200
+    assert q[0]["type"] == "pageview"  # the first events (the email visit) are kept
+    chars = [e["data"]["chars"] for e in q if e["type"] == "copy"]
+    assert chars == list(range(1, len(chars) + 1)) and len(chars) >= 198  # the newest dropped
