@@ -15,6 +15,7 @@ lead list and the start of today: the same seed gives the same visitors, pages a
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
@@ -553,6 +554,10 @@ def scripted_visit(
 # --------------------------------------------------------------------------- senders
 
 
+class RateLimited(RuntimeError):
+    """The server answered 429: a simulation would only pile up retries."""
+
+
 class HttpSender:
     """Today's traffic: the running server's real HTTP API, a connection per thread."""
 
@@ -584,7 +589,10 @@ class HttpSender:
         for attempt in range(4):
             conn = self._conn()
             try:
-                conn.request(method, path, body=body, headers=headers)
+                # The server may answer (429, 413) before reading the whole body and close:
+                # its answer is still readable and says why.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
             except (OSError, http.client.HTTPException):
@@ -594,7 +602,15 @@ class HttpSender:
                     raise
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            if resp.status in (429, 503) and attempt < 3:
+            if resp.will_close:
+                conn.close()
+                self.local.conn = None
+            if resp.status == 429:
+                raise RateLimited(
+                    "the server rate-limits this machine (429): run it with OIE_RATE_LIMIT=0 "
+                    "for simulations (`oie serve` and --start-server do)"
+                )
+            if resp.status == 503 and attempt < 3:
                 # The pixel retries these; so do we, honouring a short Retry-After.
                 time.sleep(min(float(resp.getheader("Retry-After") or 1), 5.0))
                 continue

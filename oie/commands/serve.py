@@ -75,6 +75,8 @@ def collector_env(site_origin: str | None, base: dict[str, str] | None = None) -
     # Local default: seal landing files after 5 s idle (the production default is 5 min) so
     # `oie run` sees a click within seconds; a deployment sets OIE_LANDING_MAX_AGE itself.
     env.setdefault("OIE_LANDING_MAX_AGE", "5s")
+    # Everything local comes from 127.0.0.1: a per-IP limit would only throttle simulations.
+    env.setdefault("OIE_RATE_LIMIT", "0")
     env.setdefault("WORKERS", "1")
     env.setdefault("THREADS", "8")
     env["PYTHONUNBUFFERED"] = "1"

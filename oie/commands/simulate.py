@@ -109,6 +109,8 @@ def simulate(
                 threads=threads,
                 progress=lambda n: progress.update(task, completed=n),
             )
+        except simulator.RateLimited as exc:
+            raise UserError(str(exc), EXIT_FAILED) from None
         except (ConnectionError, OSError) as exc:
             raise UserError(
                 f"cannot reach the server at {endpoint} ({exc}): start `oie serve` first, "
