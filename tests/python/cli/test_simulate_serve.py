@@ -178,3 +178,19 @@ def test_serve_port_in_use(cli: Cli) -> None:
         proc = cli("serve", "--port", str(busy), "--no-site")
     assert proc.returncode == 2
     assert "already in use" in proc.stderr
+
+
+def test_simulate_against_a_rate_limited_server_says_why(cli: Cli) -> None:
+    from tests.python.helpers.servers import start_ingest_server
+
+    make_campaign(cli, 10)
+    with start_ingest_server(
+        {"OIE_RATE_LIMIT": "5", "OIE_TOKEN_SECRET": cli.env["OIE_TOKEN_SECRET"]},
+        data_dir=cli.data_dir,
+    ) as srv:
+        proc = cli(
+            "simulate", "--visitors", "40", "--days", "1", "--endpoint", srv.url, "--site", SITE
+        )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "rate-limits this machine (429)" in proc.stderr
+    assert "OIE_RATE_LIMIT=0" in proc.stderr
