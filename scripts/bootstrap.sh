@@ -48,12 +48,13 @@ for part in "$@"; do
     bqemulator)
       # The BigQuery emulator pins an older sqlglot, so it lives in its own venv.
       BQV=.venv-bqemu
-      if [[ ! -f $BQV/.oie-installed ]]; then
+      if [[ ! -f $BQV/.oie-installed || $(cat "$BQV/.oie-installed") != "bqemulator-1.4.0-duckdb1" ]]; then
         echo "bootstrap: installing bqemulator into $BQV" >&2
         "$PY" -m venv "$BQV"
         quiet_pip "$BQV/bin/pip" install -q --upgrade pip
-        quiet_pip "$BQV/bin/pip" install -q "bqemulator==1.4.0" numpy
-        touch "$BQV/.oie-installed"
+        # duckdb 2.x breaks the emulator's insertAll ("connection has an unfinished result").
+        quiet_pip "$BQV/bin/pip" install -q "bqemulator==1.4.0" "duckdb>=1.4,<2" numpy
+        echo "bqemulator-1.4.0-duckdb1" > "$BQV/.oie-installed"
       fi
       ;;
     *) echo "bootstrap: unknown part $part" >&2; exit 2 ;;
