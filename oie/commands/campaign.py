@@ -149,6 +149,9 @@ def _print_result(result: CampaignResult, seconds: float) -> None:
 def _bigquery_sink(settings: Settings):  # type: ignore[no-untyped-def]
     """Production: a BigQuery load job into raw_leads instead of the landing folder."""
 
+    if not (settings.bq_project and settings.bq_dataset):
+        raise UserError("OIE_TARGET=bigquery needs OIE_BQ_PROJECT and OIE_BQ_DATASET for raw_leads")
+
     def load(path: Path) -> None:
         try:
             from google.cloud import bigquery  # type: ignore[attr-defined]
@@ -157,7 +160,17 @@ def _bigquery_sink(settings: Settings):  # type: ignore[no-untyped-def]
                 "OIE_TARGET=bigquery needs the bigquery extra: pip install "
                 "'outbound-intent-engine[bigquery]'"
             ) from None
-        client = bigquery.Client(project=settings.bq_project)
+        if settings.bq_endpoint:  # an emulator or a private endpoint, as the ingest sink
+            from google.api_core.client_options import ClientOptions
+            from google.auth.credentials import AnonymousCredentials
+
+            client = bigquery.Client(
+                project=settings.bq_project,
+                credentials=AnonymousCredentials(),
+                client_options=ClientOptions(api_endpoint=settings.bq_endpoint),
+            )
+        else:
+            client = bigquery.Client(project=settings.bq_project)
         table = f"{settings.bq_project}.{settings.bq_dataset}.raw_leads"
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,

@@ -1,0 +1,114 @@
+"""Production path of `oie campaign create`: the leads go to BigQuery `raw_leads` with a
+load job (here the PyPI `bqemulator` on 127.0.0.1), never to local landing files.
+Needs `scripts/bootstrap.sh bqemulator` (scripts/test.sh installs it); skipped, and
+reported as skipped, without it."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.python.helpers.servers import REPO, free_port, stop_server
+
+from .conftest import Cli
+
+EMU_PY = REPO / ".venv-bqemu" / "bin" / "python"
+LAUNCHER = REPO / "scripts" / "bqemulator_launcher.py"
+PROJECT, DATASET = "oie-cli-test", "raw"
+
+
+def test_leads_are_loaded_into_bigquery(cli: Cli) -> None:
+    if not EMU_PY.exists() or not LAUNCHER.exists():
+        pytest.skip("bqemulator not installed: scripts/bootstrap.sh bqemulator")
+    rest, grpc_port = free_port(), free_port()
+    log = cli.cwd / "emulator.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [
+                str(EMU_PY),
+                str(LAUNCHER),
+                "start",
+                "--rest-port",
+                str(rest),
+                "--grpc-port",
+                str(grpc_port),
+                "--ephemeral",
+                "--project",
+                PROJECT,
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{rest}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
+        client = bigquery.Client(
+            project=PROJECT,
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=url),
+        )
+        client.create_dataset(DATASET, exists_ok=True)
+
+        (cli.cwd / "leads.csv").write_text(
+            "Email,First Name,Industry,Seniority\nada@example.com,Ada,Software,C-level\n"
+            " BOB@example.com,Bob,Retail,\nbroken,X,Y,Z\n"
+        )
+        bq = Cli(
+            {
+                **cli.env,
+                "OIE_TARGET": "bigquery",
+                "OIE_BQ_PROJECT": PROJECT,
+                "OIE_BQ_DATASET": DATASET,
+                "OIE_BQ_ENDPOINT": url,
+            },
+            cli.cwd,
+        )
+        args = (
+            "campaign",
+            "create",
+            "leads.csv",
+            "--campaign",
+            "BQ test",
+            "--landing-url",
+            "https://acme.example/",
+        )
+        first = bq(*args)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "loaded into BigQuery raw_leads" in first.stdout
+        again = bq(*args)
+        assert again.returncode == 0 and "nothing to load" in again.stdout
+
+        rows = list(
+            client.query(
+                f"select email, first_name, campaign_id, token, attributes "
+                f"from {DATASET}.raw_leads order by email"
+            ).result()
+        )
+        assert [(r[0], r[1], r[2]) for r in rows] == [
+            ("ada@example.com", "Ada", "bq-test"),
+            ("bob@example.com", "Bob", "bq-test"),
+        ]
+        assert rows[0][4] == {"Seniority": "C-level"}
+        assert len({r[3] for r in rows}) == 2
+        # Production never writes local landing files for leads.
+        assert not list((cli.data_dir / "landing").glob("leads/**/*.ndjson"))
+    finally:
+        stop_server(proc)
