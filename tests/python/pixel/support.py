@@ -51,13 +51,20 @@ def visitor_id(page: Page) -> str:
     return str(json.loads(raw)["v"])
 
 
-def events_for(srv: IngestServer, vid: str, etype: str | None = None) -> list[dict[str, Any]]:
-    return [
-        e
-        for e in srv.landed("events")
-        if (e.get("visitor_id") == vid or e.get("client_visitor_id") == vid)
-        and (etype is None or e["type"] == etype)
-    ]
+def events_for(
+    srv: IngestServer, vid: str, etype: str | None = None, raw: bool = False
+) -> list[dict[str, Any]]:
+    """The landed events of one visitor. Landing is at-least-once (a retry whose first try
+    did land lands again), so by default one line per event_id, like the events mart."""
+    out: dict[str, dict[str, Any]] = {}
+    lines = []
+    for e in srv.landed("events"):
+        if (e.get("visitor_id") == vid or e.get("client_visitor_id") == vid) and (
+            etype is None or e["type"] == etype
+        ):
+            lines.append(e)
+            out.setdefault(e["event_id"], e)
+    return lines if raw else list(out.values())
 
 
 def wait_events(

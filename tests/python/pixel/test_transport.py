@@ -160,9 +160,9 @@ def test_503_then_recovery_lands_everything_once_in_the_mart(page: Page, tmp_pat
             "([url, body]) => fetch(url, {method: 'POST', body, credentials: 'include'})",
             [faulty.url + "/track", log.bodies_raw[-1]],
         )
-        wait_for(lambda: len(events_for(faulty, vid)) == 10, what="the duplicate landing")
+        wait_for(lambda: len(events_for(faulty, vid, raw=True)) == 10, what="duplicate landing")
     # The server stopped and sealed its files (dbt reads sealed files only): build and count.
-    dup = collections.Counter(e["event_id"] for e in events_for(faulty, vid))
+    dup = collections.Counter(e["event_id"] for e in events_for(faulty, vid, raw=True))
     assert set(dup.values()) == {2}
     mart = build_events_mart(tmp_path)
     rows = mart.execute(

@@ -1,0 +1,173 @@
+"""Email hashing in the browser (with and without SubtleCrypto) and no PII in any traffic."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Page
+
+from oie.example_site import ExampleSite
+from oie.hashing import email_hashes
+from tests.python.helpers.servers import IngestServer
+from tests.python.pixel.support import (
+    TOKEN,
+    TrackLog,
+    advance,
+    install_clock,
+    visitor_id,
+    wait_events,
+    wait_for,
+)
+
+# DESIGN.md's test vector, literally.
+VECTOR_RAW = " Ada@Example.COM "
+VECTOR = {
+    "sha256": "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72",
+    "sha1": "3ca93ad87e0bb737e653b66ad67731e86bbc050f",
+    "md5": "3e3417d7ef77d5932a6734b916515ed5",
+}
+EMAILS = [
+    VECTOR_RAW,
+    "  zoë.o'brien+tag@Bücher.example\t",  # non-ASCII: hashed as UTF-8
+    "UPPER.CASE@EXAMPLE.ORG",
+    "a@b",
+]
+
+# A text field (type=email would have the browser trim the value before the pixel sees it).
+TEST_FORM = """document.querySelector('main').insertAdjacentHTML('beforeend',
+  '<form id="hashform" method="post" action="/thanks.html">'
+  + '<input name="work_email" type="text"><input name="pwd" type="password">'
+  + '<button id="hashgo">Go</button></form>');
+document.getElementById('hashform').addEventListener('submit', (e) => e.preventDefault());"""
+
+NO_SUBTLE = "Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined});"
+SPY_SUBTLE = """window.__digests = [];
+const orig = SubtleCrypto.prototype.digest;
+SubtleCrypto.prototype.digest = function (algo, data) {
+  window.__digests.push(String(algo.name || algo)); return orig.call(this, algo, data);
+};"""
+
+
+@pytest.mark.parametrize("subtle", [True, False], ids=["subtlecrypto", "no-subtlecrypto"])
+def test_hashes_match_design_vector_and_hashlib(
+    page: Page, site: ExampleSite, collector: IngestServer, subtle: bool
+):
+    page.add_init_script(SPY_SUBTLE if subtle else NO_SUBTLE)
+    install_clock(page)
+    page.goto(site.url + "/contact.html")
+    vid = visitor_id(page)
+    page.evaluate(TEST_FORM)
+    for i, raw in enumerate(EMAILS):
+        page.fill("input[name=work_email]", raw)
+        page.fill("input[name=pwd]", "hunter2")
+        page.click("#hashgo")
+        advance(page, 10_500)  # send the batch now
+        wait_events(collector, vid, "form_submit", i + 1)
+    landed = sorted(wait_events(collector, vid, "form_submit", len(EMAILS)), key=lambda e: e["ts"])
+    hems = [e["data"]["hems"] for e in landed if e["data"]["form_id"] == "hashform"]
+    assert hems[0] == VECTOR
+    assert hems == [email_hashes(raw) for raw in EMAILS]
+    assert landed[0]["data"]["fields"] == ["work_email", "pwd"]
+    if subtle:
+        assert {"SHA-256", "SHA-1"} <= set(page.evaluate("window.__digests"))
+    else:
+        assert page.evaluate("window.crypto.subtle") is None
+
+
+SECRETS = {
+    "email": "Ada.Lovelace@Example.com",
+    "name": "Ada Lovelace",
+    "company": "Analytical Engines",
+    "message": "Call me back on ada.lovelace@example.com please",
+    "newsletter_email": "augusta.king@example.org",
+    "first_name": "Augusta",
+}
+
+
+def forbidden_strings() -> list[str]:
+    out = []
+    for value in SECRETS.values():
+        out += [value, value.lower(), quote(value), quote(value).lower(), quote(value, safe="")]
+    out += ["Lovelace", "Augusta", "Analytical", "ada.lovelace", "augusta.king"]
+    return out
+
+
+def test_no_raw_email_or_form_value_anywhere_in_the_traffic(
+    page: Page, site: ExampleSite, collector: IngestServer
+):
+    """POST and GET forms: no email and no field value in any request to the collector
+    (bodies, URLs, query strings, referrers), in the landed lines or in the browser's storage."""
+    log = TrackLog(page, collector.url)
+    collector_urls: list[str] = []
+    page.on(
+        "request",
+        lambda r: collector_urls.append(r.url) if r.url.startswith(collector.url) else None,
+    )
+    page.goto(f"{site.url}/contact.html?i={TOKEN}")
+    vid = visitor_id(page)
+    page.fill("input[name=email]", SECRETS["email"])
+    page.fill("input[name=name]", SECRETS["name"])
+    page.fill("input[name=company]", SECRETS["company"])
+    page.fill("textarea[name=message]", SECRETS["message"])
+    page.click("#contact-submit")  # POST
+    page.wait_for_url("**/thanks.html")
+    page.goto(site.url + "/newsletter.html")
+    page.fill("input[name=email]", SECRETS["newsletter_email"])
+    page.fill("input[name=first_name]", SECRETS["first_name"])
+    page.click("#newsletter-submit")  # GET: the values are now in the address bar
+    page.wait_for_url("**/thanks.html?*")
+    assert "augusta" in page.url.lower()
+    page.click("text=Back home")  # this page view's referrer is the URL with the values
+    page.wait_for_url(site.url + "/")
+    page.goto(site.url + "/site.css")  # leave: the last events go by beacon
+
+    landed = wait_events(collector, vid, "pageview", 5)
+    thanks_get = [e for e in landed if e["url"].startswith(site.url + "/thanks.html")]
+    assert len(thanks_get) == 2
+    assert all(e["url"] == site.url + "/thanks.html" for e in thanks_get)
+    home = next(e for e in landed if e["url"] == site.url + "/")
+    assert home["referrer"] == site.url + "/thanks.html"
+    submits = wait_events(collector, vid, "form_submit", 2)
+    assert {s["data"]["form_id"] for s in submits} == {"contact", "newsletter"}
+    assert all(set(s["data"]["hems"]) == {"sha256", "sha1", "md5"} for s in submits)
+
+    sent = "\n".join(c.get("body") or "" for c in log.calls()) + "\n".join(collector_urls)
+    assert log.requests  # the log saw the pixel's traffic (so its silence below means something)
+    on_disk = "".join(
+        p.read_text() for p in collector.landing_dir.rglob("*.ndjson*") if p.is_file()
+    )
+    storage = page.evaluate(
+        "JSON.stringify([Object.entries(localStorage), "
+        "Object.entries(sessionStorage).filter(([k]) => k !== '__oie_net'), document.cookie])"
+    )
+    for secret in forbidden_strings():
+        assert secret not in sent, f"{secret!r} left the browser"
+        assert secret not in on_disk, f"{secret!r} landed"
+        assert secret not in storage, f"{secret!r} stored"
+
+
+def test_urls_referrers_and_hrefs_are_scrubbed_in_the_browser(
+    page: Page, site: ExampleSite, collector: IngestServer
+):
+    log = TrackLog(page, collector.url)
+    page.goto(f"{site.url}/contact.html?ref=mail&contact=ada%40example.com&x=1#who=bob@example.com")
+    vid = visitor_id(page)
+    page.evaluate(
+        "document.getElementById('mail-link').addEventListener('click', e => e.preventDefault())"
+    )
+    page.click("#mail-link")  # mailto:sales@acme.example, text sales@acme.example
+    page.click("text=Pricing")
+    page.wait_for_url("**/pricing.html")
+    visitor_id(page)
+    page.goto(site.url + "/site.css")
+    wait_for(lambda: len([e for e in log.events() if e["type"] == "pageview"]) >= 2, what="sent")
+    first = next(e for e in log.events() if e["type"] == "pageview")
+    assert first["url"] == f"{site.url}/contact.html?ref=mail&x=1"
+    mail = next(e for e in log.events() if e["type"] == "click" and e["data"]["id"] == "mail-link")
+    assert mail["data"]["href"] == "mailto:[email]" and mail["data"]["text"] == "[email]"
+    second = next(e for e in log.events() if e["type"] == "pageview" and "pricing" in e["url"])
+    assert second["referrer"] == f"{site.url}/contact.html?ref=mail&x=1"
+    assert "@" not in json.dumps(log.requests) and "%40" not in json.dumps(log.requests)
+    assert wait_events(collector, vid, "pageview", 2)
