@@ -183,10 +183,13 @@ class BigQuerySink:
         method: str,
         timeout_s: float,
         attempts: int = 3,
+        endpoint: str | None = None,
+        grpc_endpoint: str | None = None,
     ) -> None:
         self.project, self.dataset = project, dataset
         self.events_table, self.rejected_table = events_table, rejected_table
         self.method, self.timeout_s, self.attempts = method, timeout_s, attempts
+        self.endpoint, self.grpc_endpoint = endpoint, grpc_endpoint
         self._client: Any = None
         self._pid = 0
         self._last_error: str | None = None
@@ -201,6 +204,8 @@ class BigQuerySink:
             s.bq_rejected_table,
             s.bq_method,
             s.sink_timeout_s,
+            endpoint=s.bq_endpoint,
+            grpc_endpoint=s.bq_grpc_endpoint,
         )
 
     def _get_client(self) -> Any:
@@ -209,11 +214,32 @@ class BigQuerySink:
             if self.method == "storage":
                 from google.cloud import bigquery_storage_v1
 
-                self._client = bigquery_storage_v1.BigQueryWriteClient()
+                if self.grpc_endpoint:  # an emulator: plain gRPC, no credentials
+                    import grpc
+                    from google.cloud.bigquery_storage_v1.services.big_query_write import (
+                        transports,
+                    )
+
+                    channel = grpc.insecure_channel(self.grpc_endpoint)
+                    self._client = bigquery_storage_v1.BigQueryWriteClient(
+                        transport=transports.BigQueryWriteGrpcTransport(channel=channel)
+                    )
+                else:
+                    self._client = bigquery_storage_v1.BigQueryWriteClient()
             else:
                 from google.cloud import bigquery
 
-                self._client = bigquery.Client(project=self.project)
+                if self.endpoint:
+                    from google.api_core.client_options import ClientOptions
+                    from google.auth.credentials import AnonymousCredentials
+
+                    self._client = bigquery.Client(
+                        project=self.project,
+                        credentials=AnonymousCredentials(),
+                        client_options=ClientOptions(api_endpoint=self.endpoint),
+                    )
+                else:
+                    self._client = bigquery.Client(project=self.project)
             self._pid = os.getpid()
         return self._client
 
@@ -243,8 +269,11 @@ class BigQuerySink:
                     continue
                 stream = default_stream(self.project, self.dataset, table)
                 request = append_request(stream, records, schema, name)
+                # retry=None: the client's default retries UNAVAILABLE for a day; this sink
+                # has its own bounded retries and then hands over to the dead letter.
                 responses = client.append_rows(
                     iter([request]),
+                    retry=None,
                     timeout=timeout,
                     metadata=(("x-goog-request-params", f"write_stream={stream}"),),
                 )
@@ -256,14 +285,14 @@ class BigQuerySink:
         if batch.events:
             rows, ids = insert_all_rows(batch)
             errors = client.insert_rows_json(
-                f"{table_ref}.{self.events_table}", rows, row_ids=ids, timeout=timeout
+                f"{table_ref}.{self.events_table}", rows, row_ids=ids, retry=None, timeout=timeout
             )
             if errors:
                 raise SinkError(f"insertAll row errors: {str(errors)[:300]}")
         if batch.rejected:
             rows = [rejected_row(r) for r in batch.rejected]
             errors = client.insert_rows_json(
-                f"{table_ref}.{self.rejected_table}", rows, timeout=timeout
+                f"{table_ref}.{self.rejected_table}", rows, retry=None, timeout=timeout
             )
             if errors:
                 raise SinkError(f"insertAll row errors: {str(errors)[:300]}")

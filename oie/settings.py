@@ -152,6 +152,8 @@ class Settings:
     bq_table: str = "raw_events"
     bq_rejected_table: str = "raw_rejected_events"
     bq_method: str = "storage"
+    bq_endpoint: str | None = None
+    bq_grpc_endpoint: str | None = None
     dead_letter: str | None = None
     kv: str = "local"
     faults: tuple[Fault, ...] = ()
@@ -262,6 +264,9 @@ class Settings:
             bq_rejected_table=get("OIE_BQ_REJECTED_TABLE", "raw_rejected_events")
             or "raw_rejected_events",
             bq_method=choice("OIE_BQ_METHOD", "storage", ("storage", "insert_all")),
+            # Emulator/test endpoints (e.g. bqemulator on 127.0.0.1): anonymous credentials.
+            bq_endpoint=get("OIE_BQ_ENDPOINT"),
+            bq_grpc_endpoint=get("OIE_BQ_GRPC_ENDPOINT"),
             dead_letter=get("OIE_DEAD_LETTER"),
             kv=choice("OIE_KV", kv_default, ("local", "cloudflare")),
             faults=parse_faults(get("OIE_FAULT")),

@@ -94,7 +94,7 @@ class FakeInsertAllClient:
     def __init__(self, errors):
         self.errors, self.calls = errors, []
 
-    def insert_rows_json(self, table, rows, row_ids=None, timeout=None):
+    def insert_rows_json(self, table, rows, row_ids=None, retry=None, timeout=None):
         self.calls.append((table, rows, row_ids))
         return self.errors
 
@@ -134,7 +134,7 @@ class FakeWriteClient:
     def __init__(self, response):
         self.response, self.requests = response, []
 
-    def append_rows(self, requests, timeout=None, metadata=()):
+    def append_rows(self, requests, retry=None, timeout=None, metadata=()):
         self.requests.extend(requests)
         self.metadata = metadata
         return iter([self.response])
