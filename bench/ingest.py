@@ -218,10 +218,17 @@ def run_wrk(
         url,
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
+
+    def grab(pattern: str) -> str:
+        m = re.search(pattern, out)
+        if not m:
+            raise RuntimeError(f"unexpected wrk output:\n{out}")
+        return m.group(1)
+
+    rps = float(grab(r"Requests/sec:\s+([\d.]+)"))
+    p50 = _ms(grab(r"\s50%\s+(\S+)"))
+    p99 = _ms(grab(r"\s99%\s+(\S+)"))
+    total = int(grab(r"(\d+) requests in"))
     errors = 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if m:
@@ -242,6 +249,7 @@ def run_python(
 
     body = pixel_batch()
     parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -249,7 +257,7 @@ def run_python(
     headers = {"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": UA}
 
     def worker() -> None:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        conn = http.client.HTTPConnection(host, port, timeout=10)
         mine: list[float] = []
         while time.monotonic() < stop:
             t0 = time.perf_counter()
@@ -260,7 +268,7 @@ def run_python(
                 ok = resp.status < 300
             except (OSError, http.client.HTTPException):
                 conn.close()
-                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+                conn = http.client.HTTPConnection(host, port, timeout=10)
                 ok = False
             mine.append((time.perf_counter() - t0) * 1000)
             if not ok:

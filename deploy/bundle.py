@@ -55,7 +55,9 @@ def pins() -> dict[str, str]:
 
 def version() -> str:
     text = (REPO / "oie" / "__init__.py").read_text()
-    return re.search(r'__version__ = "([^"]+)"', text).group(1)
+    m = re.search(r'__version__ = "([^"]+)"', text)
+    assert m, "oie/__init__.py has no __version__"
+    return m.group(1)
 
 
 def _files() -> list[Path]:

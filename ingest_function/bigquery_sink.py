@@ -313,6 +313,6 @@ def check_append_response(response: Any) -> None:
     """AppendRowsResponse carries failures in fields, not exceptions."""
     if getattr(response, "row_errors", None):
         raise SinkError(f"row errors: {list(response.row_errors)[:3]}")
-    error = getattr(response, "error", None)
-    if error is not None and getattr(error, "code", 0):
+    error: Any = getattr(response, "error", None)
+    if error is not None and error.code:
         raise SinkError(f"append failed: code {error.code}: {error.message}")

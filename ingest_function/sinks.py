@@ -200,7 +200,7 @@ class GcsDeadLetter:
 
     def _get_bucket(self) -> Any:
         if self._bucket is None or self._pid != os.getpid():
-            from google.cloud import storage  # imported lazily: optional extra
+            from google.cloud import storage  # type: ignore[attr-defined]  # optional extra
 
             self._bucket = storage.Client().bucket(self.bucket_name)
             self._pid = os.getpid()

@@ -288,11 +288,12 @@ def clean_meta(meta: Any) -> tuple[int | None, str | None]:
     """(sent_at, pixel_version) from the batch's meta; bad values become None."""
     if not isinstance(meta, dict):
         return None, None
-    sent_at = meta.get("sent_at")
-    if _is_num(sent_at) and not _is_int(sent_at) and float(sent_at).is_integer():
-        sent_at = int(sent_at)
-    if not _is_int(sent_at) or not MIN_TS <= sent_at <= MAX_TS:
-        sent_at = None
+    raw = meta.get("sent_at")
+    sent_at: int | None = None
+    if type(raw) is float and raw.is_integer():
+        raw = int(raw)
+    if type(raw) is int and MIN_TS <= raw <= MAX_TS:
+        sent_at = raw
     version = meta.get("pixel_version")
     version = clean_str(version, 32) if isinstance(version, str) else None
     return sent_at, version

@@ -17,7 +17,7 @@ class HttpRequest:
 
     method: str
     path: str
-    headers: Mapping[str, str]  # case-insensitive (werkzeug Headers / EnvironHeaders)
+    headers: Any  # case-insensitive .get(): werkzeug Headers / EnvironHeaders
     query: Mapping[str, str] = field(default_factory=dict)
     cookies: Mapping[str, str] = field(default_factory=dict)
     remote_addr: str | None = None

@@ -366,7 +366,7 @@ def seal_stale(landing_dir: Path, now: float | None = None) -> SealReport:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.read(fd, 1 << 20)
         if not chunk:

@@ -173,6 +173,9 @@ class Settings:
             value = e.get(name)
             return value if value not in (None, "") else default
 
+        def text(name: str, default: str) -> str:
+            return get(name) or default
+
         def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
             value = (get(name, default) or default).strip().lower()
             if value not in allowed:
@@ -250,18 +253,18 @@ class Settings:
             event_signing_secret=get("OIE_EVENT_SIGNING_SECRET"),
             trusted_proxy=choice("OIE_TRUSTED_PROXY", "none", ("none", "cloudflare", "gclb")),
             rate_limit=integer("OIE_RATE_LIMIT", 600),
-            max_event_age_s=parse_duration("OIE_MAX_EVENT_AGE", get("OIE_MAX_EVENT_AGE", "7d")),
+            max_event_age_s=parse_duration("OIE_MAX_EVENT_AGE", text("OIE_MAX_EVENT_AGE", "7d")),
             max_future_skew_s=parse_duration(
-                "OIE_MAX_FUTURE_SKEW", get("OIE_MAX_FUTURE_SKEW", "5m")
+                "OIE_MAX_FUTURE_SKEW", text("OIE_MAX_FUTURE_SKEW", "5m")
             ),
-            max_body_bytes=parse_size("OIE_MAX_BODY_BYTES", get("OIE_MAX_BODY_BYTES", "65536")),
+            max_body_bytes=parse_size("OIE_MAX_BODY_BYTES", text("OIE_MAX_BODY_BYTES", "65536")),
             max_batch_events=integer("OIE_MAX_BATCH_EVENTS", 100, minimum=1),
             ip_mode=ip_mode,
             ip_hash_secret=get("OIE_IP_HASH_SECRET"),
             bq_project=bq_project,
             bq_dataset=bq_dataset,
-            bq_table=get("OIE_BQ_TABLE", "raw_events") or "raw_events",
-            bq_rejected_table=get("OIE_BQ_REJECTED_TABLE", "raw_rejected_events")
+            bq_table=text("OIE_BQ_TABLE", "raw_events") or "raw_events",
+            bq_rejected_table=text("OIE_BQ_REJECTED_TABLE", "raw_rejected_events")
             or "raw_rejected_events",
             bq_method=choice("OIE_BQ_METHOD", "storage", ("storage", "insert_all")),
             # Emulator/test endpoints (e.g. bqemulator on 127.0.0.1): anonymous credentials.
@@ -270,12 +273,12 @@ class Settings:
             dead_letter=get("OIE_DEAD_LETTER"),
             kv=choice("OIE_KV", kv_default, ("local", "cloudflare")),
             faults=parse_faults(get("OIE_FAULT")),
-            sink_timeout_s=parse_duration("OIE_SINK_TIMEOUT", get("OIE_SINK_TIMEOUT", "10s")),
+            sink_timeout_s=parse_duration("OIE_SINK_TIMEOUT", text("OIE_SINK_TIMEOUT", "10s")),
             landing_max_bytes=parse_size(
-                "OIE_LANDING_MAX_BYTES", get("OIE_LANDING_MAX_BYTES", "64mb")
+                "OIE_LANDING_MAX_BYTES", text("OIE_LANDING_MAX_BYTES", "64mb")
             ),
             landing_max_age_s=parse_duration(
-                "OIE_LANDING_MAX_AGE", get("OIE_LANDING_MAX_AGE", "5m")
+                "OIE_LANDING_MAX_AGE", text("OIE_LANDING_MAX_AGE", "5m")
             ),
             pixel_dir=Path(get("OIE_PIXEL_DIR") or REPO_ROOT / "pixel" / "dist"),
             scanner_networks=tuple(networks),
