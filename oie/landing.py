@@ -21,6 +21,7 @@ import atexit
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import re
 import signal
@@ -37,6 +38,7 @@ from typing import Any
 
 import orjson
 
+log = logging.getLogger("oie.landing")
 STREAMS = ("events", "rejected", "leads")
 OPEN_SUFFIX = ".ndjson.open"
 SEALED_SUFFIX = ".ndjson"
@@ -121,6 +123,11 @@ class LandingWriter:
             if os.getpid() != self._pid:
                 self._after_fork()
             f = self._files.get(stream)
+            if f is not None and os.fstat(f.fd).st_nlink == 0:
+                # Someone deleted our file (e.g. a data reset): writing on would append to
+                # an invisible inode and lose the batch. Start a new file instead.
+                self._abandon(stream)
+                f = None
             if f is not None and (
                 f.partition != part
                 or (f.size and f.size + len(payload) > self.max_bytes)
@@ -190,6 +197,8 @@ class LandingWriter:
                 os.rename(f.path, f.path.with_name(f.path.name[: -len(".open")]))
             else:
                 f.path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            log.warning("landing file %s vanished before it was sealed", f.path)
         finally:
             os.close(f.fd)
 

@@ -141,3 +141,14 @@ def test_encode_lines_survives_lone_surrogates():
     data = encode_lines([{"t": "ok \ud800"}])
     assert json.loads(data)["t"] == "ok \ud800"
     data.decode("ascii")
+
+
+def test_a_deleted_open_file_is_replaced_not_written_blind(tmp_path):
+    import shutil
+
+    writer = LandingWriter(tmp_path)
+    writer.write_records("events", [{"event_id": "before"}])
+    shutil.rmtree(tmp_path / "events")  # a data reset while the server runs
+    writer.write_records("events", [{"event_id": "after"}])
+    writer.close()
+    assert [r["event_id"] for r in read_rows(tmp_path)] == ["after"]
