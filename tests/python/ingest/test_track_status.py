@@ -196,3 +196,33 @@ def test_a_400_body_is_kept_in_the_rejected_stream(server):
     assert len(rows) == 1
     assert rows[0]["reason"].startswith("invalid_json") and rows[0]["stage"] == "track"
     assert "ada@example.com" not in rows[0]["raw"]  # scrubbed like any other string
+
+
+def test_413_for_a_chunked_body_without_content_length(server):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    chunks = (b"x" * 16384 for _ in range(16))  # 256 KB, streamed
+    conn.request(
+        "POST",
+        "/track",
+        body=chunks,
+        encode_chunked=True,
+        headers={"Origin": ORIGIN, "Content-Type": "text/plain", "Transfer-Encoding": "chunked"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 413
+    conn.close()
+    # A small chunked batch is read whole and accepted.
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    body = batch(make_event())
+    conn.request(
+        "POST",
+        "/track",
+        body=iter([body[:50], body[50:]]),
+        encode_chunked=True,
+        headers={"Origin": ORIGIN, "Content-Type": "text/plain", "Transfer-Encoding": "chunked"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200 and json.loads(resp.read())["accepted"] == 1
+    conn.close()
