@@ -23,7 +23,12 @@ export const load = () =>
     s.src = hashUrl;
   }));
 
+/** Focus and typing count only inside a form, a selection only when not empty: a click
+ * on a link or on text does not load the chunk. */
+const wanted = (e: Event): any =>
+  /^[fi]/.test(e.type) ? (e.target as HTMLInputElement).form : e.type != "selectionchange" || String(getSelection());
+
 export function forward(): void {
-  for (const t of ["focusin", "input", "submit", "play", "pause", "timeupdate", "ended", "copy", "selectionchange"])
-    on(d, t, (e) => load().then((c) => c.handle(e, emit, allowed), () => 0));
+  for (const t of ["focusin", "input", "play", "pause", "timeupdate", "ended", "submit", "copy", "selectionchange"])
+    on(d, t, (e) => wanted(e) && load().then((c) => c.handle(e, emit, allowed), () => 0));
 }

@@ -40,7 +40,10 @@ DESKTOP_UA = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The build is scripts/test.sh's job; a developer running pytest directly gets it too.
+    # The build is scripts/test.sh's job; a developer running pytest directly gets it too
+    # (once, in the controller: xdist workers would race on pixel/dist).
+    if hasattr(config, "workerinput"):
+        return
     if not (DIST / "oie.js").is_file() or not (DIST / "oie-hash.js").is_file():
         subprocess.run(["npm", "run", "--silent", "build"], cwd=REPO / "pixel", check=True)
 

@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 
 from oie.example_site import ExampleSite
 from tests.python.helpers.servers import IngestServer
-from tests.python.pixel.support import advance, install_clock, visitor_id, wait_events
+from tests.python.pixel.support import advance, install_clock, visitor_id, wait_events, wait_for
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 BATCH_WAIT_MS = 10_500
@@ -220,3 +220,17 @@ def test_custom_track_api_and_queue_stub(page: Page, site: ExampleSite, collecto
     assert video["data"]["src"] == "https://youtube.example/v/1"
     (copy,) = wait_events(collector, vid, "copy")
     assert copy["data"] == {"chars": 7}
+
+
+def test_chunk_loads_lazily_at_the_first_focus_on_a_form(page: Page, site: ExampleSite):
+    chunk: list[str] = []
+    page.on("request", lambda r: chunk.append(r.url) if r.url.endswith("/oie-hash.js") else None)
+    page.goto(site.url + "/contact.html")
+    visitor_id(page)
+    page.focus("#mail-link")  # focus outside a form
+    page.click("h1")  # a click on text
+    page.wait_for_timeout(300)
+    assert chunk == []
+    page.focus("input[name=email]")
+    wait_for(lambda: chunk, what="the hashing chunk")
+    assert len(chunk) == 1
