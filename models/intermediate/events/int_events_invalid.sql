@@ -1,5 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='invalid_key',
+        incremental_strategy=oie_incremental_strategy(),
+        partition_by=oie_partition_by('received_at'),
+    )
+}}
+
 -- Landed lines the warehouse refuses (unknown event type, `data` that is not a JSON
 -- object, missing ids or times). Listed in the rejected_events mart, never silently lost.
+-- Incremental on the same received_at watermark as int_events_deduped, so a run reads only
+-- recent landing partitions.
+
+{% set watermark = oie_watermark('received_at', var('oie_lookback_minutes')) %}
 
 {% set known_types = [
     'pageview', 'scroll_depth', 'click', 'form_start', 'form_submit', 'video',
@@ -11,6 +24,11 @@ with
 
 staged as (
     select * from {{ ref('stg_oie__events') }}
+    {% if watermark %}
+        where
+            landing_date >= cast('{{ watermark.date }}' as date)
+            and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
+    {% endif %}
 ),
 
 checked as (
@@ -33,5 +51,9 @@ checked as (
     from staged
 )
 
-select * from checked
+select
+    {{ oie_hash("coalesce(event_id, '') || '|' || coalesce(cast(received_at as " ~ dbt.type_string() ~ "), '') || '|' || coalesce(event_json, '')") }}
+        as invalid_key,
+    *
+from checked
 where reason is not null
