@@ -23,8 +23,10 @@ campaign_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-CREATE_HELP = """Read a lead list (Smartlead, Instantly, Apollo or HubSpot export), mint one signed
-token per lead, and write tracking links plus the leads for the warehouse.
+CREATE_HELP = """Mint tracking links for a lead list and land its leads for the warehouse.
+
+Reads a Smartlead, Instantly, Apollo or HubSpot export and mints one signed token per
+lead.
 
 Headers are matched ignoring case, spaces and underscores (Email, First Name, first_name,
 Company Name, Job Title...); other columns are kept as lead attributes. Emails are trimmed

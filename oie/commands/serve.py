@@ -26,9 +26,11 @@ from oie.settings import REPO_ROOT, Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)
 
-SERVE_HELP = """Run the collector locally: the ingest function (every endpoint: /track, /go,
-/identify, /personalize, /health) with the built pixel at /oie.js, and the pixel's example
-site on a second port, whose site tag points at the collector. Prints the URLs to open,
+SERVE_HELP = """Run the collector, the pixel and the example site locally.
+
+The ingest function (every endpoint: /track, /go, /identify, /personalize, /health)
+with the built pixel at /oie.js, and the pixel's example site on a second port, whose
+site tag points at the collector. Prints the URLs to open,
 including an email link with a real token. Ctrl-C stops both and seals the landing files.
 
 \b

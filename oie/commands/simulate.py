@@ -21,7 +21,9 @@ from oie.settings import Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)
 
-SIMULATE_HELP = """Send realistic visitor journeys for the leads of your campaigns: email clicks
+SIMULATE_HELP = """Send realistic visitor traffic through the real ingest code.
+
+Journeys for the leads of your campaigns: email clicks
 through /go (some after a link scanner), pageviews on pricing, case studies and product
 pages, scrolls, videos, demo forms with hashed emails, returns over days, device switches,
 forwarded links, bots and anonymous visitors. Today's visits go through the running

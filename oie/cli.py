@@ -1,0 +1,27 @@
+"""The `oie` command line. Each command lives in oie/commands/<name>.py and registers here."""
+
+from __future__ import annotations
+
+import typer
+
+from oie.commands import campaign, demo, leads, replay, run, serve, simulate
+
+app = typer.Typer(
+    name="oie",
+    help="Outbound Intent Engine: who from your cold emails is on your site, and how hot.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+demo.register(app)
+leads.register(app)
+replay.register(app)
+campaign.register(app)
+serve.register(app)
+simulate.register(app)
+run.register(app)
+
+
+if __name__ == "__main__":
+    app()
