@@ -23,12 +23,18 @@ def installed(tmp_path_factory):
     out = bundle.build_bundle(root / "upload")
     venv = root / "venv"
     base_python = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=120)
+    # A venv without pip (fast), filled by the project's pip via --python: nothing from the
+    # checkout or the main venv is visible to it.
+    subprocess.run([base_python, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     wheel = next((out / "wheels").glob("*.whl"))
     # Base install (local sink); the [bigquery] extra is what Cloud Build adds.
     subprocess.run(
         [
-            str(venv / "bin" / "pip"),
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
             "install",
             "-q",
             "--disable-pip-version-check",
