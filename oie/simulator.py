@@ -308,7 +308,8 @@ def plan_journeys(
     rng.shuffle(pool)
     clicked: list[SimLead] = []
     journeys: list[Journey] = []
-    names, weights = zip(*PERSONAS, strict=True)
+    names = [name for name, _ in PERSONAS]
+    weights = [share for _, share in PERSONAS]
     levels = list(INTEREST)
     level_weights = [INTEREST[k][0] for k in levels]
     # Today's visits end before `now`; earlier days run 08:00-20:00 UTC.
@@ -579,7 +580,7 @@ class HttpSender:
                 if self.parts.scheme == "https"
                 else http.client.HTTPConnection
             )
-            conn = cls(self.parts.hostname, self.parts.port, timeout=30)
+            conn = cls(self.parts.hostname or "127.0.0.1", self.parts.port, timeout=30)
             self.local.conn = conn
         return conn
 
@@ -674,11 +675,11 @@ class InProcessSender:
     @contextmanager
     def clock(self, at: float) -> Iterator[None]:
         real = self.module.time
-        self.module.time = _FixedClock(at)  # type: ignore[attr-defined]
+        self.module.time = _FixedClock(at)  # type: ignore[assignment]
         try:
             yield
         finally:
-            self.module.time = real  # type: ignore[attr-defined]
+            self.module.time = real
 
     def _request(
         self,
