@@ -14,7 +14,7 @@ artificial delay (the page-load impact test), or leave the tag out (the baseline
 Routes: files under pixel/examples; `/app/...` serves app.html (the single-page app's
 deep links); POST to a page serves that page (the contact form posts to /thanks.html; the
 body is read and discarded, never stored or logged); `/_pixel/<file>` serves the built
-pixel from `pixel_dir` (only used when `pixel_delay_s` is set).
+pixel from `pixel_dir` (only used with `pixel_delay_s` or `serve_pixel`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class SiteOptions:
     collector_url: str
     pixel_delay_s: float = 0.0
     include_tag: bool = True
+    serve_pixel: bool = False
     root: Path = EXAMPLES_DIR
     pixel_dir: Path = PIXEL_DIST
     extra_headers: dict[str, str] = field(default_factory=dict)
@@ -76,7 +77,7 @@ def render_page(html: str, opts: SiteOptions) -> str:
     if not opts.include_tag:
         return _TAG_RE.sub("", html)
     collector = opts.collector_url.rstrip("/")
-    if opts.pixel_delay_s > 0:
+    if opts.serve_pixel or opts.pixel_delay_s > 0:
         html = html.replace(f'src="{PLACEHOLDER}/oie.js"', 'src="/_pixel/oie.js"')
     return html.replace(PLACEHOLDER, collector)
 
@@ -161,6 +162,7 @@ def serve_example_site(
     *,
     pixel_delay_s: float = 0.0,
     include_tag: bool = True,
+    serve_pixel: bool = False,
     root: Path | None = None,
     pixel_dir: Path | None = None,
 ) -> ExampleSite:
@@ -170,11 +172,14 @@ def serve_example_site(
     pixel_delay_s: > 0 serves the pixel from this server (/_pixel/oie.js) after that delay,
       to measure that a slow pixel does not hold the page back.
     include_tag: False serves the pages without the site tag (the baseline).
+    serve_pixel: True serves the pixel from this server's /_pixel/ (pixel_dir, default
+      pixel/dist) instead of the collector; events still go to collector_url.
     """
     opts = SiteOptions(
         collector_url=collector_url,
         pixel_delay_s=pixel_delay_s,
         include_tag=include_tag,
+        serve_pixel=serve_pixel,
         root=root or EXAMPLES_DIR,
         pixel_dir=pixel_dir or PIXEL_DIST,
     )

@@ -29,13 +29,15 @@ let dirty = 1;
 let newToken: string | null = null;
 
 // --- permission: GPC, opt-out and consent mode ---------------------------------------
-let optedOut = getCookie(OPTOUT) == "1";
+/** Read lazily (a cookie read is a storage access: not at start). */
+let optedOut: any;
 let consent = !consentRequired || (w as any).oieConsent === true;
 
-/** Is tracking ruled out for this page (as opposed to waiting for consent)? */
-export const refused = () => optedOut || !!nav.globalPrivacyControl;
-/** May we store and send right now? */
-export const allowed = () => consent && !refused();
+/** Global Privacy Control: nothing is recorded at all. */
+export const refused = () => nav.globalPrivacyControl;
+/** May we store and send right now? (Checked at idle time and before each send.) */
+export const allowed = () =>
+  consent && !refused() && !(optedOut = optedOut ?? getCookie(OPTOUT) == "1");
 export const setConsent = (g: boolean) => (consent = g);
 
 /** Forget the visitor: clear both stores and remember only the choice. */
