@@ -45,6 +45,7 @@ export function optOut(): void {
   optedOut = true;
   id = null;
   lsSet(KEY, 0);
+  lsSet("_oie_queue", 0);
   setCookie(COOKIE, "", -1);
   setCookie(OPTOUT, "1", 1825);
 }
