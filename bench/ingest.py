@@ -376,10 +376,11 @@ def render(results: list[Result], tool: str, duration: float, landed: int, round
                 f"{ratio:.0%} | {b.p50_ms:.1f} / {b.p99_ms:.1f} | {f.p50_ms:.1f} / "
                 f"{f.p99_ms:.1f} | {f.errors} |"
             )
-    best = max((r for r in results if r.server == "full"), key=lambda r: r.rps)
+    # The deployed instance is 1 vCPU with WORKERS=1 (deploy/deploy.sh): size on 1 worker.
+    one = max((r for r in results if r.server == "full" and r.workers == 1), key=lambda r: r.rps)
+    two = max((r for r in results if r.server == "full" and r.workers == 2), key=lambda r: r.rps)
     p99_4 = [by[("full", w, 4)].p99_ms for w in (1, 2)]
-    sessions = best.rps * 10
-    instances = max(1, -(-1000 // max(1, int(best.rps))))
+    instances = max(1, -(-1000 // max(1, int(one.rps))))
     ok_ratio = min(ratios) >= TARGET_RATIO
     ok_p99 = max(p99_4) < TARGET_P99_MS
     lines += [
@@ -388,15 +389,19 @@ def render(results: list[Result], tool: str, duration: float, landed: int, round
         f"(target ≥ {TARGET_RATIO:.0%}: {'met' if ok_ratio else 'NOT met'}).",
         f"- p99 at 4 connections: {', '.join(f'{x:.1f}' for x in p99_4)} ms for 1 and 2 "
         f"workers (target < {TARGET_P99_MS:.0f} ms: {'met' if ok_p99 else 'NOT met'}).",
-        f"- Sessions per instance at one batch per session every 10 s: {best.rps:,.0f} req/s x "
-        f"10 s ≈ {sessions:,.0f} simultaneous sessions ({best.workers} worker(s), "
-        f"{best.connections} connections). The spec's 10,000 sessions = 1,000 req/s: "
+        f"- Sessions per instance at one batch per session every 10 s: one worker (the "
+        f"deployed 1-vCPU instance) does {one.rps:,.0f} req/s ≈ {one.rps * 10:,.0f} "
+        f"simultaneous sessions; two workers on 2 cores {two.rps:,.0f} req/s ≈ "
+        f"{two.rps * 10:,.0f}. The spec's 10,000 sessions = 1,000 req/s: "
         + (
-            "met by one instance."
-            if best.rps >= 1000
-            else f"≈ {instances} instances of this size; Cloud Functions gen2 scales out by "
+            "met by one instance (Cloud Functions still scales out for headroom)."
+            if one.rps >= 1000
+            else f"≈ {instances} instances of one vCPU; Cloud Functions gen2 scales out by "
             "instances (set max-instances accordingly)."
-        ),
+        )
+        + " Measured on loopback with the local landing sink; the BigQuery sink (not measured "
+        "here) adds a network round trip per batch (overlapped by the 8 threads) and some CPU "
+        "for proto encoding.",
         f"- Event lines landed by the full function during the run: {landed:,}.",
         "",
     ]
