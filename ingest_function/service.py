@@ -25,6 +25,7 @@ from ingest_function.enrich import classify_agent, resolve_client, stored_ip
 from ingest_function.go import is_scanner, safe_destination, with_token
 from ingest_function.origins import OriginPolicy, page_origin, same_site
 from ingest_function.ratelimit import RateLimiter
+from ingest_function.scrub import scrub_text, scrub_url
 from ingest_function.sinks import Batch, Unavailable, deliver, make_dead_letter, make_primary
 from ingest_function.validate import ID_RE, Invalid, clean_event, clean_meta, clean_str
 from ingest_function.web import HttpRequest, HttpResponse, error, json_response
@@ -484,11 +485,22 @@ class Service:
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def _desurrogate(value: Any) -> Any:
+_URL_KEYS = frozenset({"url", "referrer", "href", "src"})
+
+
+def _desurrogate(value: Any, key: str | None = None) -> Any:
+    """Make a rejected original safe to land: UTF-8 clean, and scrubbed like accepted events
+    (URLs by the URL rule, every other string by the email mask): a rejected event must not
+    become a back door for the addresses and form values we keep out of `events`."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+        if _SURROGATE.search(value):
+            value = _SURROGATE.sub("\ufffd", value)
+        return scrub_url(value) if key in _URL_KEYS else scrub_text(value)
     if isinstance(value, dict):
-        return {_desurrogate(k): _desurrogate(v) for k, v in value.items()}
+        return {
+            _desurrogate(k): _desurrogate(v, k if isinstance(k, str) else None)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_desurrogate(v) for v in value]
     return value

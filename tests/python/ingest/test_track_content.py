@@ -318,3 +318,16 @@ def test_ids_are_checked(server):
     reply = track(server, batch(*events))
     assert counts(reply) == {"accepted": 0, "rejected": 3}
     assert uid()  # uuid helper sanity: the happy path uses real UUIDs
+
+
+def test_rejected_originals_are_scrubbed_too(server):
+    event = make_event(
+        type="nope",
+        url="http://127.0.0.1:5173/thanks?email=ada%40example.com&plan=pro",
+        data={"note": "call ada@example.com"},
+    )
+    track(server, batch(event))
+    row = landed_by_id(server, "rejected")[event["event_id"]][0]
+    text = json.dumps(row)
+    assert "ada" not in text and "plan=pro" in row["event"]["url"]
+    assert row["event"]["data"]["note"] == "call [email]"
