@@ -393,10 +393,10 @@ class Service:
             "client_session_id": None,
             "token": token if shape_ok else None,
             "token_valid": valid if token else None,
-            "url": clean_str(dest, 2048),
+            "url": scrub_url(clean_str(dest, 2048, scrub=False)),
             "referrer": None,
             "data": {
-                "to": clean_str(path, 2048),
+                "to": scrub_url(clean_str(path, 2048, scrub=False)),
                 "scanner": scanner,
                 "scanner_reason": scanner_reason,
             },

@@ -153,3 +153,13 @@ def test_a_failing_sink_still_redirects(tmp_path, token):
         reply = go(srv, f"i={token}&to=/pricing")
         assert reply.status == 302
         assert reply.headers["location"] == f"https://{SITE}/pricing?i={token}"
+
+
+def test_the_recorded_click_is_scrubbed_but_the_redirect_is_not(go_server):
+    token = tokens.mint(tokens.Keyring.parse(TEST_TOKEN_SECRET), "scrub", "grace@example.com")
+    to = "/thanks?email=ada%40example.com&plan=pro"
+    reply = go(go_server, f"i={token}&to={quote(to)}")
+    assert reply.headers["location"].startswith(f"https://{SITE}/thanks?email=ada%40example.com")
+    (row,) = clicks(go_server, token)
+    assert row["data"]["to"] == "/thanks?plan=pro"
+    assert "ada" not in row["url"]
