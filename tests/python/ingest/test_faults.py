@@ -181,3 +181,14 @@ def test_worker_killed_mid_write_leaves_no_corrupt_line(tmp_path):
     assert len(acknowledged) > 50
     missing = [e for e in acknowledged if e not in landed]
     assert missing == []  # every 200 is on disk
+
+
+def test_nothing_is_opened_before_the_first_event_and_all_is_sealed_at_stop(tmp_path):
+    with start_ingest_server(data_dir=tmp_path, workers=2) as srv:
+        # Imported, forked, serving /health: still no landing file anywhere.
+        assert not srv.landing_dir.exists()
+        for _ in range(6):
+            assert track(srv, batch(make_event())).status == 200
+        assert list(srv.landing_dir.glob("events/*/*/*.ndjson.open"))
+    assert not list(srv.landing_dir.glob("*/*/*/*.open"))  # SIGTERM sealed every worker's file
+    assert len(srv.landed("events", sealed_only=True)) == 6
