@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 if [[ -f dbt_project.yml && -f .sqlfluff ]]; then
-  OIE_DATA_DIR=${OIE_DATA_DIR:-$(mktemp -d)} .venv/bin/sqlfluff lint models macros --processes 2 --disable-progress-bar
+  OIE_DATA_DIR=${OIE_DATA_DIR:-$(mktemp -d)} .venv/bin/sqlfluff lint models --processes 2 --disable-progress-bar
 fi

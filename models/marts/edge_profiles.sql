@@ -5,7 +5,9 @@
 with
 
 linked as (
-    select identifier as visitor_id, lead_id
+    select
+        identifier as visitor_id,
+        lead_id
     from {{ ref('identity_map') }}
     where
         identifier_type = 'visitor'

@@ -12,13 +12,18 @@ clicks as (
 ),
 
 token_leads as (
-    select token, lead_id, campaign_id
+    select
+        token,
+        lead_id,
+        campaign_id
     from {{ ref('stg_oie__leads') }}
     where token is not null
 ),
 
 pixel_token_events as (
-    select token, event_at
+    select
+        token,
+        event_at
     from {{ ref('int_events_deduped') }}
     where event_type != 'email_click' and token is not null and not is_bot
 ),

@@ -7,13 +7,17 @@
 with
 
 identity as (
-    select identifier as visitor_id, lead_id
+    select
+        identifier as visitor_id,
+        lead_id
     from {{ ref('identity_map') }}
     where identifier_type = 'visitor' and is_linked
 ),
 
 token_leads as (
-    select identifier as token, lead_id
+    select
+        identifier as token,
+        lead_id
     from {{ ref('identity_map') }}
     where identifier_type = 'token'
 ),

@@ -22,6 +22,6 @@ select
     pricing_page_visits,
     form_submissions,
     pages_seen,
-    row_number() over (order by intent_score desc, last_activity_at desc, lead_id) as priority_rank
+    row_number() over (order by intent_score desc, last_activity_at desc, lead_id asc) as priority_rank
 from {{ ref('lead_profiles') }}
 where engagement_level in ('hot', 'burning')

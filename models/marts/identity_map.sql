@@ -24,8 +24,8 @@ best_per_visitor as (
                 order by
                     case when is_linkable then 0 else 1 end,
                     confidence desc,
-                    first_seen_at,
-                    lead_id
+                    first_seen_at asc,
+                    lead_id asc
             ) as visitor_rank
         from candidates
     ) as ranked
@@ -39,7 +39,7 @@ guarded as (
             when is_linkable
                 then row_number() over (
                     partition by lead_id, is_linkable
-                    order by confidence desc, first_seen_at, visitor_id
+                    order by confidence desc, first_seen_at asc, visitor_id asc
                 )
         end as lead_visitor_rank
     from best_per_visitor
@@ -63,23 +63,27 @@ visitor_rows as (
     from guarded
 ),
 
+forwarded_tokens as (
+    select
+        matched_identifier as token,
+        max(case when is_forwarded then 1 else 0 end) = 1 as is_forwarded
+    from candidates
+    where match_type != 'email_hash'
+    group by matched_identifier
+),
+
 token_rows as (
     select
         'token' as identifier_type,
-        token as identifier,
-        lead_id,
+        leads.token as identifier,
+        leads.lead_id,
         'lead_token' as match_type,
         1.0 as confidence,
         true as is_linked,
-        coalesce(forwarded.is_forwarded, false) as is_forwarded,
-        created_at as first_seen_at
+        coalesce(forwarded_tokens.is_forwarded, false) as is_forwarded,
+        leads.created_at as first_seen_at
     from leads
-    left join (
-        select matched_identifier, max(case when is_forwarded then 1 else 0 end) = 1 as is_forwarded
-        from candidates
-        where match_type != 'email_hash'
-        group by matched_identifier
-    ) as forwarded on leads.token = forwarded.matched_identifier
+    left join forwarded_tokens on leads.token = forwarded_tokens.token
     where leads.token is not null
 ),
 
@@ -96,7 +100,7 @@ email_rows as (
     from (
         select
             *,
-            row_number() over (partition by email_sha256 order by created_at desc, lead_id) as rn
+            row_number() over (partition by email_sha256 order by created_at desc, lead_id asc) as rn
         from leads
         where email_sha256 is not null
     ) as ranked

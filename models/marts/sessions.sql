@@ -5,7 +5,9 @@
 with
 
 identity as (
-    select identifier as visitor_id, lead_id
+    select
+        identifier as visitor_id,
+        lead_id
     from {{ ref('identity_map') }}
     where identifier_type = 'visitor' and is_linked
 )

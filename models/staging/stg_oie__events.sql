@@ -4,7 +4,7 @@ with
 
 source as (
     {% if oie_landing_has_files('events') %}
-        select * from {{ source('oie', 'raw_events') }}
+    select * from {{ source('oie', 'raw_events') }}
     {% else %}
         {{ oie_empty_raw_events() }}
     {% endif %}

@@ -4,7 +4,7 @@ with
 
 source as (
     {% if oie_landing_has_files('leads') %}
-        select * from {{ source('oie', 'raw_leads') }}
+    select * from {{ source('oie', 'raw_leads') }}
     {% else %}
         {{ oie_empty_raw_leads() }}
     {% endif %}

@@ -5,7 +5,7 @@ source as (
     {% if oie_landing_has_files('rejected') %}
         select * from {{ source('oie', 'raw_rejected_events') }}
     {% else %}
-        {{ oie_empty_raw_rejected_events() }}
+    {{ oie_empty_raw_rejected_events() }}
     {% endif %}
 ),
 

@@ -25,9 +25,9 @@ with
 staged as (
     select * from {{ ref('stg_oie__events') }}
     {% if watermark %}
-        where
-            landing_date >= cast('{{ watermark.date }}' as date)
-            and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
+    where
+        landing_date >= cast('{{ watermark.date }}' as date)
+        and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
     {% endif %}
 ),
 
@@ -38,7 +38,9 @@ valid as (
         event_id is not null
         and event_at is not null
         and received_at is not null
-        and event_type in ('{{ known_types | join("', '") }}')
+        and event_type in (
+            '{{ known_types | join("', '") }}'
+        )
         and {{ oie_json_is_object('event_data') }}
         and (visitor_id is not null or event_type = 'email_click')
 ),
@@ -55,13 +57,14 @@ ranked as (
 
 first_copies as (
     select * from ranked
-    where copy_rank = 1
-    {% if oie_is_incremental() %}
+    where
+        copy_rank = 1
+        {% if oie_is_incremental() %}
         and not exists (
             select 1 from {{ this }} as existing
             where existing.event_id = ranked.event_id
         )
-    {% endif %}
+        {% endif %}
 ),
 
 unpacked as (

@@ -43,7 +43,11 @@ checked as (
             when event_id is null then 'missing_event_id'
             when received_at is null then 'missing_received_at'
             when event_at is null then 'missing_event_at'
-            when event_type is null or event_type not in ('{{ known_types | join("', '") }}')
+            when
+                event_type is null
+                or event_type not in (
+                    '{{ known_types | join("', '") }}'
+                )
                 then 'unknown_event_type'
             when not {{ oie_json_is_object('event_data') }} then 'malformed_data'
             when visitor_id is null and event_type != 'email_click' then 'missing_visitor_id'
@@ -51,9 +55,12 @@ checked as (
     from staged
 )
 
+{% set received_text = "cast(received_at as " ~ dbt.type_string() ~ ")" %}
+{% set line_identity = "coalesce(event_id, '') || '|' || coalesce(" ~ received_text ~ ", '')" %}
+{% set line_identity = line_identity ~ " || '|' || coalesce(event_json, '')" %}
+
 select
-    {{ oie_hash("coalesce(event_id, '') || '|' || coalesce(cast(received_at as " ~ dbt.type_string() ~ "), '') || '|' || coalesce(event_json, '')") }}
-        as invalid_key,
+    {{ oie_hash(line_identity) }} as invalid_key,
     *
 from checked
 where reason is not null

@@ -12,12 +12,14 @@ leads as (
 
 lead_by_email as (
     -- the same address in several campaigns: the most recent campaign's lead wins
-    select email_sha256, lead_id
+    select
+        email_sha256,
+        lead_id
     from (
         select
             email_sha256,
             lead_id,
-            row_number() over (partition by email_sha256 order by created_at desc, lead_id) as rn
+            row_number() over (partition by email_sha256 order by created_at desc, lead_id asc) as rn
         from leads
     ) as ranked
     where rn = 1

@@ -25,7 +25,10 @@ scored_sessions as (
 ),
 
 all_human_sessions as (
-    select lead_id, min(started_at) as first_visit_at, max(ended_at) as last_session_at
+    select
+        lead_id,
+        min(started_at) as first_visit_at,
+        max(ended_at) as last_session_at
     from {{ ref('sessions') }}
     where lead_id is not null and not is_bot and not is_internal and not is_quarantined
     group by lead_id
@@ -71,21 +74,28 @@ genuine_clicks as (
 ),
 
 scanner_clicks as (
-    select lead_id, count(*) as scanner_clicks
+    select
+        lead_id,
+        count(*) as scanner_clicks
     from {{ ref('email_clicks') }}
     where lead_id is not null and is_scanner
     group by lead_id
 ),
 
 visitors as (
-    select lead_id, count(*) as visitors, max(case when is_forwarded then 1 else 0 end) = 1 as has_forwarded_visitor
+    select
+        lead_id,
+        count(*) as visitors,
+        max(case when is_forwarded then 1 else 0 end) = 1 as has_forwarded_visitor
     from {{ ref('identity_map') }}
     where identifier_type = 'visitor' and is_linked
     group by lead_id
 ),
 
 forwarded_tokens as (
-    select lead_id, is_forwarded as token_forwarded
+    select
+        lead_id,
+        is_forwarded as token_forwarded
     from {{ ref('identity_map') }}
     where identifier_type = 'token'
 )
@@ -95,7 +105,7 @@ select
     {% if var('oie_internal_email_domains') %}
         coalesce({{ dbt.split_part('leads.email', "'@'", 2) }} in ('{{ var('oie_internal_email_domains') | map('lower') | join("', '") }}'), false)
     {% else %}
-        false
+    false
     {% endif %} as is_internal_lead,
     genuine_clicks.first_click_at,
     all_human_sessions.first_visit_at,

@@ -17,8 +17,8 @@ components as (
         case
             when is_internal_lead or last_activity_at is null then 0
             {% for max_hours, points in tiers %}
-                when {{ oie_millis_between('last_activity_at', as_of) }} <= {{ (max_hours * 3600000) | int }}
-                    then {{ points }}
+            when {{ oie_millis_between('last_activity_at', as_of) }} <= {{ (max_hours * 3600000) | int }}
+                then {{ points }}
             {% endfor %}
             else {{ var('oie_score_recency_older') }}
         end as score_recency,

@@ -27,7 +27,7 @@ touched_visitors as (
         event_type != 'email_click'
         and visitor_id is not null
         {% if watermark %}
-            and oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
+        and oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
         {% endif %}
 ),
 

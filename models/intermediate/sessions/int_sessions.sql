@@ -24,7 +24,7 @@ session_events as (
     select *
     from {{ ref('int_events_sessionized') }}
     {% if watermark %}
-        where oie_sessionized_at > {{ oie_timestamp_literal(watermark.ts) }}
+    where oie_sessionized_at > {{ oie_timestamp_literal(watermark.ts) }}
     {% endif %}
 ),
 
@@ -59,6 +59,9 @@ page_view_totals as (
     group by session_id
 ),
 
+{% set pageview_path = "case when event_type = 'pageview' then url_path end" %}
+{% set pageview_at = "case when event_type = 'pageview' then event_at end" %}
+
 event_totals as (
     select
         session_id,
@@ -66,17 +69,29 @@ event_totals as (
         min(event_at) as started_at,
         max(event_at) as ended_at,
         {{ oie_arg_min('url_path', 'event_at') }} as first_url_path,
-        {{ oie_arg_min("case when event_type = 'pageview' then url_path end", "case when event_type = 'pageview' then event_at end") }} as entry_page,
-        {{ oie_arg_max("case when event_type = 'pageview' then url_path end", "case when event_type = 'pageview' then event_at end") }} as exit_page,
+        {{ oie_arg_min(pageview_path, pageview_at) }} as entry_page,
+        {{ oie_arg_max(pageview_path, pageview_at) }} as exit_page,
         sum(case when event_type = 'pageview' then 1 else 0 end) as pageviews,
         sum(case when event_type = 'click' then 1 else 0 end) as clicks,
         coalesce(max(scroll_depth), 0) as max_scroll_depth,
-        count(distinct case when event_type = 'form_start' then cast(page_view_index as {{ dbt.type_string() }}) || '|' || coalesce(form_id, '') end)
+        count(
+            distinct case
+                when
+                    event_type = 'form_start'
+                    then cast(page_view_index as {{ dbt.type_string() }}) || '|' || coalesce(form_id, '')
+            end
+        )
             as forms_started,
         sum(case when event_type = 'form_submit' then 1 else 0 end) as forms_submitted,
         count(distinct case when event_type = 'video' and video_action = 'play' then coalesce(video_src, '') end)
             as videos_played,
-        count(distinct case when event_type = 'video' and video_action = 'complete' then cast(page_view_index as {{ dbt.type_string() }}) || '|' || coalesce(video_src, '') end)
+        count(
+            distinct case
+                when
+                    event_type = 'video' and video_action = 'complete'
+                    then cast(page_view_index as {{ dbt.type_string() }}) || '|' || coalesce(video_src, '')
+            end
+        )
             as videos_completed,
         count(*) as events,
         count(distinct client_session_id) as client_sessions,
