@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from functools import cached_property
+from typing import Any
 
 import flask
 import functions_framework
@@ -32,15 +33,35 @@ except SettingsError as exc:
 classify_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")
 
 
+class EnvironHeaders:
+    """Case-insensitive header lookup straight from the WSGI environ: the few headers the
+    service reads cost a dict lookup each instead of werkzeug's per-call key rewriting."""
+
+    __slots__ = ("_env",)
+    _keys: dict[str, str] = {}  # noqa: RUF012 - a shared cache of name -> environ key
+
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._env = environ
+
+    def get(self, name: str, default: Any = None) -> Any:
+        key = self._keys.get(name)
+        if key is None:
+            upper = name.upper().replace("-", "_")
+            key = upper if upper in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + upper
+            self._keys[name] = key
+        return self._env.get(key, default)
+
+
 class FlaskRequest(HttpRequest):
     """HttpRequest over a Flask request; query, cookies, scheme and host parse lazily."""
 
     def __init__(self, request: flask.Request) -> None:  # no dataclass __init__: lazy fields
         self._r = request
-        self.method = request.method
+        env = request.environ
+        self.method = env["REQUEST_METHOD"]
         self.path = request.path
-        self.headers = request.headers
-        self.remote_addr = request.remote_addr
+        self.headers = EnvironHeaders(env)
+        self.remote_addr = env.get("REMOTE_ADDR")
         self.content_length = request.content_length
 
     @cached_property
@@ -60,6 +81,8 @@ class FlaskRequest(HttpRequest):
         return self._r.host
 
     def read_body(self, limit: int) -> bytes:  # type: ignore[override]
+        if self.content_length is not None and self.content_length < limit:
+            return self._r.get_data(cache=False)  # exactly Content-Length bytes
         chunks, size = [], 0
         stream = self._r.stream
         while size < limit:

@@ -63,6 +63,7 @@ def site_of(host: str) -> str:
     return ".".join(labels[-2:])
 
 
+@lru_cache(maxsize=1024)
 def same_site(request_host: str, origin: str | None) -> bool:
     """True when the collector's host and the page share a site (the cookie is first-party):
     `collect.site.example` serving `www.site.example`, or 127.0.0.1 on another port."""

@@ -212,6 +212,11 @@ SCHEMAS: dict[str, dict[str, Checker]] = {
     "copy": {"chars": i(0, 100_000_000)},
     "text_select": {"chars": i(0, 100_000_000)},
 }
+# (checker, "type.field") with the name built once, not per event.
+_NAMED: dict[str, dict[str, tuple[Checker, str]]] = {
+    etype: {key: (check, f"{etype}.{key}") for key, check in fields.items()}
+    for etype, fields in SCHEMAS.items()
+}
 REQUIRED: dict[str, tuple[str, ...]] = {
     "scroll_depth": ("depth",),
     "video": ("action",),
@@ -223,12 +228,12 @@ def clean_data(etype: str, data: Any) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise Invalid("invalid_data", "data must be an object")
-    schema = SCHEMAS[etype]
+    schema = _NAMED[etype]
     out: dict[str, Any] = {}
     for key, raw in data.items():
-        check = schema.get(key)
-        if check is not None:
-            value = check(raw, f"{etype}.{key}")
+        entry = schema.get(key)
+        if entry is not None:
+            value = entry[0](raw, entry[1])
             if value is not None:
                 out[key] = value
     for key in REQUIRED.get(etype, ()):
