@@ -43,15 +43,16 @@ class HttpResponse:
 def json_response(
     status: int, payload: Any, headers: list[tuple[str, str]] | None = None
 ) -> HttpResponse:
-    body = orjson.dumps(payload)
+    extra = headers or []
+    cache = [] if any(k == "Cache-Control" for k, _ in extra) else [("Cache-Control", "no-store")]
     return HttpResponse(
         status,
-        body,
+        orjson.dumps(payload),
         [
             ("Content-Type", "application/json"),
-            ("Cache-Control", "no-store"),
+            *cache,
             ("X-Content-Type-Options", "nosniff"),
-            *(headers or []),
+            *extra,
         ],
     )
 

@@ -173,8 +173,12 @@ def start_ingest_server(
 @dataclass
 class Reply:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # lowercased names; a repeated header keeps its last value
     body: bytes
+    header_list: list[tuple[str, str]] = field(default_factory=list)  # as received
+
+    def all(self, name: str) -> list[str]:
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -205,6 +209,7 @@ def http_call(
         conn.endheaders(body)
         resp = conn.getresponse()
         data = resp.read()
-        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        raw = resp.getheaders()
+        return Reply(resp.status, {k.lower(): v for k, v in raw}, data, raw)
     finally:
         conn.close()

@@ -85,3 +85,8 @@ def test_pixel_is_served_with_type_cache_and_cors(srv):
 
 def test_missing_pixel_build_is_404(srv):
     assert http_call(f"{srv.url}/oie-hash.js").status == 404
+
+
+def test_personalize_is_privately_cacheable_once(srv):
+    reply = http_call(f"{srv.url}/personalize?vid=visitor-known1")
+    assert reply.all("Cache-Control") == ["private, max-age=60"]
