@@ -1,31 +1,47 @@
-"""Per-IP fixed-window rate limit, in process (a second line behind Cloud Armor/Cloudflare:
-each worker and each instance counts on its own)."""
+"""Per-IP token bucket, in process: a second line behind Cloud Armor / Cloudflare rate
+limiting (each worker and each instance counts on its own).
+
+A bucket holds up to OIE_RATE_LIMIT requests and refills at OIE_RATE_LIMIT per minute, so
+a steady sender gets its rate and a burst gets at most one minute's worth, with no edge
+effect at minute boundaries (which a fixed window has).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
-        self._window = 0
-        self._counts: dict[str, int] = {}
+        self.clock = clock
+        self.rate = per_minute / 60.0  # tokens per second
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
         self._lock = threading.Lock()
 
     def allow(self, key: str | None) -> bool:
         if self.per_minute <= 0:
             return True
-        window = int(time.time() // 60)
+        now = self.clock()
         key = key or "-"
         with self._lock:
-            if window != self._window or len(self._counts) > 100_000:
-                # New minute (or a flood of distinct addresses): start counting afresh.
-                self._window, self._counts = window, {}
-            count = self._counts.get(key, 0) + 1
-            self._counts[key] = count
-            return count <= self.per_minute
+            tokens, last = self._buckets.get(key, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - last) * self.rate)
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
+            self._buckets[key] = (tokens, now)
+            if len(self._buckets) > 100_000:
+                self._prune(now)
+            return allowed
+
+    def _prune(self, now: float) -> None:
+        # Drop buckets that have refilled completely: forgetting them changes nothing.
+        full = self.per_minute / self.rate if self.rate else 0.0
+        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
 
     def retry_after(self) -> int:
-        return max(1, 60 - int(time.time() % 60))
+        """Seconds until one token is back (at least 1)."""
+        return max(1, int(1 / self.rate + 0.999)) if self.rate else 60

@@ -103,3 +103,17 @@ def test_ip_modes():
         hashed == stored_ip("203.0.113.77", "hash", b"k") != stored_ip("203.0.113.78", "hash", b"k")
     )
     assert hashed != stored_ip("203.0.113.77", "hash", b"other-key")
+
+
+def test_token_bucket_rate_limit():
+    import ingest_function.ratelimit as rl
+
+    clock = [1000.0]
+    limiter = rl.RateLimiter(60, clock=lambda: clock[0])  # one per second, bursts of 60
+    assert all(limiter.allow("a") for _ in range(60))
+    assert not limiter.allow("a")
+    assert limiter.allow("b")  # per address
+    clock[0] += 1.0
+    assert limiter.allow("a") and not limiter.allow("a")
+    assert limiter.retry_after() == 1
+    assert rl.RateLimiter(0).allow("a")
