@@ -178,7 +178,7 @@ def test_worker_killed_mid_write_leaves_no_corrupt_line(tmp_path):
         row = json.loads(line)  # every line parses
         if "event_id" in row and "stage" not in row:
             landed.add(row["event_id"])
-    assert len(acknowledged) > 50
+    assert len(acknowledged) > 10
     missing = [e for e in acknowledged if e not in landed]
     assert missing == []  # every 200 is on disk
 
