@@ -4,7 +4,7 @@
 import { ctaSelector, navSelector } from "./config";
 import { drain, emit, view } from "./core";
 import { d, nav, now, on, w } from "./env";
-import { forward } from "./forms";
+import { forward, unwait } from "./forms";
 import { flush } from "./transport";
 
 // --- page view state --------------------------------------------------------------------
@@ -98,7 +98,7 @@ function click(e: MouseEvent): void {
     id: el.id,
     classes: el.getAttribute("class"),
     // textContent, not innerText (a layout read); a button's value, never a text input's.
-    text: (el.textContent || (/^(submit|button)$/.test(i.type) && i.value) || "").replace(/\s+/g, " ").trim().slice(0, 100),
+    text: (el.textContent || (/^(submit|button)$/.test(i.type) && i.value) || "").trim().slice(0, 100),
     href: (el as HTMLAnchorElement).href,
     role:
       el.getAttribute("data-oie-role") ||
@@ -110,6 +110,8 @@ function click(e: MouseEvent): void {
 function leave(): void {
   if (!left) {
     left = 1;
+    const f = unwait();
+    if (f) emit("form_submit", { form_id: f.id || f.getAttribute("name") });
     exit();
     drain();
     flush(1);

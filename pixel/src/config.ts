@@ -3,7 +3,8 @@
 //           data-consent="required" data-cta=".buy" data-nav="nav a"></script>
 import { d } from "./env";
 
-const script = (d.currentScript || d.querySelector('script[src*="oie"]')) as HTMLScriptElement | null;
+// Set while a classic script (async or injected by a tag manager) runs its top level.
+const script = d.currentScript as HTMLScriptElement | null;
 const ds: DOMStringMap = (script && script.dataset) || {};
 const src = (script && script.src) || "";
 

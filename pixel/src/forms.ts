@@ -28,7 +28,21 @@ export const load = () =>
 const wanted = (e: Event): any =>
   /^[fi]/.test(e.type) ? (e.target as HTMLInputElement).form : e.type != "selectionchange" || String(getSelection());
 
+/** A submit that happened before the chunk arrived. If the page unloads first, leave()
+ * reports it with its form_id alone (a submit is never lost) and the chunk then skips it. */
+export let waiting: any;
+export const unwait = () => {
+  const f = waiting;
+  waiting = 0;
+  return f;
+};
+
 export function forward(): void {
   for (const t of ["focusin", "input", "play", "pause", "timeupdate", "ended", "submit", "copy", "selectionchange"])
-    on(d, t, (e) => wanted(e) && load().then((c) => c.handle(e, emit, allowed), () => 0));
+    on(d, t, (e) => {
+      if (wanted(e)) {
+        if (e.type == "submit") waiting = e.target;
+        load().then((c) => (e.type != "submit" || unwait()) && c.handle(e, emit, allowed), () => 0);
+      }
+    });
 }

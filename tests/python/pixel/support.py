@@ -94,7 +94,7 @@ _NET_SCRIPT = """(() => {
   };
   const f = window.fetch;
   window.fetch = function (input, init) {
-    const r = {kind: 'fetch', url: String(input && input.url || input),
+    const r = {kind: 'fetch', url: String(input && input.url || input), t: Date.now(),
                method: (init && init.method) || 'GET',
                body: init && typeof init.body === 'string' ? init.body : null, status: null};
     if (r.method === 'POST' && r.url.endsWith('/track') && corrupt.length) {
@@ -102,7 +102,7 @@ _NET_SCRIPT = """(() => {
     }
     cur.push(r); save();
     return f.call(this, input, init).then(
-      (resp) => { r.status = resp.status; save(); return resp; },
+      (resp) => { r.status = resp.status; r.rt = Date.now(); save(); return resp; },
       (err) => { r.status = 'error'; save(); throw err; });
   };
   const b = navigator.sendBeacon;

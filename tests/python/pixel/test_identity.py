@@ -219,8 +219,10 @@ def test_optout_clears_identity_and_stops_tracking(
 ):
     page.goto(f"{site.url}/?i={TOKEN}")
     visitor_id(page)
+    page.evaluate("localStorage.setItem('_oie_queue', '[]')")  # as if a batch waited
     page.evaluate("oie('optout')")
     assert page.evaluate("localStorage.getItem('_oie_visitor')") is None
+    assert page.evaluate("localStorage.getItem('_oie_queue')") is None
     assert cookie(context, "_oie_vid") is None
     assert cookie(context, "_oie_optout")["value"] == "1"
     log = TrackLog(page, collector.url)
