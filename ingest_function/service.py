@@ -214,7 +214,7 @@ class Service:
         svid = cookie_vid or (events[0]["visitor_id"] if events else None)
         if svid and cookie_ok:
             payload["vid"] = svid
-            secure = "; Secure" if req.scheme == "https" else ""
+            secure = "; Secure" if self._https(req, origin) else ""
             headers.append(
                 (
                     "Set-Cookie",
@@ -246,6 +246,15 @@ class Service:
             deliver(primary, dead_letter, Batch([], [record], now))
         except Unavailable:
             log.warning("could not record a rejected body: sinks unavailable")
+
+    def _https(self, req: HttpRequest, origin: str | None) -> bool:
+        """Was the collector reached over https? Behind a proxy the container sees http, so
+        also: an https page (a same-site collector of an https page is https too, browsers
+        block mixed content) or the trusted proxy's X-Forwarded-Proto."""
+        if (origin or "").startswith("https://") or req.scheme == "https":
+            return True
+        proto = req.headers.get("X-Forwarded-Proto") or ""
+        return self.settings.trusted_proxy != "none" and proto.split(",")[0].strip() == "https"
 
     def _cookie_allowed(self, req: HttpRequest, origin: str | None, signed: bool) -> bool:
         return (
