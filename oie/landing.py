@@ -104,7 +104,8 @@ class LandingWriter:
         self.max_age_s = max_age_s
         self.background_rotation = background_rotation
         self._files: dict[str, _OpenFile] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: the SIGTERM handler may seal from the main thread while it holds the lock.
+        self._lock = threading.RLock()
         self._pid = os.getpid()
         self._timer: threading.Thread | None = None
         self._stop = threading.Event()
@@ -255,7 +256,7 @@ def _register(writer: LandingWriter) -> None:
 def _reset_after_fork() -> None:
     # A lock held by another thread at fork time would stay held forever in the child.
     for writer in list(_WRITERS):
-        writer._lock = threading.Lock()
+        writer._lock = threading.RLock()
         writer._after_fork()
 
 

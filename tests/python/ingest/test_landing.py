@@ -152,3 +152,27 @@ def test_a_deleted_open_file_is_replaced_not_written_blind(tmp_path):
     writer.write_records("events", [{"event_id": "after"}])
     writer.close()
     assert [r["event_id"] for r in read_rows(tmp_path)] == ["after"]
+
+
+def test_sigterm_seals_a_plain_process(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from oie.landing import LandingWriter\n"
+        "w = LandingWriter(Path(sys.argv[1]))\n"
+        "w.write_records('events', [{'event_id': 'before-term'}])\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM  # still dies of SIGTERM, after sealing
+    assert files(tmp_path, pattern="*.open") == []
+    assert [r["event_id"] for r in read_rows(tmp_path)] == ["before-term"]
