@@ -159,10 +159,12 @@ def report(sz: dict[str, tuple[int, int]], m: dict[str, Any], runs: int) -> str:
         "",
         "| tracker | minified | gzipped | scope |",
         "|---|---:|---:|---|",
-        f"| **OIE pixel core** | {kb(core_min)} | {kb(core_gz)} | every DESIGN.md event, "
-        "identity, sessions, retry queue, consent, scrubbing, personalization trigger |",
+        f"| **OIE pixel core** | {kb(core_min)} | {kb(core_gz)} | pageviews (SPA too), scroll, "
+        "clicks + roles, rage clicks, focus, active time / page_exit, identity, sessions, "
+        "retry queue, consent, GPC, scrubbing, personalization trigger |",
         f"| OIE core + lazy chunk | {kb(core_min + chunk_min)} | {kb(core_gz + chunk_gz)} "
-        "| + hashing, forms, video, copy/selection, personalization fill |",
+        "| + email hashing, form_start / form_submit, video, copy / text_select, "
+        "personalization fill (loaded on first use) |",
     ]
     for name, mn, gz, scope in PEERS:
         lines.append(f"| {name} | {mn:.1f} KB | {gz:.1f} KB | {scope} |")

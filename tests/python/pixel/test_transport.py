@@ -76,6 +76,7 @@ def test_batches_stay_under_64_kb(page: Page, site: ExampleSite, collector: Inge
 
 
 def test_pagehide_flush_arrives_once(page: Page, site: ExampleSite, collector: IngestServer):
+    log = TrackLog(page, collector.url)
     page.goto(site.url + "/pricing.html")
     vid = visitor_id(page)
     page.click("#buy")  # navigates: pagehide, then visibilitychange(hidden) in Chromium
@@ -85,8 +86,15 @@ def test_pagehide_flush_arrives_once(page: Page, site: ExampleSite, collector: I
     first_page = [e for e in evs if e["url"].endswith("/pricing.html")]
     assert {e["type"] for e in first_page} == {"pageview", "click", "page_exit"}
     # Each exactly once: a second flush (visibilitychange after pagehide) would have sent a
-    # second page_exit. (Beacons sent while leaving are invisible to page.on("request").)
+    # second page_exit.
     assert len(first_page) == 3
+    beacons = [c for c in log.track_calls() if c["kind"] == "beacon"]
+    assert len(beacons) == 1  # one sendBeacon (text/plain string body) for the whole page
+    assert {e["type"] for e in json.loads(beacons[0]["body"])["events"]} == {
+        "pageview",
+        "click",
+        "page_exit",
+    }
 
 
 def test_hidden_tab_flushes(page: Page, site: ExampleSite, collector: IngestServer):
