@@ -4,6 +4,9 @@
 -- visitor is stitched to (identity is re-resolved on every build, so a form submitted
 -- today attributes the visitor's earlier events too). Email clicks have no session.
 
+{% set shared_columns = oie_event_mart_columns() %}
+{% set leading_columns = ['event_id', 'event_type', 'event_at', 'received_at', 'visitor_id'] %}
+
 with
 
 identity as (
@@ -24,77 +27,17 @@ token_leads as (
 
 browser_events as (
     select
-        event_id,
-        event_type,
-        event_at,
-        received_at,
-        session_id,
-        visitor_id,
-        client_session_id,
-        token,
-        token_valid,
-        url,
-        url_path,
-        referrer,
-        page_title,
-        scroll_depth,
-        active_ms,
-        click_role,
-        click_text,
-        click_href,
-        form_id,
-        hem_sha256,
-        video_action,
-        video_src,
-        video_percent,
-        cast(null as {{ dbt.type_boolean() }}) as is_scanner_flagged,
-        device,
-        browser,
-        os,
-        country,
-        region,
-        city,
-        is_bot,
-        is_internal,
-        event_data_json
+        {% for column in shared_columns %}{{ column }},
+        {% endfor %}session_id,
+        cast(null as {{ dbt.type_boolean() }}) as is_scanner_flagged
     from {{ ref('int_events_sessionized') }}
 ),
 
 click_events as (
     select
-        event_id,
-        event_type,
-        event_at,
-        received_at,
-        cast(null as {{ dbt.type_string() }}) as session_id,
-        visitor_id,
-        client_session_id,
-        token,
-        token_valid,
-        url,
-        url_path,
-        referrer,
-        page_title,
-        scroll_depth,
-        active_ms,
-        click_role,
-        click_text,
-        click_href,
-        form_id,
-        hem_sha256,
-        video_action,
-        video_src,
-        video_percent,
-        is_scanner_flagged,
-        device,
-        browser,
-        os,
-        country,
-        region,
-        city,
-        is_bot,
-        is_internal,
-        event_data_json
+        {% for column in shared_columns %}{{ column }},
+        {% endfor %}cast(null as {{ dbt.type_string() }}) as session_id,
+        is_scanner_flagged
     from {{ ref('int_events_deduped') }}
     where event_type = 'email_click'
 ),
@@ -112,35 +55,14 @@ select
     all_events.received_at,
     all_events.session_id,
     all_events.visitor_id,
-    coalesce(identity.lead_id, case when all_events.event_type = 'email_click' then token_leads.lead_id end)
-        as lead_id,
-    all_events.client_session_id,
-    all_events.token,
-    all_events.token_valid,
-    all_events.url,
-    all_events.url_path,
-    all_events.referrer,
-    all_events.page_title,
-    all_events.scroll_depth,
-    all_events.active_ms,
-    all_events.click_role,
-    all_events.click_text,
-    all_events.click_href,
-    all_events.form_id,
-    all_events.hem_sha256,
-    all_events.video_action,
-    all_events.video_src,
-    all_events.video_percent,
-    all_events.is_scanner_flagged,
-    all_events.device,
-    all_events.browser,
-    all_events.os,
-    all_events.country,
-    all_events.region,
-    all_events.city,
-    all_events.is_bot,
-    all_events.is_internal,
-    all_events.event_data_json
+    coalesce(
+        identity.lead_id,
+        case when all_events.event_type = 'email_click' then token_leads.lead_id end
+    ) as lead_id,
+    {% for column in shared_columns if column not in leading_columns %}
+    all_events.{{ column }},
+    {% endfor %}
+    all_events.is_scanner_flagged
 from all_events
 left join identity on all_events.visitor_id = identity.visitor_id
 left join token_leads on all_events.token = token_leads.token

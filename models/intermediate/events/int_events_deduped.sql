@@ -14,21 +14,12 @@
 -- and concurrently committed events are all still picked up.
 
 {% set watermark = oie_watermark('received_at', var('oie_lookback_minutes')) %}
-{% set known_types = [
-    'pageview', 'scroll_depth', 'click', 'form_start', 'form_submit', 'video',
-    'focus_lost', 'focus_gained', 'page_exit', 'rage_click', 'copy', 'text_select',
-    'email_click', 'custom'
-] %}
 
 with
 
 staged as (
     select * from {{ ref('stg_oie__events') }}
-    {% if watermark %}
-    where
-        landing_date >= cast('{{ watermark.date }}' as date)
-        and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
-    {% endif %}
+    {{ oie_since_watermark(watermark) }}
 ),
 
 valid as (
@@ -38,9 +29,7 @@ valid as (
         event_id is not null
         and event_at is not null
         and received_at is not null
-        and event_type in (
-            '{{ known_types | join("', '") }}'
-        )
+        and event_type in {{ oie_known_event_types_sql() }}
         and {{ oie_json_is_object('event_data') }}
         and (visitor_id is not null or event_type = 'email_click')
 ),

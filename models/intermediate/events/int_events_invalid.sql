@@ -14,21 +14,11 @@
 
 {% set watermark = oie_watermark('received_at', var('oie_lookback_minutes')) %}
 
-{% set known_types = [
-    'pageview', 'scroll_depth', 'click', 'form_start', 'form_submit', 'video',
-    'focus_lost', 'focus_gained', 'page_exit', 'rage_click', 'copy', 'text_select',
-    'email_click', 'custom'
-] %}
-
 with
 
 staged as (
     select * from {{ ref('stg_oie__events') }}
-    {% if watermark %}
-        where
-            landing_date >= cast('{{ watermark.date }}' as date)
-            and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
-    {% endif %}
+    {{ oie_since_watermark(watermark) }}
 ),
 
 checked as (
@@ -45,9 +35,7 @@ checked as (
             when event_at is null then 'missing_event_at'
             when
                 event_type is null
-                or event_type not in (
-                    '{{ known_types | join("', '") }}'
-                )
+                or event_type not in {{ oie_known_event_types_sql() }}
                 then 'unknown_event_type'
             when not {{ oie_json_is_object('event_data') }} then 'malformed_data'
             when visitor_id is null and event_type != 'email_click' then 'missing_visitor_id'

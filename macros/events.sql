@@ -1,0 +1,34 @@
+{#- Shared lists for the event models: one place to add an event type or a column. -#}
+
+{% macro oie_known_event_types() -%}
+  {{ return([
+    'pageview', 'scroll_depth', 'click', 'form_start', 'form_submit', 'video',
+    'focus_lost', 'focus_gained', 'page_exit', 'rage_click', 'copy', 'text_select',
+    'email_click', 'custom'
+  ]) }}
+{%- endmacro %}
+
+{% macro oie_known_event_types_sql() -%}
+  ('{{ oie_known_event_types() | join("', '") }}')
+{%- endmacro %}
+
+{% macro oie_since_watermark(watermark) -%}
+  {#- The landing filter of an incremental run: partitions and rows at or after the
+      watermark (already shifted back by the lookback). -#}
+  {%- if watermark -%}
+    where
+        landing_date >= cast('{{ watermark.date }}' as date)
+        and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro oie_event_mart_columns() -%}
+  {#- Columns the events mart takes from both browser events and email clicks. -#}
+  {{ return([
+    'event_id', 'event_type', 'event_at', 'received_at', 'visitor_id', 'client_session_id',
+    'token', 'token_valid', 'url', 'url_path', 'referrer', 'page_title', 'scroll_depth',
+    'active_ms', 'click_role', 'click_text', 'click_href', 'form_id', 'hem_sha256',
+    'video_action', 'video_src', 'video_percent', 'device', 'browser', 'os', 'country',
+    'region', 'city', 'is_bot', 'is_internal', 'event_data_json'
+  ]) }}
+{%- endmacro %}
