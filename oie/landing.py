@@ -220,6 +220,8 @@ class LandingWriter:
     def _start_timer(self) -> None:
         if not self.background_rotation or (self._timer and self._timer.is_alive()):
             return
+        if self._stop.is_set():  # reused after close(): rotation resumes
+            self._stop = threading.Event()
         interval = max(0.05, min(self.max_age_s / 2, 30.0))
         stop = self._stop
         ref = weakref.ref(self)
