@@ -4,7 +4,7 @@
   {{ return([
     'pageview', 'scroll_depth', 'click', 'form_start', 'form_submit', 'video',
     'focus_lost', 'focus_gained', 'page_exit', 'rage_click', 'copy', 'text_select',
-    'email_click', 'custom'
+    'email_click'
   ]) }}
 {%- endmacro %}
 
