@@ -1,10 +1,11 @@
 // Behaviour capture: page views (incl. SPA), scroll depth, active time, clicks, rage
-// clicks, focus and page exit; forms, video, copy and selection go to the chunk (forms.ts). Every listener is passive and does
-// constant work; layout is only read (never written), from a throttled timer.
+// clicks, focus and page exit; forms, video, copy and selection go to the chunk (lazy.ts).
+// Every listener is passive and does constant work; layout is only read (never written),
+// from a throttled timer.
 import { ctaSelector, navSelector } from "./config";
 import { drain, emit, view } from "./core";
 import { d, nav, now, on, w } from "./env";
-import { forward, unwait } from "./forms";
+import { forward, unwait } from "./lazy";
 import { flush } from "./transport";
 
 // --- page view state --------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The lazily loaded chunk (dist/oie-hash.js, built from src/chunk/) and the events the
 // core forwards to it: forms (form_start, form_submit with hashed email), video, copy and
-// text selection. The chunk is requested by the first such event (in practice the first
-// focus), so pages without these interactions never download it.
+// text selection (and personalize.ts asks it to fill personalized nodes). The chunk is
+// requested by the first such event, so pages without these interactions never load it.
 import { hashUrl } from "./config";
 import { emit } from "./core";
 import { d, on, w } from "./env";

@@ -11,7 +11,7 @@
 import { endpoint } from "./config";
 import { onIdentified } from "./core";
 import { d, on } from "./env";
-import { load } from "./forms";
+import { load } from "./lazy";
 import { id } from "./identity";
 
 let late: any;

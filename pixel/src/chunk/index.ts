@@ -9,7 +9,7 @@
 //   - form_start and form_submit (field NAMES and the hashes, never a value);
 //   - filling personalized nodes from a /personalize profile;
 //   - video (play, pause, progress quartiles, complete), copy and text_select events.
-// API on window.__oieChunk (see src/forms.ts and src/personalize.ts).
+// API on window.__oieChunk (see src/lazy.ts and src/personalize.ts).
 import { md5, sha1, sha256 } from "./algos";
 
 type Hems = { sha256: string; sha1: string; md5: string };
