@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserType, Page
 
-from oie.example_site import ExampleSite
+from oie.example_site import ExampleSite, serve_example_site
 from oie.hashing import email_hashes
-from tests.python.helpers.servers import IngestServer
+from tests.python.helpers.servers import IngestServer, start_ingest_server
+from tests.python.pixel.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP_UA, DIST
 from tests.python.pixel.support import (
     TOKEN,
     TrackLog,
@@ -171,3 +173,32 @@ def test_urls_referrers_and_hrefs_are_scrubbed_in_the_browser(
     assert second["referrer"] == f"{site.url}/contact.html?ref=mail&x=1"
     assert "@" not in json.dumps(log.requests) and "%40" not in json.dumps(log.requests)
     assert wait_events(collector, vid, "pageview", 2)
+
+
+def test_hashes_on_a_non_secure_origin(browser_type: BrowserType, tmp_path: Path):
+    """A real plain-http host (not 127.0.0.1/localhost) is not a secure context: the page
+    has no crypto.subtle at all, and the chunk's pure-JS hashes must still be right."""
+    host = "shop.oie-test.example"
+    browser = browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {host} 127.0.0.1"],
+    )
+    env = {"OIE_PIXEL_DIR": str(DIST), "OIE_ALLOWED_ORIGINS": f"http://{host}:*"}
+    try:
+        with (
+            start_ingest_server(data_dir=tmp_path, env=env) as srv,
+            serve_example_site("127.0.0.1", 0, srv.url) as site,
+        ):
+            page = browser.new_page(user_agent=DESKTOP_UA)
+            page.goto(site.url.replace("127.0.0.1", host) + "/contact.html")
+            assert page.evaluate("window.isSecureContext") is False
+            assert page.evaluate("typeof crypto.subtle") == "undefined"
+            vid = visitor_id(page)
+            page.evaluate(TEST_FORM)
+            page.fill("input[name=work_email]", VECTOR_RAW)
+            page.click("#hashgo")
+            page.goto(site.url.replace("127.0.0.1", host) + "/thanks.html")
+            (submit,) = wait_events(srv, vid, "form_submit")
+            assert submit["data"]["hems"] == VECTOR
+    finally:
+        browser.close()
