@@ -174,9 +174,6 @@ class LandingWriter:
             for stream in list(self._files):
                 self._seal(stream)
 
-    def open_paths(self) -> list[Path]:
-        return [f.path for f in self._files.values()]
-
     # -- internals ---------------------------------------------------------------------------
     def _open(self, stream: str, part: str) -> _OpenFile:
         folder = self.landing_dir / stream / part
