@@ -241,3 +241,29 @@ def test_retry_queue_is_bounded_keeping_the_oldest(
     assert q[0]["type"] == "pageview"  # the first events (the email visit) are kept
     chars = [e["data"]["chars"] for e in q if e["type"] == "copy"]
     assert chars == list(range(1, len(chars) + 1)) and len(chars) >= 198  # the newest dropped
+
+
+def test_429_keeps_the_batch_and_retries_it(page: Page, tmp_path: Path):
+    """The real rate limiter (OIE_RATE_LIMIT=1: one request, then a token a minute)."""
+    env = {"OIE_RATE_LIMIT": "1", "OIE_PIXEL_DIR": str(DIST)}
+    with (
+        start_ingest_server(data_dir=tmp_path, env=env) as srv,
+        serve_example_site("127.0.0.1", 0, srv.url) as site,
+    ):
+        log = TrackLog(page, srv.url)
+        install_clock(page)
+        page.goto(site.url + "/case-studies/acme.html")
+        vid = visitor_id(page)
+        track(page, 4)  # batch 1: takes the only token
+        wait_for(lambda: log.statuses == [200], what="first batch accepted")
+        track(page, 5)  # batch 2: rate limited
+        wait_for(lambda: len(log.statuses) == 2, what="second answer")
+        assert log.statuses[1] == 429
+        wait_for(lambda: len(queued(page)) == 5, what="the limited batch kept")
+        advance(page, 1500)  # the first retry (1 s backoff): limited again, kept again
+        wait_for(lambda: len(log.statuses) == 3, what="the retry")
+        assert log.statuses[2] == 429
+        second, retried = log.requests[1]["events"], log.requests[2]["events"]
+        assert [e["event_id"] for e in retried] == [e["event_id"] for e in second]
+        assert len(queued(page)) == 5
+        assert len(events_for(srv, vid)) == 5  # only the first batch landed so far
