@@ -159,7 +159,7 @@ def test_503_then_recovery_lands_everything_once_in_the_mart(page: Page, tmp_pat
         # failed answer (a few ms for the page to handle the answer).
         calls = log.track_calls()
         waits = [nxt["t"] - prev["rt"] for prev, nxt in itertools.pairwise(calls)]
-        assert [round(w / 100) * 100 for w in waits] == [1000, 2000, 4000], waits
+        assert all(b <= w < b + 500 for b, w in zip([1000, 2000, 4000], waits, strict=True)), waits
         assert log.statuses == [503, 503, 503, 200]
         wait_for(lambda: queued(page) == [], what="queue emptied")
         ids = {e["event_id"] for e in log.requests[0]["events"]}
