@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,6 +81,17 @@ def render_page(html: str, opts: SiteOptions) -> str:
     if opts.serve_pixel or opts.pixel_delay_s > 0:
         html = html.replace(f'src="{PLACEHOLDER}/oie.js"', 'src="/_pixel/oie.js"')
     return html.replace(PLACEHOLDER, collector)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A browser that closes a connection mid-request (a tab closed, a test ending) is
+        # normal traffic, not an error worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _handler(opts: SiteOptions) -> type[BaseHTTPRequestHandler]:
@@ -183,8 +195,7 @@ def serve_example_site(
         root=root or EXAMPLES_DIR,
         pixel_dir=pixel_dir or PIXEL_DIST,
     )
-    server = ThreadingHTTPServer((host, port), _handler(opts))
-    server.daemon_threads = True
+    server = _Server((host, port), _handler(opts))
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},
