@@ -16,7 +16,7 @@ from tests.python.helpers.servers import IngestServer
 TOKEN = "0Ab3dE5fG7h"  # shape-valid; its signature is checked by the server, not the pixel
 
 
-def wait_for(fn: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+def wait_for(fn: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
     """Poll fn until it returns something truthy (tests never sleep a fixed time)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -72,7 +72,7 @@ def wait_events(
     vid: str,
     etype: str | None = None,
     count: int = 1,
-    timeout: float = 10.0,
+    timeout: float = 20.0,
 ) -> list[dict[str, Any]]:
     def enough() -> list[dict[str, Any]] | None:
         evs = events_for(srv, vid, etype)
