@@ -71,3 +71,16 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestServer
 def site(collector: IngestServer) -> Iterator[ExampleSite]:
     with serve_example_site("127.0.0.1", 0, collector.url) as s:
         yield s
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that drives a page also checks that no script error escaped on it."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield
+    assert errors == [], f"uncaught errors on the page: {errors}"
