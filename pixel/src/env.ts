@@ -22,13 +22,18 @@ export const uuid = (): string =>
 export const TOKEN = /^[0-9A-Za-z]{11}$/;
 
 // Storage access is wrapped: private modes, blocked storage or a full quota must never
-// break the host page.
+// break the host page. Without localStorage the values live in memory for the page's
+// lifetime (the retry queue still retries, the cookie still carries the visitor).
+const mem: Record<string, any> = {};
 export function lsGet(k: string): any {
   try {
-    return JSON.parse(localStorage[k]);
-  } catch (e) {}
+    return JSON.parse(localStorage[k] || 0); // a missing key is 0, not the memory copy
+  } catch (e) {
+    return mem[k];
+  }
 }
 export function lsSet(k: string, v: unknown): void {
+  mem[k] = v;
   try {
     v ? (localStorage[k] = JSON.stringify(v)) : localStorage.removeItem(k);
   } catch (e) {}

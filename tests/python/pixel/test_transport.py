@@ -267,3 +267,27 @@ def test_429_keeps_the_batch_and_retries_it(page: Page, tmp_path: Path):
         assert [e["event_id"] for e in retried] == [e["event_id"] for e in second]
         assert len(queued(page)) == 5
         assert len(events_for(srv, vid)) == 5  # only the first batch landed so far
+
+
+def test_retry_without_localstorage(page: Page, tmp_path: Path):
+    """localStorage blocked: a 503'd batch is kept in memory and retried on this page."""
+    env = {"OIE_FAULT": "sink-503-next-1", "OIE_PIXEL_DIR": str(DIST)}
+    with (
+        start_ingest_server(data_dir=tmp_path, env=env) as srv,
+        serve_example_site("127.0.0.1", 0, srv.url) as site,
+    ):
+        page.add_init_script(
+            "Object.defineProperty(window, 'localStorage', "
+            "{get() { throw new DOMException('blocked', 'SecurityError') }})"
+        )
+        log = TrackLog(page, srv.url)
+        install_clock(page)
+        page.goto(site.url + "/case-studies/acme.html")
+        wait_for(lambda: page.context.cookies(), what="the visitor cookie")
+        track(page, 4)
+        wait_for(lambda: log.statuses == [503], what="the failed batch")
+        advance(page, 1500)
+        wait_for(lambda: log.statuses == [503, 200], what="the retry")
+        assert log.requests[0]["events"] == log.requests[1]["events"]
+        vid = log.requests[0]["events"][0]["visitor_id"]
+        assert len(events_for(srv, vid)) == 5
