@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import platform
 import shutil
 import statistics
@@ -144,7 +145,8 @@ def report(sz: dict[str, tuple[int, int]], m: dict[str, Any], runs: int) -> str:
         "# Pixel benchmark",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
-        f"{platform.system()}, Chromium headless (`{CHROMIUM}`); `python -m bench.pixel "
+        f"{platform.system()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+        f"(a shared machine), Chromium headless (`{CHROMIUM}`); `python -m bench.pixel "
         f"--runs {runs}`.",
         "",
         "## Size (bytes; gzip -9)",
