@@ -8,7 +8,7 @@ with
 clicks as (
     select *
     from {{ ref('int_events_deduped') }}
-    where event_type = 'email_click'
+    where rejection_reason is null and event_type = 'email_click'
 ),
 
 token_leads as (
@@ -25,7 +25,11 @@ pixel_token_events as (
         token,
         event_at
     from {{ ref('int_events_deduped') }}
-    where event_type != 'email_click' and token is not null and not is_bot
+    where
+        rejection_reason is null
+        and event_type != 'email_click'
+        and token is not null
+        and not is_bot
 ),
 
 followed as (

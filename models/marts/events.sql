@@ -39,7 +39,7 @@ click_events as (
         {% endfor %}cast(null as {{ dbt.type_string() }}) as session_id,
         is_scanner_flagged
     from {{ ref('int_events_deduped') }}
-    where event_type = 'email_click'
+    where rejection_reason is null and event_type = 'email_click'
 ),
 
 all_events as (

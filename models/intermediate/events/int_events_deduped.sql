@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        unique_key='event_id',
+        unique_key='event_key',
         incremental_strategy=oie_incremental_strategy(),
         on_schema_change='append_new_columns',
         partition_by=oie_partition_by('event_at'),
@@ -9,9 +9,12 @@
     )
 }}
 
--- Valid events, one row per event_id, typed and unpacked per event type. Incremental on the
--- load time (received_at) minus an overlap window, never on event time: late, out-of-order
--- and concurrently committed events are all still picked up.
+-- Every landed line once: valid events one row per event_id (the earliest-received copy),
+-- typed and unpacked per event type; lines the warehouse refuses (unknown type, malformed
+-- data, missing ids) one row each with their rejection_reason, so the landing files are
+-- parsed once per run. Incremental on the load time (received_at) minus an overlap window,
+-- never on event time: late, out-of-order and concurrently committed events are all still
+-- picked up.
 
 {% set watermark = oie_watermark('received_at', var('oie_lookback_minutes')) %}
 
@@ -22,26 +25,43 @@ staged as (
     {{ oie_since_watermark(watermark) }}
 ),
 
-valid as (
-    select *
+checked as (
+    select
+        *,
+        case
+            when event_id is null then 'missing_event_id'
+            when received_at is null then 'missing_received_at'
+            when event_at is null then 'missing_event_at'
+            when event_type is null or event_type not in {{ oie_known_event_types_sql() }}
+                then 'unknown_event_type'
+            when not {{ oie_json_is_object('event_data') }} then 'malformed_data'
+            when visitor_id is null and event_type != 'email_click' then 'missing_visitor_id'
+        end as rejection_reason
     from staged
-    where
-        event_id is not null
-        and event_at is not null
-        and received_at is not null
-        and event_type in {{ oie_known_event_types_sql() }}
-        and {{ oie_json_is_object('event_data') }}
-        and (visitor_id is not null or event_type = 'email_click')
+),
+
+{% set received_text = "cast(received_at as " ~ dbt.type_string() ~ ")" %}
+{% set line_identity = "coalesce(event_id, '') || '|' || coalesce(" ~ received_text ~ ", '')" %}
+{% set line_identity = line_identity ~ " || '|' || coalesce(" ~ oie_json_to_text('event_data') ~ ", '')" %}
+
+keyed as (
+    select
+        *,
+        case
+            when rejection_reason is null then event_id
+            else 'refused:' || {{ oie_hash(line_identity) }}
+        end as event_key
+    from checked
 ),
 
 ranked as (
     select
         *,
         row_number() over (
-            partition by event_id
+            partition by event_key
             order by received_at, event_at, client_sent_at_ms
         ) as copy_rank
-    from valid
+    from keyed
 ),
 
 first_copies as (
@@ -51,13 +71,15 @@ first_copies as (
         {% if oie_is_incremental() %}
         and not exists (
             select 1 from {{ this }} as existing
-            where existing.event_id = ranked.event_id
+            where existing.event_key = ranked.event_key
         )
         {% endif %}
 ),
 
 unpacked as (
     select
+        event_key,
+        rejection_reason,
         event_id,
         event_type,
         event_at,
@@ -83,9 +105,11 @@ unpacked as (
         city,
         asn,
         as_org,
-        is_bot_by_collector or {{ oie_like_any('user_agent', var('oie_bot_user_agent_patterns')) }}
+        -- a missing user agent or ip is not evidence of a bot or an office visit
+        is_bot_by_collector
+        or coalesce({{ oie_like_any('user_agent', var('oie_bot_user_agent_patterns')) }}, false)
             as is_bot,
-        {{ oie_starts_with_any('ip', var('oie_internal_ip_prefixes')) }} as is_internal,
+        coalesce({{ oie_starts_with_any('ip', var('oie_internal_ip_prefixes')) }}, false) as is_internal,
         {{ oie_like_any(oie_url_path('url'), var('oie_pricing_url_patterns')) }} as is_pricing_page,
         {{ oie_like_any(oie_url_path('url'), var('oie_case_study_url_patterns')) }}
             as is_case_study_page,

@@ -29,7 +29,8 @@ human_events as (
     select *
     from {{ ref('int_events_deduped') }}
     where
-        event_type != 'email_click'
+        rejection_reason is null
+        and event_type != 'email_click'
         and not is_bot
         and visitor_id is not null
 ),

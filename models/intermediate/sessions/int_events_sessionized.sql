@@ -24,7 +24,8 @@ touched_visitors as (
     select distinct visitor_id
     from {{ ref('int_events_deduped') }}
     where
-        event_type != 'email_click'
+        rejection_reason is null
+        and event_type != 'email_click'
         and visitor_id is not null
         {% if watermark %}
         and oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
@@ -36,7 +37,7 @@ visitor_events as (
     from {{ ref('int_events_deduped') }} as events
     inner join touched_visitors
         on events.visitor_id = touched_visitors.visitor_id
-    where events.event_type != 'email_click'
+    where events.rejection_reason is null and events.event_type != 'email_click'
 ),
 
 with_gaps as (
