@@ -62,8 +62,7 @@ class Keyring:
                 key_id, sep, secret = part.partition(":")
                 if not sep or len(key_id) != 1 or key_id not in ALPHABET or not secret:
                     raise TokenConfigError(
-                        "OIE_TOKEN_SECRET entries must look like K:secret with K one of "
-                        "[0-9A-Za-z]"
+                        "OIE_TOKEN_SECRET entries must look like K:secret with K one of [0-9A-Za-z]"
                     )
                 if key_id in keys:
                     raise TokenConfigError(f"OIE_TOKEN_SECRET repeats key id {key_id!r}")
