@@ -26,7 +26,8 @@ PROJECT, DATASET = "oie-test", "raw"
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
     if not EMU_PY.exists() or not LAUNCHER.exists():
-        pytest.skip("bqemulator not installed: scripts/bootstrap.sh bqemulator")
+        # make test installs it; a missing emulator is a broken setup, not a pass
+        pytest.fail("bqemulator not installed: run scripts/bootstrap.sh bqemulator")
     rest, grpc_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("bqemu") / "emulator.log"
     with open(log, "wb") as fh:
