@@ -13,6 +13,7 @@ from rich.table import Table
 
 from oie.campaigns import CampaignError, CampaignResult, create_campaign
 from oie.commands._errors import UserError, handle_errors
+from oie.commands._help import unwrap
 from oie.settings import Settings, SettingsError
 
 console = Console(highlight=False)
@@ -54,7 +55,7 @@ def _settings() -> Settings:
         raise UserError(str(exc)) from None
 
 
-@campaign_app.command("create", help=CREATE_HELP)
+@campaign_app.command("create", help=unwrap(CREATE_HELP))
 @handle_errors
 def create(
     leads_csv: Annotated[Path, typer.Argument(help="The lead list (CSV).", show_default=False)],

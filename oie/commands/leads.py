@@ -12,6 +12,7 @@ from rich.table import Table
 
 from oie import warehouse
 from oie.commands._errors import UserError, handle_errors
+from oie.commands._help import unwrap
 
 # Piped output (CI logs, `| less`) gets a fixed, roomy width instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -83,7 +84,7 @@ def show_leads(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("leads", help=LEADS_HELP)
+    @app.command("leads", help=unwrap(LEADS_HELP))
     @handle_errors
     def leads(
         level: Annotated[

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from oie.commands._errors import EXIT_BUSY, EXIT_FAILED, UserError, handle_errors
+from oie.commands._help import unwrap
 from oie.pipeline import RunBusy, RunOptions, StepResult, run_lock, run_steps
 from oie.settings import Settings, SettingsError
 
@@ -62,7 +63,7 @@ def execute(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("run", help=RUN_HELP)
+    @app.command("run", help=unwrap(RUN_HELP))
     @handle_errors
     def run(
         skip_dbt: Annotated[

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oie.commands._errors import UserError, handle_errors
+from oie.commands._help import unwrap
 from oie.settings import REPO_ROOT, Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)
@@ -258,7 +259,7 @@ def print_urls(stack: Stack, settings: Settings) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("serve", help=SERVE_HELP)
+    @app.command("serve", help=unwrap(SERVE_HELP))
     @handle_errors
     def serve(
         host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",

@@ -17,6 +17,7 @@ from rich.table import Table
 from oie import simulator
 from oie.campaigns import TokenRegistry, slugify
 from oie.commands._errors import EXIT_FAILED, UserError, handle_errors
+from oie.commands._help import unwrap
 from oie.settings import Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)
@@ -157,7 +158,7 @@ def _maybe_server(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("simulate", help=SIMULATE_HELP)
+    @app.command("simulate", help=unwrap(SIMULATE_HELP))
     @handle_errors
     def simulate_cmd(
         visitors: Annotated[int, typer.Option("--visitors", "-n", help="How many visitors.")] = 200,
