@@ -207,6 +207,14 @@ def register(app: typer.Typer) -> None:
                 threads=threads,
             )
         print_stats(stats, time.monotonic() - started)
+        if stats.in_process_requests and (settings.data_dir / "warehouse.duckdb").exists():
+            # Earlier days land with their simulated receive times, older than the watermark
+            # of incremental models that were already built: only a full refresh reads them.
+            console.print(
+                "[yellow]note:[/] earlier days were landed with their (simulated) receive "
+                "times, before the existing warehouse's watermark: run "
+                "`oie run --full-refresh` to include them"
+            )
         if stats.errors:
             detail = ", ".join(f"{k} x{v}" for k, v in stats.errors.most_common())
             hint = ""
