@@ -86,6 +86,29 @@ def test_skip_dbt_reports_every_step(cli: Cli) -> None:
         assert needle in out, out
 
 
+def test_run_seals_files_left_open_by_a_dead_writer(cli: Cli) -> None:
+    """Step 1 seals an orphaned `.ndjson.open` (no live flock): good lines become readable,
+    the torn tail moves to the rejected stream; nothing is dropped."""
+    folder = cli.data_dir / "landing" / "events" / "dt=2026-11-21" / "hr=10"
+    folder.mkdir(parents=True)
+    orphan = folder / "host-99999-deadbeef.ndjson.open"
+    good = json.dumps(
+        {"event_id": "e1", "type": "pageview", "received_at": "2026-11-21T10:00:00.000Z"}
+    )
+    orphan.write_text(good + "\n" + '{"event_id": "e2", "ty')
+    proc = cli("run", "--skip-dbt")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not orphan.exists()
+    assert (folder / "host-99999-deadbeef.ndjson").read_text() == good + "\n"
+    rejected = [
+        json.loads(line)
+        for path in (cli.data_dir / "landing" / "rejected").glob("dt=*/hr=*/*.ndjson")
+        for line in path.read_text().splitlines()
+    ]
+    assert [r["reason"].split(":")[0] for r in rejected] == ["torn_line"]
+    assert rejected[0]["raw"] == '{"event_id": "e2", "ty'
+
+
 def test_bad_vars_is_a_clear_error(cli: Cli) -> None:
     proc = cli("run", "--vars", "{not json")
     assert proc.returncode == 2
