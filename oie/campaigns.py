@@ -271,6 +271,28 @@ def leads_landing_path(landing_dir: Path, moment: datetime) -> Path:
     return landing_dir / "leads" / f"dt={when:%Y-%m-%d}" / f"hr={when:%H}" / name
 
 
+def remove_dead_temp_files(landing_dir: Path) -> int:
+    """Delete `.ndjson.tmp` leads files of imports that died on this host before their
+    commit. Their registry transaction rolled back, so the next import writes those leads
+    again: the temp file is garbage that no reader would ever see (dbt reads `*.ndjson`)."""
+    host = socket.gethostname()
+    removed = 0
+    for path in landing_dir.glob("leads/dt=*/hr=*/*.ndjson.tmp"):
+        owner, sep, rest = path.name.removeprefix(host + "-").partition("-")
+        if not sep or not path.name.startswith(host + "-") or not owner.isdigit() or not rest:
+            continue
+        try:
+            os.kill(int(owner), 0)
+            continue  # that import is still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, owned by someone else
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 class _CountingRaw(io.RawIOBase):
     """Counts bytes read so the progress bar can follow a streaming CSV read."""
 
@@ -376,6 +398,7 @@ def create_campaign(
     if problems_path == out_path:
         problems_path = out_path.with_suffix(".problems.csv")
 
+    remove_dead_temp_files(landing_dir)
     rows = _read_rows(csv_path, encoding, progress)
     try:
         header, fields, _delimiter = next(rows)  # type: ignore[misc]
