@@ -166,9 +166,11 @@ def run_live_demo(data_dir: Path, visitors: int, days: int, seed: int) -> float:
             settings = Settings.from_env()
         except SettingsError as exc:
             raise UserError(str(exc)) from None
+        t = _step(1, "starting the collector and the example site")
         with serve_cmd.running_stack(port=0, site_port=0, log_path=data_dir / "serve.log") as stack:
             site = stack.site or "http://127.0.0.1:5173"
-            t = _step(1, f"campaign {DEMO_CAMPAIGN!r} from the bundled lead list")
+            _done(t, f"collector {stack.collector}, example site {site}")
+            t = _step(2, f"campaign {DEMO_CAMPAIGN!r} from the bundled lead list")
             result = create_campaign(
                 SAMPLE_LEADS,
                 DEMO_CAMPAIGN,
@@ -179,14 +181,12 @@ def run_live_demo(data_dir: Path, visitors: int, days: int, seed: int) -> float:
                 tracking_base=stack.collector,
                 out_path=data_dir / "demo-q4-outreach-urls.csv",
             )
+            problems = result.problems_path.name if result.problems_path else "-"
             _done(
                 t,
-                f"{result.new} leads with tracking links, {result.duplicates} duplicate "
-                f"and {result.invalid} invalid rows dropped (listed in "
-                f"{result.problems_path.name if result.problems_path else '-'})",
+                f"{result.new} leads with tracking links, {result.duplicates} duplicate and "
+                f"{result.invalid} invalid rows dropped (listed in {problems})",
             )
-            t = _step(2, f"collector {stack.collector} and example site {site} running")
-            _done(t)
             t = _step(3, f"simulating {visitors} visitors over {days} days through the collector")
             stats = simulate_cmd.simulate(
                 visitors=visitors,

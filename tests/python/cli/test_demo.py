@@ -13,7 +13,7 @@ def test_demo_from_nothing(cli: Cli) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     for needle in (
-        "[1/5] campaign",
+        "[2/5] campaign",
         "[3/5] simulating",
         "[4/5] oie run",
         "Hottest leads",
