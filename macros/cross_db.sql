@@ -80,7 +80,7 @@
   cast('{{ iso }}' as timestamp)
 {%- endmacro %}
 {% macro bigquery__oie_timestamp_literal(iso) -%}
-  timestamp('{{ iso }}')
+  cast('{{ iso }}' as timestamp)
 {%- endmacro %}
 
 {% macro oie_timestamp_add(unit, amount, ts) -%}

@@ -54,7 +54,15 @@
 {% macro oie_run_timestamp() -%}
   {#- One instant per dbt invocation, stamped on rows so downstream models find what changed
       even when a previous run stopped half-way. -#}
+  {{ return(adapter.dispatch('oie_run_timestamp', 'oie')()) }}
+{%- endmacro %}
+{% macro default__oie_run_timestamp() -%}
   {{ oie_timestamp_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f')) }}
+{%- endmacro %}
+{% macro bigquery__oie_run_timestamp() -%}
+  {#- An integer literal: no string parsing (the BigQuery emulator mangles some string
+      timestamp literals; real BigQuery accepts both). -#}
+  timestamp_micros({{ (run_started_at.timestamp() * 1000000) | int }})
 {%- endmacro %}
 
 {% macro oie_incremental_strategy() -%}

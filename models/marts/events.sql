@@ -27,10 +27,11 @@ token_leads as (
 
 browser_events as (
     select
-        {% for column in shared_columns %}{{ column }},
-        {% endfor %}session_id,
+        {% for column in shared_columns %}events.{{ column }},
+        {% endfor %}sessions.session_id,
         cast(null as {{ dbt.type_boolean() }}) as is_scanner_flagged
-    from {{ ref('int_events_sessionized') }}
+    from {{ ref('int_events_sessionized') }} as sessions
+    inner join {{ ref('int_events_deduped') }} as events on sessions.event_id = events.event_id
 ),
 
 click_events as (

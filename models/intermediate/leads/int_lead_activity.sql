@@ -55,8 +55,9 @@ pages as (
     select
         scored_sessions.lead_id,
         {{ oie_string_agg_distinct('events.url_path') }} as pages_seen
-    from {{ ref('int_events_sessionized') }} as events
-    inner join scored_sessions on events.session_id = scored_sessions.session_id
+    from {{ ref('int_events_sessionized') }} as session_events
+    inner join scored_sessions on session_events.session_id = scored_sessions.session_id
+    inner join {{ ref('int_events_deduped') }} as events on session_events.event_id = events.event_id
     where events.event_type = 'pageview'
     group by scored_sessions.lead_id
 ),

@@ -9,7 +9,8 @@
     )
 }}
 
--- Browser events with the warehouse's canonical session: a new session starts after a gap
+-- The warehouse's canonical session of every browser event (a narrow table: event_id ->
+-- session; the event itself stays in int_events_deduped). A new session starts after a gap
 -- of more than oie_session_timeout_minutes (exactly 30:00 stays in the session). Each run
 -- re-sessionizes every event of the visitors touched by newly loaded events, so a late
 -- event that bridges two sessions merges them and one in a gap forms its own; sessions are
@@ -33,11 +34,27 @@ touched_visitors as (
 ),
 
 visitor_events as (
-    select events.*
+    select
+        events.event_id,
+        events.visitor_id,
+        events.event_at,
+        events.event_type,
+        events.oie_loaded_at
     from {{ ref('int_events_deduped') }} as events
     inner join touched_visitors
         on events.visitor_id = touched_visitors.visitor_id
     where events.rejection_reason is null and events.event_type != 'email_click'
+),
+
+-- The windows sort only ids and times: the wide event rows stay in int_events_deduped.
+timeline as (
+    select
+        event_id,
+        visitor_id,
+        event_at,
+        oie_loaded_at,
+        case when event_type = 'pageview' then 1 else 0 end as is_pageview
+    from visitor_events
 ),
 
 with_gaps as (
@@ -46,7 +63,7 @@ with_gaps as (
         lag(event_at) over (
             partition by visitor_id order by event_at, event_id
         ) as previous_event_at
-    from visitor_events
+    from timeline
 ),
 
 session_starts as (
@@ -69,77 +86,51 @@ numbered as (
         sum(is_session_start) over (
             partition by visitor_id order by event_at, event_id
             rows between unbounded preceding and current row
-        ) as visitor_session_index
+        ) as visitor_session_index,
+        sum(is_pageview) over (
+            partition by visitor_id order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as visitor_pageviews
     from session_starts
 ),
 
 with_session as (
+    -- the first event and the page-view count before the session, carried forward from
+    -- the session's first row (same window: one more pass over the narrow rows)
     select
         *,
-        first_value(event_id) over (
-            partition by visitor_id, visitor_session_index order by event_at, event_id
-            rows between unbounded preceding and unbounded following
-        ) as session_first_event_id
+        last_value(case when is_session_start = 1 then event_id end ignore nulls) over (
+            partition by visitor_id order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_first_event_id,
+        last_value(
+            case when is_session_start = 1 then visitor_pageviews - is_pageview end ignore nulls
+        ) over (
+            partition by visitor_id order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as pageviews_before_session
     from numbered
 ),
 
-with_page_views as (
+sessioned as (
     select
-        *,
+        event_id,
         {{ oie_hash("visitor_id || '|' || session_first_event_id") }} as session_id,
-        sum(case when event_type = 'pageview' then 1 else 0 end) over (
-            partition by visitor_id, visitor_session_index order by event_at, event_id
-            rows between unbounded preceding and current row
-        ) as page_view_index
+        visitor_id,
+        event_at,
+        visitor_session_index,
+        visitor_pageviews - pageviews_before_session as page_view_index,
+        oie_loaded_at
     from with_session
 )
 
 select
     event_id,
     session_id,
+    visitor_id,
+    event_at,
     visitor_session_index,
     page_view_index,
-    event_type,
-    event_at,
-    received_at,
-    client_ts_ms,
-    client_sent_at_ms,
-    visitor_id,
-    client_visitor_id,
-    client_session_id,
-    token,
-    token_valid,
-    url,
-    url_path,
-    referrer,
-    pixel_version,
-    ip,
-    user_agent,
-    device,
-    browser,
-    os,
-    country,
-    region,
-    city,
-    asn,
-    as_org,
-    is_bot,
-    is_internal,
-    is_pricing_page,
-    is_case_study_page,
-    is_product_page,
-    page_title,
-    scroll_depth,
-    active_ms,
-    click_role,
-    click_text,
-    click_href,
-    form_id,
-    hem_sha256,
-    video_action,
-    video_src,
-    video_percent,
-    event_data_json,
     oie_loaded_at,
     {{ oie_run_timestamp() }} as oie_sessionized_at
-from with_page_views
+from sessioned

@@ -20,12 +20,45 @@
 
 with
 
-session_events as (
-    select *
+touched as (
+    select
+        event_id,
+        session_id,
+        page_view_index,
+        oie_sessionized_at
     from {{ ref('int_events_sessionized') }}
     {% if watermark %}
     where oie_sessionized_at > {{ oie_timestamp_literal(watermark.ts) }}
     {% endif %}
+),
+
+session_events as (
+    select
+        touched.session_id,
+        touched.page_view_index,
+        touched.oie_sessionized_at,
+        events.visitor_id,
+        events.event_type,
+        events.event_at,
+        events.url_path,
+        events.is_pricing_page,
+        events.is_case_study_page,
+        events.is_product_page,
+        events.scroll_depth,
+        events.active_ms,
+        events.form_id,
+        events.video_action,
+        events.video_src,
+        events.client_session_id,
+        events.device,
+        events.browser,
+        events.os,
+        events.country,
+        events.token,
+        events.is_bot,
+        events.is_internal
+    from touched
+    inner join {{ ref('int_events_deduped') }} as events on touched.event_id = events.event_id
 ),
 
 page_views as (

@@ -61,7 +61,7 @@ def test_every_model_compiles_and_parses_as_bigquery_sql(
 
 def test_incremental_branch_uses_timestamp_arithmetic(compiled: dict[str, Path]) -> None:
     deduped = next(compiled["incremental"].rglob("int_events_deduped.sql")).read_text()
-    assert "received_at >= timestamp('2026-01-01 00:00:00')" in deduped
+    assert "received_at >= cast('2026-01-01 00:00:00' as timestamp)" in deduped
     assert "not exists" in deduped
     lead_activity = next(compiled["incremental"].rglob("int_lead_activity.sql")).read_text()
     assert "timestamp_add(current_timestamp(), interval cast(-90 as int64) day)" in lead_activity
