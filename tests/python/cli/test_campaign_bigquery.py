@@ -22,7 +22,8 @@ PROJECT, DATASET = "oie-cli-test", "raw"
 
 def test_leads_are_loaded_into_bigquery(cli: Cli) -> None:
     if not EMU_PY.exists() or not LAUNCHER.exists():
-        pytest.skip("bqemulator not installed: scripts/bootstrap.sh bqemulator")
+        # make test installs it; a missing emulator is a broken setup, not a pass
+        pytest.fail("bqemulator not installed: run scripts/bootstrap.sh bqemulator")
     rest, grpc_port = free_port(), free_port()
     log = cli.cwd / "emulator.log"
     with open(log, "wb") as fh:
