@@ -1,62 +1,19 @@
 """Production path of `oie campaign create`: the leads go to BigQuery `raw_leads` with a
 load job (here the PyPI `bqemulator` on 127.0.0.1), never to local landing files.
-Needs `scripts/bootstrap.sh bqemulator` (scripts/test.sh installs it); skipped, and
-reported as skipped, without it."""
+Needs `scripts/bootstrap.sh bqemulator` (scripts/test.sh installs it); fails without it."""
 
 from __future__ import annotations
 
-import subprocess
-import time
-import urllib.request
-
-import pytest
-
-from tests.python.helpers.servers import REPO, free_port, stop_server
+from tests.python.helpers.bqemulator import start_bqemulator
 
 from .conftest import Cli
 
-EMU_PY = REPO / ".venv-bqemu" / "bin" / "python"
-LAUNCHER = REPO / "scripts" / "bqemulator_launcher.py"
 PROJECT, DATASET = "oie-cli-test", "raw"
 
 
 def test_leads_are_loaded_into_bigquery(cli: Cli) -> None:
-    if not EMU_PY.exists() or not LAUNCHER.exists():
-        # make test installs it; a missing emulator is a broken setup, not a pass
-        pytest.fail("bqemulator not installed: run scripts/bootstrap.sh bqemulator")
-    rest, grpc_port = free_port(), free_port()
-    log = cli.cwd / "emulator.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [
-                str(EMU_PY),
-                str(LAUNCHER),
-                "start",
-                "--rest-port",
-                str(rest),
-                "--grpc-port",
-                str(grpc_port),
-                "--ephemeral",
-                "--project",
-                PROJECT,
-                "--log-level",
-                "warning",
-            ],
-            cwd=REPO,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{rest}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
+    with start_bqemulator(PROJECT, cli.cwd) as emu:
+        url = emu.url
         from google.api_core.client_options import ClientOptions
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import bigquery
@@ -111,5 +68,3 @@ def test_leads_are_loaded_into_bigquery(cli: Cli) -> None:
         assert len({r[3] for r in rows}) == 2
         # Production never writes local landing files for leads.
         assert not list((cli.data_dir / "landing").glob("leads/**/*.ndjson"))
-    finally:
-        stop_server(proc)

@@ -1,67 +1,31 @@
 """Smoke test of the BigQuery sink against the PyPI `bqemulator` on 127.0.0.1: the real
 server writes through the Storage Write API (gRPC) and insertAll (REST); a down BigQuery
 dead-letters the batch and replay brings it in once. Needs `scripts/bootstrap.sh
-bqemulator` (scripts/test.sh installs it); skipped, and reported as skipped, without it."""
+bqemulator` (scripts/test.sh installs it); fails without it."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import time
-import urllib.request
 
 import pytest
 
 from ingest_function.bigquery_sink import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA, BigQuerySink
 from ingest_function.replay import replay
 from ingest_function.sinks import FolderDeadLetter
-from tests.python.helpers.servers import REPO, free_port, start_ingest_server, stop_server
+from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.servers import free_port, start_ingest_server
 from tests.python.ingest.conftest import batch, counts, make_event, track
 
-EMU_PY = REPO / ".venv-bqemu" / "bin" / "python"
-LAUNCHER = REPO / "scripts" / "bqemulator_launcher.py"
 PROJECT, DATASET = "oie-test", "raw"
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
-    if not EMU_PY.exists() or not LAUNCHER.exists():
-        # make test installs it; a missing emulator is a broken setup, not a pass
-        pytest.fail("bqemulator not installed: run scripts/bootstrap.sh bqemulator")
-    rest, grpc_port = free_port(), free_port()
-    log = tmp_path_factory.mktemp("bqemu") / "emulator.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [
-                str(EMU_PY),
-                str(LAUNCHER),
-                "start",
-                "--rest-port",
-                str(rest),
-                "--grpc-port",
-                str(grpc_port),
-                "--ephemeral",
-                "--project",
-                PROJECT,
-                "--log-level",
-                "warning",
-            ],
-            cwd=REPO,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{rest}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/bigquery/v2/projects/{PROJECT}/datasets", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop_server(proc)
-                raise RuntimeError(log.read_text()[-3000:]) from None
-            time.sleep(0.2)
+    with start_bqemulator(PROJECT, tmp_path_factory.mktemp("bqemu")) as emu:
+        yield from _emulator_with_tables(emu.url, emu.grpc_port)
+
+
+def _emulator_with_tables(url, grpc_port):
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
@@ -78,10 +42,7 @@ def emulator(tmp_path_factory):
     ):
         fields = [bigquery.SchemaField(n, t, mode=m) for n, t, m in schema]
         client.create_table(bigquery.Table(f"{PROJECT}.{DATASET}.{table}", schema=fields))
-    try:
-        yield {"rest": url, "grpc": f"127.0.0.1:{grpc_port}", "client": client}
-    finally:
-        stop_server(proc)
+    yield {"rest": url, "grpc": f"127.0.0.1:{grpc_port}", "client": client}
 
 
 def _env(emu: dict, method: str) -> dict[str, str]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,54 +19,17 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from oie import warehouse
+from tests.python.helpers.bqemulator import start_bqemulator
 from tests.python.warehouse import scenario
 
 ROOT = warehouse.PROJECT_DIR
-EMULATOR_PYTHON = ROOT / ".venv-bqemu" / "bin" / "python"
 PROJECT, DATASET = "oie-smoke", "oie"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    assert EMULATOR_PYTHON.exists(), "run `scripts/bootstrap.sh bqemulator` (make test does)"
-    rest, grpc = _free_port(), _free_port()
-    log = tmp_path_factory.mktemp("bqemu") / "emulator.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                str(EMULATOR_PYTHON),
-                str(ROOT / "scripts" / "bqemulator_launcher.py"),
-                "start",
-                "--rest-port",
-                str(rest),
-                "--grpc-port",
-                str(grpc),
-                "--ephemeral",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=log.parent,
-        )
-    url = f"http://127.0.0.1:{rest}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", rest), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"bqemulator did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with start_bqemulator(PROJECT, tmp_path_factory.mktemp("bqemu")) as emu:
+        yield emu.url
 
 
 def _env(url: str, tmp: Path) -> dict[str, str]:
