@@ -6,7 +6,7 @@ source as (
     {% if oie_landing_has_files('events') %}
     select * from {{ source('oie', 'raw_events') }}
     {% else %}
-        {{ oie_empty_raw_events() }}
+    {{ oie_empty_raw_events() }}
     {% endif %}
 ),
 

@@ -6,7 +6,7 @@ source as (
     {% if oie_landing_has_files('leads') %}
     select * from {{ source('oie', 'raw_leads') }}
     {% else %}
-        {{ oie_empty_raw_leads() }}
+    {{ oie_empty_raw_leads() }}
     {% endif %}
 ),
 

@@ -67,13 +67,11 @@ ranked as (
 first_copies as (
     select * from ranked
     where
-        copy_rank = 1
-        {% if oie_is_incremental() %}
+        copy_rank = 1{% if oie_is_incremental() %}
         and not exists (
             select 1 from {{ this }} as existing
             where existing.event_key = ranked.event_key
-        )
-        {% endif %}
+        ){% endif %}
 ),
 
 unpacked as (

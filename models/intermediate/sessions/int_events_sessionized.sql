@@ -27,10 +27,8 @@ touched_visitors as (
     where
         rejection_reason is null
         and event_type != 'email_click'
-        and visitor_id is not null
-        {% if watermark %}
-        and oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
-        {% endif %}
+        and visitor_id is not null{% if watermark %}
+        and oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}{% endif %}
 ),
 
 visitor_events as (
