@@ -149,14 +149,22 @@ def step_dbt(settings: Any, options: RunOptions) -> StepResult:
     return StepResult("dbt build", "ok", what + (" (full refresh)" if options.full_refresh else ""))
 
 
+def _installed(module: str) -> bool:
+    # find_spec imports the parent package, and raises when that parent is missing.
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def step_kv_sync(settings: Any, options: RunOptions) -> StepResult:
-    if importlib.util.find_spec("kv_sync.sync") is None:
-        return StepResult("kv sync", "skipped", "not built yet in this project (kv_sync/ is empty)")
+    if not _installed("kv_sync.sync"):
+        return StepResult("kv sync", "skipped", "not built yet (no kv_sync package)")
     return StepResult("kv sync", "skipped", "kv_sync has no runner wired into `oie run` yet")
 
 
 def step_alerts(settings: Any, options: RunOptions) -> StepResult:
-    if importlib.util.find_spec("kv_sync.alerts") is None:
+    if not _installed("kv_sync.alerts"):
         return StepResult("alerts", "skipped", "not built yet in this project (no alert sender)")
     return StepResult("alerts", "skipped", "alerts have no runner wired into `oie run` yet")
 

@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import socket
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -161,7 +162,14 @@ def test_serve_prints_working_urls_and_stops_cleanly(cli: Cli) -> None:
         assert page.status == 200 and collector.encode() in page.body
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            # never mask the body's own failure; say what the server was doing
+            proc.kill()
+            log = cli.data_dir / "serve.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise AssertionError(f"oie serve ignored Ctrl-C for 60 s; serve.log:\n{tail}") from exc
     assert proc.returncode == 0
     port = int(collector.rsplit(":", 1)[1])
     with socket.socket() as s:
