@@ -227,13 +227,16 @@ def try_it_lead(settings: Settings) -> None:
 
 
 def stop_on_sigterm() -> None:
-    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so the servers we started are stopped
+    """Turn SIGINT/SIGTERM/SIGHUP into KeyboardInterrupt so the servers we started are stopped
     (and their landing files sealed) by the usual `finally`, not orphaned."""
 
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: a process started in the background by a non-interactive shell (cron, CI,
+    # `nohup … &`) inherits SIGINT as *ignored*, and Python then never raises
+    # KeyboardInterrupt, so Ctrl-C / kill -INT would not stop the servers.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)
 
 
