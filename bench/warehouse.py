@@ -231,7 +231,8 @@ def main() -> None:
         results.append(run(n, args.keep))
         r = results[-1]
         print(f"full build {r['full_build_s']} s, incremental {r['incremental_build_s']} s")
-    print(f"wrote {write_report(results)}")
+        # after each size, so a long 10M run never loses the figures already measured
+        print(f"wrote {write_report(results)}")
 
 
 if __name__ == "__main__":
