@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,15 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# One implementation of "free port" and "stop gracefully" for the product and its tests.
+from oie.commands.serve import free_port
+from oie.commands.serve import stop as stop_server
+
 REPO = Path(__file__).resolve().parents[3]
 TEST_TOKEN_SECRET = "test-token-secret-0123456789abcdef"
 TEST_ORIGINS = "http://127.0.0.1:*,http://localhost:*"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -87,17 +83,6 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> No
             pass
         time.sleep(0.05)
     raise TimeoutError(f"ingest server at {url} not healthy after {timeout}s")
-
-
-def stop_server(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """SIGTERM (gunicorn shuts workers down gracefully; they seal their files), then wait."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @contextlib.contextmanager
