@@ -26,8 +26,8 @@ from pathlib import Path
 
 import duckdb
 
-from oie.commands.serve import running_stack
 from oie.simulator import Click, HttpSender, PageSpec, SimLead, SimStats, scripted_visit
+from oie.stack import running_stack
 
 REPO = Path(__file__).resolve().parents[1]
 OIE = os.environ.get("OIE_BENCH_BIN", str(REPO / ".venv" / "bin" / "oie")).split()
@@ -296,7 +296,7 @@ def write_results(
         "lives in the SQLite token registry (64 MB page cache), not in Python sets, so peak "
         "memory is bounded: what grows from 100k to 1M is SQLite's page cache filling up to "
         "its cap. Token "
-        "minting (two HMAC-SHA256 per lead in oie/tokens.py) is about a third of the time.",
+        "minting (two HMAC-SHA256 per lead in oie_core/tokens.py) is about a third of the time.",
         "",
         "## simulate + run",
         "",

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from oie import warehouse
-from oie.landing import iso_ms, partition_of
 from oie.synthetic import generate
+from oie_core.landing import iso_ms, partition_of
 
 RESULTS = Path(__file__).parent / "results"
 EVENTS_PER_VISITOR = 21.1  # measured mean of oie.synthetic journeys

@@ -29,10 +29,10 @@ DIST = "oie_ingest"
 # What main.py imports, directly or indirectly (checked by the bundle test).
 MODULES = [
     "oie/__init__.py",
-    "oie/settings.py",
-    "oie/tokens.py",
-    "oie/hashing.py",
-    "oie/landing.py",
+    "oie_core/settings.py",
+    "oie_core/tokens.py",
+    "oie_core/hashing.py",
+    "oie_core/landing.py",
 ]
 PACKAGES = ["ingest_function"]
 RUNTIME = ["functions-framework", "ua-parser", "ua-parser-builtins", "orjson"]

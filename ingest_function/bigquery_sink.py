@@ -3,7 +3,8 @@
 Rows and requests are built by plain functions (`event_row`, `rejected_row`,
 `proto_descriptor`, `append_request`, `insert_all_rows`) so tests check them without a
 network. The raw tables themselves are created by `dbt run-operation oie_create_raw_tables
---target bigquery` (partitioned by DATE(received_at)); RAW_EVENTS_SCHEMA below must match.
+--target bigquery` (partitioned by DATE(received_at)); both that DDL and the write schema
+here come from `oie_core/raw_schema.py`.
 
 Types: TIMESTAMP columns travel as int64 microseconds (Storage Write API) or ISO strings
 (insertAll); JSON columns as JSON text. insertAll does not raise on bad rows: its per-row
@@ -20,50 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from ingest_function.sinks import Batch, SinkError
-from oie.settings import Settings
+from oie_core.raw_schema import RAW_EVENTS, RAW_REJECTED_EVENTS
+from oie_core.settings import Settings
 
-# (name, BigQuery type, mode) in landing-line order (docs/contracts.md).
-RAW_EVENTS_SCHEMA: tuple[tuple[str, str, str], ...] = (
-    ("event_id", "STRING", "REQUIRED"),
-    ("type", "STRING", "REQUIRED"),
-    ("ts", "INT64", "NULLABLE"),
-    ("sent_at", "INT64", "NULLABLE"),
-    ("received_at", "TIMESTAMP", "REQUIRED"),
-    ("event_at", "TIMESTAMP", "NULLABLE"),
-    ("visitor_id", "STRING", "NULLABLE"),
-    ("client_visitor_id", "STRING", "NULLABLE"),
-    ("client_session_id", "STRING", "NULLABLE"),
-    ("token", "STRING", "NULLABLE"),
-    ("token_valid", "BOOL", "NULLABLE"),
-    ("url", "STRING", "NULLABLE"),
-    ("referrer", "STRING", "NULLABLE"),
-    ("data", "JSON", "NULLABLE"),
-    ("pixel_version", "STRING", "NULLABLE"),
-    ("ip", "STRING", "NULLABLE"),
-    ("user_agent", "STRING", "NULLABLE"),
-    ("device", "STRING", "NULLABLE"),
-    ("browser", "STRING", "NULLABLE"),
-    ("os", "STRING", "NULLABLE"),
-    ("is_bot", "BOOL", "NULLABLE"),
-    ("country", "STRING", "NULLABLE"),
-    ("region", "STRING", "NULLABLE"),
-    ("city", "STRING", "NULLABLE"),
-    ("asn", "STRING", "NULLABLE"),
-    ("as_org", "STRING", "NULLABLE"),
-)
-RAW_REJECTED_SCHEMA: tuple[tuple[str, str, str], ...] = (
-    ("received_at", "TIMESTAMP", "REQUIRED"),
-    ("reason", "STRING", "REQUIRED"),
-    ("stage", "STRING", "NULLABLE"),
-    ("event_id", "STRING", "NULLABLE"),
-    ("type", "STRING", "NULLABLE"),
-    ("event", "JSON", "NULLABLE"),
-    ("raw", "STRING", "NULLABLE"),
-    ("ip", "STRING", "NULLABLE"),
-    ("user_agent", "STRING", "NULLABLE"),
-)
-_JSON_COLUMNS = frozenset({"data", "event"})
-_TS_COLUMNS = frozenset({"received_at", "event_at"})
+# (name, BigQuery type, mode) in landing-line order, from the one raw-schema declaration.
+RAW_EVENTS_SCHEMA = RAW_EVENTS.bigquery_schema()
+RAW_REJECTED_SCHEMA = RAW_REJECTED_EVENTS.bigquery_schema()
+_JSON_COLUMNS = RAW_EVENTS.columns_of_type("json") | RAW_REJECTED_EVENTS.columns_of_type("json")
 
 
 def iso_to_micros(value: str) -> int:

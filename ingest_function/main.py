@@ -19,7 +19,7 @@ import functions_framework
 from ingest_function.enrich import classify_agent
 from ingest_function.service import Service
 from ingest_function.web import HttpRequest
-from oie.settings import Settings, SettingsError
+from oie_core.settings import Settings, SettingsError
 
 logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 

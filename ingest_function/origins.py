@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
-from oie.settings import OriginPattern
+from oie_core.settings import OriginPattern
 
 _ORIGIN_OF_URL = re.compile(r"^(https?://[^/?#]+)", re.IGNORECASE)
 # Common two-label public suffixes (co.uk, com.au, ...): a compact stand-in for the Public

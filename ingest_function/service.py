@@ -29,9 +29,9 @@ from ingest_function.scrub import scrub_text, scrub_url
 from ingest_function.sinks import Batch, Unavailable, deliver, make_dead_letter, make_primary
 from ingest_function.validate import ID_RE, Invalid, clean_event, clean_meta, clean_str
 from ingest_function.web import HttpRequest, HttpResponse, error, json_response
-from oie import tokens
-from oie.landing import iso_ms
-from oie.settings import Settings
+from oie_core import tokens
+from oie_core.landing import iso_ms
+from oie_core.settings import Settings
 
 log = logging.getLogger("oie.ingest")
 

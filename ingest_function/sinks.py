@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from oie.landing import LandingWriter, encode_lines, iso_ms
-from oie.settings import Fault, Settings
+from oie_core.landing import LandingWriter, encode_lines, iso_ms
+from oie_core.settings import Fault, Settings
 
 log = logging.getLogger("oie.ingest")
 

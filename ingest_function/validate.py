@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from ingest_function.scrub import scrub_text, scrub_url
-from oie.tokens import TOKEN_RE
+from oie_core.tokens import TOKEN_RE
 
 BROWSER_TYPES = frozenset(
     {

@@ -1,7 +1,13 @@
 {#- Typed, empty stand-ins for landing streams that have no file yet (fresh clone). The
-    column lists mirror the read_json column specs in models/staging/__sources.yml. -#}
+    columns are the landing types of macros/raw_schema.sql (generated from
+    oie_core/raw_schema.py), plus the hive partition columns dt and hr. -#}
 
-{% macro oie_empty_relation(columns) -%}
+{% macro oie_empty_relation(table) -%}
+  {%- set columns = [] -%}
+  {%- for name, _bigquery_type, landing_type, _required in oie_raw_columns(table) -%}
+    {%- do columns.append((name, landing_type)) -%}
+  {%- endfor -%}
+  {%- do columns.extend([('dt', 'date'), ('hr', 'integer')]) -%}
   select
   {% for name, type in columns %}
     cast(null as {{ type }}) as {{ name }}{% if not loop.last %},{% endif %}
@@ -10,32 +16,13 @@
 {%- endmacro %}
 
 {% macro oie_empty_raw_events() -%}
-  {{ oie_empty_relation([
-    ('event_id', 'varchar'), ('type', 'varchar'), ('ts', 'bigint'), ('sent_at', 'bigint'),
-    ('received_at', 'varchar'), ('event_at', 'varchar'), ('visitor_id', 'varchar'),
-    ('client_visitor_id', 'varchar'), ('client_session_id', 'varchar'), ('token', 'varchar'),
-    ('token_valid', 'boolean'), ('url', 'varchar'), ('referrer', 'varchar'), ('data', 'json'),
-    ('pixel_version', 'varchar'), ('ip', 'varchar'), ('user_agent', 'varchar'),
-    ('device', 'varchar'), ('browser', 'varchar'), ('os', 'varchar'), ('is_bot', 'boolean'),
-    ('country', 'varchar'), ('region', 'varchar'), ('city', 'varchar'), ('asn', 'varchar'),
-    ('as_org', 'varchar'), ('dt', 'date'), ('hr', 'integer')
-  ]) }}
+  {{ oie_empty_relation('raw_events') }}
 {%- endmacro %}
 
 {% macro oie_empty_raw_leads() -%}
-  {{ oie_empty_relation([
-    ('lead_id', 'varchar'), ('email', 'varchar'), ('email_sha256', 'varchar'),
-    ('first_name', 'varchar'), ('last_name', 'varchar'), ('company', 'varchar'),
-    ('title', 'varchar'), ('industry', 'varchar'), ('campaign_id', 'varchar'),
-    ('campaign_name', 'varchar'), ('token', 'varchar'), ('created_at', 'varchar'),
-    ('attributes', 'json'), ('dt', 'date'), ('hr', 'integer')
-  ]) }}
+  {{ oie_empty_relation('raw_leads') }}
 {%- endmacro %}
 
 {% macro oie_empty_raw_rejected_events() -%}
-  {{ oie_empty_relation([
-    ('received_at', 'varchar'), ('reason', 'varchar'), ('stage', 'varchar'),
-    ('event_id', 'varchar'), ('type', 'varchar'), ('event', 'json'), ('raw', 'varchar'),
-    ('ip', 'varchar'), ('user_agent', 'varchar'), ('dt', 'date'), ('hr', 'integer')
-  ]) }}
+  {{ oie_empty_relation('raw_rejected_events') }}
 {%- endmacro %}

@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from oie import tokens
-from oie.hashing import email_sha256, normalize_email
+from oie_core import tokens
+from oie_core.hashing import email_sha256, normalize_email
 
 CHUNK_ROWS = 20_000
 MAX_PROBLEMS_SHOWN = 10

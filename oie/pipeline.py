@@ -114,7 +114,7 @@ StepFn = Callable[[Any, RunOptions], StepResult]
 
 
 def step_seal(settings: Any, options: RunOptions) -> StepResult:
-    from oie import landing
+    from oie_core import landing
 
     sealed = landing.seal_stale(settings.landing_dir)
     return StepResult("seal", "ok", _describe_seal(sealed))

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from oie.landing import iso_ms, partition_of
+from oie_core.landing import iso_ms, partition_of
 
 SAMPLE_FILE = Path(__file__).with_name("sample_data") / "sample.ndjson.gz"
 _ISO_FIELDS = {"events": ("received_at", "event_at"), "leads": ("created_at",)}

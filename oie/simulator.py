@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from oie.hashing import email_hashes
+from oie_core.hashing import email_hashes
 
 DAY_S = 86400.0
 
@@ -653,7 +653,7 @@ class InProcessSender:
 
     def __init__(self, site: str, stats: SimStats) -> None:
         from ingest_function import service as service_module
-        from oie.settings import OriginPattern, Settings
+        from oie_core.settings import OriginPattern, Settings
 
         settings = Settings.from_env()
         origin = site.rstrip("/")

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from oie.hashing import email_hashes, email_sha256, normalize_email
-from oie.landing import iso_ms, partition_of
-from oie.tokens import Keyring, mint
+from oie_core.hashing import email_hashes, email_sha256, normalize_email
+from oie_core.landing import iso_ms, partition_of
+from oie_core.tokens import Keyring, mint
 
 SAMPLE_TOKEN_SECRET = "sample-secret-not-for-production"
 SITE = "https://site.example"

@@ -18,24 +18,22 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from oie.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, UserError
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BUSY",
+    "EXIT_FAILED",
+    "UserError",
+    "fail",
+    "friendly_errors",
+    "handle_errors",
+]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Exit codes: 1 a step failed at run time, 2 bad input (Click uses 2 for usage errors too),
-# 75 (EX_TEMPFAIL) another run holds the lock: try again later.
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_BUSY = 75
-
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class UserError(Exception):
-    """An expected problem the user can fix; the message is shown as-is."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_BAD_INPUT) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def fail(message: str, exit_code: int = EXIT_BAD_INPUT) -> typer.Exit:

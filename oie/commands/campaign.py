@@ -14,7 +14,7 @@ from rich.table import Table
 from oie.campaigns import CampaignError, CampaignResult, create_campaign
 from oie.commands._errors import UserError, handle_errors
 from oie.commands._help import unwrap
-from oie.settings import Settings, SettingsError
+from oie_core.settings import Settings, SettingsError
 
 console = Console(highlight=False)
 

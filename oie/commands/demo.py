@@ -30,7 +30,8 @@ from oie.commands._errors import EXIT_FAILED, UserError, handle_errors
 from oie.commands._help import unwrap
 from oie.commands.leads import show_leads
 from oie.pipeline import RunOptions
-from oie.settings import Settings, SettingsError
+from oie.stack import running_stack
+from oie_core.settings import Settings, SettingsError
 
 # Piped output (CI logs, `| less`) gets a fixed, roomy width instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -167,7 +168,7 @@ def run_live_demo(data_dir: Path, visitors: int, days: int, seed: int) -> float:
         except SettingsError as exc:
             raise UserError(str(exc)) from None
         t = _step(1, "starting the collector and the example site")
-        with serve_cmd.running_stack(port=0, site_port=0, log_path=data_dir / "serve.log") as stack:
+        with running_stack(port=0, site_port=0, log_path=data_dir / "serve.log") as stack:
             site = stack.site or "http://127.0.0.1:5173"
             _done(t, f"collector {stack.collector}, example site {site}")
             t = _step(2, f"campaign {DEMO_CAMPAIGN!r} from the bundled lead list")

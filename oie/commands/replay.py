@@ -26,9 +26,9 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be sent."),
         limit: int | None = typer.Option(None, "--limit", min=1, help="At most N batches."),
     ) -> None:
-        from ingest_function.replay import replay
         from ingest_function.sinks import make_dead_letter, make_primary
-        from oie.settings import Settings, SettingsError
+        from oie.replay import replay
+        from oie_core.settings import Settings, SettingsError
 
         try:
             settings = Settings.from_env()

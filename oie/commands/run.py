@@ -11,7 +11,7 @@ from rich.console import Console
 from oie.commands._errors import EXIT_BUSY, EXIT_FAILED, UserError, handle_errors
 from oie.commands._help import unwrap
 from oie.pipeline import RunBusy, RunOptions, StepResult, run_lock, run_steps
-from oie.settings import Settings, SettingsError
+from oie_core.settings import Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)
 

@@ -18,7 +18,7 @@ from oie import simulator
 from oie.campaigns import TokenRegistry, slugify
 from oie.commands._errors import EXIT_FAILED, UserError, handle_errors
 from oie.commands._help import unwrap
-from oie.settings import Settings, SettingsError
+from oie_core.settings import Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -148,7 +148,7 @@ def _maybe_server(
     import os
     from urllib.parse import urlsplit
 
-    from oie.commands.serve import running_stack
+    from oie.stack import running_stack
 
     env = dict(os.environ)
     # The temporary collector redirects email clicks to the simulated site.

@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from oie import tokens
 from oie.campaigns import TokenRegistry, lead_id_for
-from oie.hashing import email_sha256
+from oie_core import tokens
+from oie_core.hashing import email_sha256
 
 from .conftest import SECRET, Cli
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 # One implementation of "free port" and "stop gracefully" for the product and its tests.
-from oie.commands.serve import free_port
-from oie.commands.serve import stop as stop_server
+from oie.stack import free_port
+from oie.stack import stop as stop_server
 
 REPO = Path(__file__).resolve().parents[3]
 TEST_TOKEN_SECRET = "test-token-secret-0123456789abcdef"

@@ -10,7 +10,7 @@ from werkzeug.datastructures import Headers
 
 from ingest_function.service import Service
 from ingest_function.web import HttpRequest
-from oie.settings import Settings
+from oie_core.settings import Settings
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_bundle_layout_and_requirements(installed):
             assert pins[name.lower()] == version  # same lock as the project
     with zipfile.ZipFile(next((out / "wheels").glob("*.whl"))) as zf:
         names = set(zf.namelist())
-    assert "ingest_function/service.py" in names and "oie/tokens.py" in names
+    assert "ingest_function/service.py" in names and "oie_core/tokens.py" in names
     assert "oie/cli.py" not in names  # slim: no CLI, no dbt
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from oie import tokens
+from oie_core import tokens
 from tests.python.helpers.servers import TEST_TOKEN_SECRET, http_call, start_ingest_server
 from tests.python.ingest.conftest import ORIGIN
 

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from oie.landing import seal_stale
+from oie_core.landing import seal_stale
 from tests.python.helpers.servers import REPO, start_ingest_server
 from tests.python.ingest.conftest import batch, counts, landed_by_id, make_event, track
 

@@ -18,7 +18,7 @@ from ingest_function.scrub import EMAIL_RE, scrub_url
 from ingest_function.service import Service
 from ingest_function.validate import BROWSER_TYPES, Invalid, clean_event
 from ingest_function.web import HttpRequest
-from oie.settings import Settings
+from oie_core.settings import Settings
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from oie import tokens
+from oie_core import tokens
 from tests.python.helpers.servers import TEST_TOKEN_SECRET, http_call, start_ingest_server
 
 SITE = "www.site.example"

@@ -1,4 +1,4 @@
-"""The landing writer (oie/landing.py): one write per batch, rotation, fork, sealing."""
+"""The landing writer (oie_core/landing.py): one write per batch, rotation, fork, sealing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from oie.landing import LandingWriter, encode_lines, iso_ms, partition_of, seal_stale
+from oie_core.landing import LandingWriter, encode_lines, iso_ms, partition_of, seal_stale
 
 
 def files(landing: Path, stream: str = "events", pattern: str = "*") -> list[Path]:
@@ -162,7 +162,7 @@ def test_sigterm_seals_a_plain_process(tmp_path):
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from oie.landing import LandingWriter\n"
+        "from oie_core.landing import LandingWriter\n"
         "w = LandingWriter(Path(sys.argv[1]))\n"
         "w.write_records('events', [{'event_id': 'before-term'}])\n"
         "print('ready', flush=True)\n"

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from oie.settings import OriginPattern, Settings, SettingsError, parse_faults
+from oie_core.settings import OriginPattern, Settings, SettingsError, parse_faults
 from tests.python.helpers.servers import REPO
 
 

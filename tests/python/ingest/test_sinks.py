@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from ingest_function.replay import replay
 from ingest_function.sinks import (
     Batch,
     FolderDeadLetter,
@@ -17,6 +16,7 @@ from ingest_function.sinks import (
     Unavailable,
     deliver,
 )
+from oie.replay import replay
 
 
 class FakeBlob:

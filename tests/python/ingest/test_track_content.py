@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from oie import tokens
+from oie_core import tokens
 from tests.python.helpers.servers import TEST_TOKEN_SECRET, start_ingest_server
 from tests.python.ingest.conftest import (
     HEADLESS_UA,

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import BrowserType, Page
 
 from oie.example_site import ExampleSite, serve_example_site
-from oie.hashing import email_hashes
+from oie_core.hashing import email_hashes
 from tests.python.helpers.servers import IngestServer, start_ingest_server
 from tests.python.pixel.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP_UA, DIST
 from tests.python.pixel.support import (

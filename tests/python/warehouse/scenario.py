@@ -82,7 +82,7 @@ def event_records() -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
 
 def lead_records() -> dict[int, list[dict[str, Any]]]:
     batches: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    from oie.hashing import email_sha256
+    from oie_core.hashing import email_sha256
 
     with (SCENARIO / "leads.csv").open(newline="") as f:
         for row in csv.DictReader(f):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from oie import warehouse
-from oie.bigquery_check import check_compiled_tree, check_statement
+from tests.python.helpers.bigquery_check import check_compiled_tree, check_statement
 
 ROOT = warehouse.PROJECT_DIR
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-log = logging.getLogger("oie.landing")
+log = logging.getLogger("oie_core.landing")
 STREAMS = ("events", "rejected", "leads")
 OPEN_SUFFIX = ".ndjson.open"
 SEALED_SUFFIX = ".ndjson"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest_function.sinks import Batch, Sink
-from oie.landing import iso_ms
+from oie_core.landing import iso_ms
 
 
 @dataclass

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from oie.hashing import normalize_email
+from oie_core.hashing import normalize_email
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 TOKEN_RE = re.compile(r"^[0-9A-Za-z]{11}$")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from oie.tokens import Keyring, TokenConfigError
+from oie_core.tokens import Keyring, TokenConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
