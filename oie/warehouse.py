@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from oie_core.settings import data_dir_from_env
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
@@ -26,9 +28,7 @@ class WarehouseError(RuntimeError):
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    default = PROJECT_DIR / "data"
-    return Path(env.get("OIE_DATA_DIR") or default).resolve()
+    return data_dir_from_env(env)
 
 
 def warehouse_path(env: Mapping[str, str] | None = None) -> Path:

@@ -39,11 +39,26 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names it and says what is expected."""
 
 
-def _default_data_dir() -> Path:
-    # "data/ in the project": the checkout root when running from source, else the cwd.
+def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path:
+    """$OIE_DATA_DIR, else `data/` in the project: the checkout root when running from
+    source, else the current folder. The one place this default is decided; dbt's profile
+    and sources say `data` too, which is the same folder because dbt runs in the project."""
+    e = os.environ if env is None else env
+    if e.get("OIE_DATA_DIR"):
+        return Path(e["OIE_DATA_DIR"]).expanduser().resolve()
     if (REPO_ROOT / "pyproject.toml").is_file():
         return REPO_ROOT / "data"
-    return Path.cwd() / "data"
+    return (Path.cwd() / "data").resolve()
+
+
+# Variables that used to mean two things; naming one now fails with what to set instead.
+_RENAMED = {
+    "OIE_BQ_METHOD": (
+        "set OIE_BQ_WRITE_METHOD (the sink: storage|insert_all) or OIE_BQ_AUTH_METHOD "
+        "(dbt's BigQuery auth method)"
+    ),
+    "OIE_BQ_ENDPOINT": "set OIE_BQ_API_ENDPOINT (one name for the BigQuery REST endpoint)",
+}
 
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -194,7 +209,10 @@ class Settings:
                 raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
             return value
 
-        data_dir = Path(get("OIE_DATA_DIR") or _default_data_dir()).expanduser().resolve()
+        for old, new in _RENAMED.items():
+            if get(old) is not None:
+                raise SettingsError(f"{old} is no longer read: {new}")
+        data_dir = data_dir_from_env(e)
         target = choice("OIE_TARGET", "local", ("local", "bigquery"))
         sink = choice("OIE_SINK", "local", ("local", "bigquery"))
         landing_dir = Path(get("OIE_LANDING_DIR") or data_dir / "landing").expanduser().resolve()
@@ -266,9 +284,10 @@ class Settings:
             bq_table=text("OIE_BQ_TABLE", "raw_events") or "raw_events",
             bq_rejected_table=text("OIE_BQ_REJECTED_TABLE", "raw_rejected_events")
             or "raw_rejected_events",
-            bq_method=choice("OIE_BQ_METHOD", "storage", ("storage", "insert_all")),
+            bq_method=choice("OIE_BQ_WRITE_METHOD", "storage", ("storage", "insert_all")),
             # Emulator/test endpoints (e.g. bqemulator on 127.0.0.1): anonymous credentials.
-            bq_endpoint=get("OIE_BQ_ENDPOINT"),
+            # The REST one is the same variable dbt's profile reads (api_endpoint).
+            bq_endpoint=get("OIE_BQ_API_ENDPOINT"),
             bq_grpc_endpoint=get("OIE_BQ_GRPC_ENDPOINT"),
             dead_letter=get("OIE_DEAD_LETTER"),
             kv=choice("OIE_KV", kv_default, ("local", "cloudflare")),

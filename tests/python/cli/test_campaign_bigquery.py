@@ -35,7 +35,7 @@ def test_leads_are_loaded_into_bigquery(cli: Cli) -> None:
                 "OIE_TARGET": "bigquery",
                 "OIE_BQ_PROJECT": PROJECT,
                 "OIE_BQ_DATASET": DATASET,
-                "OIE_BQ_ENDPOINT": url,
+                "OIE_BQ_API_ENDPOINT": url,
             },
             cli.cwd,
         )

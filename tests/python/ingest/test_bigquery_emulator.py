@@ -51,8 +51,8 @@ def _env(emu: dict, method: str) -> dict[str, str]:
         "OIE_TARGET": "bigquery",
         "OIE_BQ_PROJECT": PROJECT,
         "OIE_BQ_DATASET": DATASET,
-        "OIE_BQ_METHOD": method,
-        "OIE_BQ_ENDPOINT": emu["rest"],
+        "OIE_BQ_WRITE_METHOD": method,
+        "OIE_BQ_API_ENDPOINT": emu["rest"],
         "OIE_BQ_GRPC_ENDPOINT": emu["grpc"],
     }
 

@@ -22,7 +22,7 @@ def _compile(tmp: Path, mode: str) -> Path:
     env = dict(os.environ)
     env.update(
         OIE_TARGET="bigquery",
-        OIE_BQ_METHOD="oauth-secrets",
+        OIE_BQ_AUTH_METHOD="oauth-secrets",
         OIE_BQ_TOKEN="fake-offline-token",
         OIE_BQ_PROJECT="oie-offline",
         OIE_BQ_DATASET="oie",

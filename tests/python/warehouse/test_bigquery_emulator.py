@@ -36,7 +36,7 @@ def _env(url: str, tmp: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         OIE_TARGET="bigquery",
-        OIE_BQ_METHOD="oauth-secrets",
+        OIE_BQ_AUTH_METHOD="oauth-secrets",
         OIE_BQ_TOKEN="fake",
         OIE_BQ_PROJECT=PROJECT,
         OIE_BQ_DATASET=DATASET,
