@@ -16,7 +16,8 @@ install:
 	@scripts/bootstrap.sh pixel chromium bqemulator
 
 bench:
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh pixel chromium
+	@cd pixel && npm run --silent build
 	@.venv/bin/python -m bench.run all
 
 bench-warehouse:

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import duckdb
 
-from oie.simulator import Click, HttpSender, PageSpec, SimLead, SimStats, scripted_visit
 from oie.stack import running_stack
+from oie.traffic.http_sender import HttpSender
+from oie.traffic.model import Click, SimLead, SimStats
+from oie.traffic.scripted import PageSpec, scripted_visit
 
 REPO = Path(__file__).resolve().parents[1]
 OIE = os.environ.get("OIE_BENCH_BIN", str(REPO / ".venv" / "bin" / "oie")).split()

@@ -4,11 +4,12 @@
 
 Layout (what `gcloud functions deploy --source` uploads):
     main.py                                 the entry point (target `ingest`)
-    wheels/oie_ingest-<v>-py3-none-any.whl   the shared code main.py imports (oie + ingest_function)
+    wheels/oie_ingest-<v>-py3-none-any.whl   the function's packages: ingest_function + oie_core
     requirements.txt                        that wheel (with the [bigquery] extra) + pinned deps
 
-The wheel is a slim distribution of this project's ingest part: only the modules the
-function imports, and only its runtime dependencies (no dbt, no CLI). It is written
+The wheel is a slim distribution of this project's ingest part: the two packages whole
+(the function imports only itself and the shared core: a test walks its imports to keep
+it so), and only their runtime dependencies (no dbt, no CLI). It is written
 directly with zipfile (a wheel is a zip with METADATA/WHEEL/RECORD), so building needs no
 network and no build backend. Pins come from constraints.txt, the project's lock.
 """
@@ -21,20 +22,14 @@ import hashlib
 import re
 import shutil
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DIST = "oie_ingest"
-# What main.py imports, directly or indirectly (checked by the bundle test).
-MODULES = [
-    "oie/__init__.py",
-    "oie_core/settings.py",
-    "oie_core/tokens.py",
-    "oie_core/hashing.py",
-    "oie_core/landing.py",
-]
-PACKAGES = ["ingest_function"]
+# The layers the function stands on: itself and the shared core (docs/design.md "Layers").
+PACKAGES = ["oie_core", "ingest_function"]
 RUNTIME = ["functions-framework", "ua-parser", "ua-parser-builtins", "orjson"]
 BIGQUERY = [
     "google-cloud-bigquery",
@@ -45,7 +40,7 @@ BIGQUERY = [
 
 
 def pins() -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for line in (REPO / "constraints.txt").read_text().splitlines():
         m = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)$", line.strip())
         if m:
@@ -54,14 +49,12 @@ def pins() -> dict[str, str]:
 
 
 def version() -> str:
-    text = (REPO / "oie" / "__init__.py").read_text()
-    m = re.search(r'__version__ = "([^"]+)"', text)
-    assert m, "oie/__init__.py has no __version__"
-    return m.group(1)
+    with open(REPO / "pyproject.toml", "rb") as fh:
+        return str(tomllib.load(fh)["project"]["version"])
 
 
 def _files() -> list[Path]:
-    files = [REPO / m for m in MODULES]
+    files: list[Path] = []
     for pkg in PACKAGES:
         files += sorted(p for p in (REPO / pkg).rglob("*.py") if "__pycache__" not in p.parts)
     return files

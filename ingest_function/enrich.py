@@ -1,4 +1,5 @@
-"""Server-side enrichment: user agent -> device/browser/os/is_bot, client IP and geo.
+"""Server-side enrichment: user agent -> device/browser/os/is_bot, client IP and geo, and
+`server_fields()`, the one place that decides what the server adds to a landed record.
 
 Client IP and geo come only from the headers of the proxy named by OIE_TRUSTED_PROXY:
 - `none`: the TCP peer address; every forwarding/geo header is ignored (forgeable);
@@ -23,6 +24,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ua_parser import parse as ua_parse
+
+from ingest_function.validate import clean_str
+from oie_core.landing import iso_ms
 
 BOT_RE = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|headless|phantomjs|puppeteer|playwright|selenium|"
@@ -153,3 +157,45 @@ def stored_ip(ip: str | None, mode: str, hash_key: bytes) -> str | None:
     if mode == "hash":
         return hmac.new(hash_key, ip.encode(), hashlib.sha256).hexdigest()[:32]
     return ip
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFields:
+    """What the server adds to every record of one request (/track batch or /go click)."""
+
+    received_at: float  # epoch seconds: the batch's partition and the load-time watermark
+    received_at_iso: str
+    ip: str | None  # as stored (OIE_IP_MODE), never the raw address unless `raw`
+    user_agent: str | None
+    device: str | None
+    browser: str | None
+    os: str | None
+    is_bot: bool
+    country: str | None
+    region: str | None
+    city: str | None
+    asn: str | None
+    as_org: str | None
+
+
+def server_fields(
+    received_at: float, user_agent: str, client: Client, ip_mode: str, ip_key: bytes
+) -> ServerFields:
+    """Computed once per request: the user agent parsed, the address stored per
+    OIE_IP_MODE, geo from the resolved client."""
+    agent = classify_agent(user_agent)
+    return ServerFields(
+        received_at=received_at,
+        received_at_iso=iso_ms(received_at),
+        ip=stored_ip(client.ip, ip_mode, ip_key),
+        user_agent=clean_str(user_agent, 512) if user_agent else None,
+        device=agent.device,
+        browser=agent.browser,
+        os=agent.os,
+        is_bot=agent.is_bot,
+        country=client.country,
+        region=client.region,
+        city=client.city,
+        asn=client.asn,
+        as_org=client.as_org,
+    )

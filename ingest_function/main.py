@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
 import flask
 import functions_framework
 
+from ingest_function.app import Service
 from ingest_function.enrich import classify_agent
-from ingest_function.service import Service
 from ingest_function.web import HttpRequest
 from oie_core.settings import Settings, SettingsError
 
@@ -65,22 +66,22 @@ class FlaskRequest(HttpRequest):
         self.content_length = request.content_length
 
     @cached_property
-    def query(self):  # type: ignore[override]
+    def query(self) -> Mapping[str, str]:  # type: ignore[override]
         return self._r.args
 
     @cached_property
-    def cookies(self):  # type: ignore[override]
+    def cookies(self) -> Mapping[str, str]:  # type: ignore[override]
         return self._r.cookies
 
     @cached_property
-    def scheme(self):  # type: ignore[override]
+    def scheme(self) -> str:  # type: ignore[override]
         return self._r.scheme
 
     @cached_property
-    def host(self):  # type: ignore[override]
+    def host(self) -> str:  # type: ignore[override]
         return self._r.host
 
-    def read_body(self, limit: int) -> bytes:  # type: ignore[override]
+    def read_body(self, limit: int) -> bytes:
         if self.content_length is not None and self.content_length < limit:
             return self._r.get_data(cache=False)  # exactly Content-Length bytes
         chunks, size = [], 0

@@ -1,4 +1,4 @@
-"""Validation of one browser event (DESIGN.md "Wire format") into clean, bounded values.
+"""Validation of one browser event (docs/design.md "Wire format") into clean, bounded values.
 
 `clean_event(raw)` returns the cleaned core fields or raises Invalid with a short machine
 code and a human reason ("unknown_type: 'foo' is not an event type"). Rules:

@@ -57,6 +57,8 @@ def json_response(
     )
 
 
-def error(status: int, code: str, detail: str, headers: list[tuple[str, str]] | None = None):
+def error(
+    status: int, code: str, detail: str, headers: list[tuple[str, str]] | None = None
+) -> HttpResponse:
     """Errors say what was wrong with the request: never a stack trace or a setting's value."""
     return json_response(status, {"error": code, "detail": detail}, headers)

@@ -17,8 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest_function.sinks import Batch, Sink
+from ingest_function.sinks.base import Batch, Sink
+from ingest_function.sinks.delivery import make_dead_letter, make_primary
+from oie.errors import UserError
 from oie_core.landing import iso_ms
+from oie_core.settings import Settings
 
 
 @dataclass
@@ -67,3 +70,19 @@ def replay(
         if progress:
             progress(report.batches, report.events)
     return report
+
+
+def replay_dead_letters(
+    settings: Settings, *, limit: int | None = None, dry_run: bool = False
+) -> tuple[ReplayReport, str]:
+    """`oie replay`: the configured dead-letter store into the configured primary sink.
+    Returns the report and the sink's name. OIE_FAULT is for the test server only: a replay
+    always uses the real stores."""
+    dead_letter = make_dead_letter(settings, with_faults=False)
+    if dead_letter is None:
+        raise UserError("OIE_DEAD_LETTER is not set: nothing to replay from")
+    primary = make_primary(settings, with_faults=False)
+    try:
+        return replay(primary, dead_letter, limit=limit, dry_run=dry_run), primary.name
+    finally:
+        primary.close()  # seals the landing files this replay wrote

@@ -1,9 +1,12 @@
 """The bundled demo sample: realistic raw events and leads, shipped with the package and
 shifted on load so that its newest day is today.
 
-`oie/sample_data/sample.ndjson.gz` was made once by `python -m oie.sample` (the synthetic
-journeys of oie/synthetic.py, seed 7, 400 visitors over 21 days); each line is
-`{"stream": "events"|"leads"|"rejected", "record": {...}}` in the landing format.
+Each line of `oie/sample_data/sample.ndjson.gz` is
+`{"stream": "events"|"leads"|"rejected", "record": {...}}` in the landing format. The file
+was made once by `python -m oie.sample` (seed 7, 400 visitors over 21 days) with the
+generator that preceded `oie.traffic`, and is kept byte for byte so the demo's numbers stay
+put; `python -m oie.sample` now writes a file of the same shape from the journeys of
+`oie.traffic` (the ones `oie simulate` sends), which replaces it.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def load_sample(landing_dir: Path, today: date | None = None) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for line in lines:
         stream, record = line["stream"], shift_record(line["stream"], line["record"], delta)
-        stamp = record.get("received_at") or record.get("created_at")
+        stamp: str = record.get("received_at") or record["created_at"]
         received_s = _parse(stamp).timestamp()
         if received_s > now_s:
             counts["skipped_future"] += 1
@@ -83,7 +86,7 @@ def load_sample(landing_dir: Path, today: date | None = None) -> dict[str, int]:
 
 def make_sample_file() -> None:
     """Regenerate the bundled file (deterministic): `python -m oie.sample`."""
-    from oie.synthetic import generate
+    from oie.traffic.generate import generate
 
     end = datetime(2026, 3, 10, 18, 0, tzinfo=UTC).timestamp()
     with tempfile.TemporaryDirectory() as tmp:

@@ -172,3 +172,17 @@ def _start_site(host: str, port: int, collector: str) -> Any:
         return serve_example_site(host, port, collector)
     except OSError as exc:
         raise UserError(f"cannot start the example site on {host}:{port}: {exc}") from None
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGINT/SIGTERM/SIGHUP into KeyboardInterrupt so the servers we started are stopped
+    (and their landing files sealed) by the usual `finally`, not orphaned."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT too: a process started in the background by a non-interactive shell (cron, CI,
+    # `nohup … &`) inherits SIGINT as *ignored*, and Python then never raises
+    # KeyboardInterrupt, so Ctrl-C / kill -INT would not stop the servers.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)

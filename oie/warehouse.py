@@ -1,6 +1,6 @@
 """Running the dbt project and reading the embedded warehouse.
 
-Only dbt writes the warehouse (DESIGN.md: one writing process per DuckDB file); every
+Only dbt writes the warehouse (docs/design.md: one writing process per DuckDB file); every
 reader here opens it read-only and waits briefly while a build holds the file.
 """
 

@@ -1,6 +1,6 @@
 """The one email rule used everywhere: trim, lowercase, hash the UTF-8 bytes as lowercase hex.
 
-Test vector (DESIGN.md): " Ada@Example.COM " -> ada@example.com ->
+Test vector (docs/design.md): " Ada@Example.COM " -> ada@example.com ->
 sha256 b5fc85e5..., sha1 3ca93ad8..., md5 3e3417d7...
 """
 

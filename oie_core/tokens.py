@@ -1,4 +1,4 @@
-"""Self-verifying identity tokens for email links (DESIGN.md "Identity tokens").
+"""Self-verifying identity tokens for email links (docs/design.md "Identity tokens").
 
 Layout, 11 characters of [0-9A-Za-z]: 1 key-id char | 7 id chars | 3 check chars.
 The check is base62(HMAC(secret, key_id + id)), so a forged or altered token is rejected
@@ -67,8 +67,8 @@ class Keyring:
                 if key_id in keys:
                     raise TokenConfigError(f"OIE_TOKEN_SECRET repeats key id {key_id!r}")
                 keys[key_id] = secret.encode("utf-8")
-        for key_id, secret in keys.items():
-            if len(secret) < 16:
+        for key_id, key in keys.items():
+            if len(key) < 16:
                 raise TokenConfigError(
                     f"OIE_TOKEN_SECRET key {key_id!r} is shorter than 16 characters"
                 )

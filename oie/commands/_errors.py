@@ -18,17 +18,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from oie.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, UserError
-
-__all__ = [
-    "EXIT_BAD_INPUT",
-    "EXIT_BUSY",
-    "EXIT_FAILED",
-    "UserError",
-    "fail",
-    "friendly_errors",
-    "handle_errors",
-]
+from oie.errors import EXIT_BAD_INPUT, EXIT_FAILED, UserError
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from oie.campaigns import CampaignError, CampaignResult, create_campaign
-from oie.commands._errors import UserError, handle_errors
+from oie.campaign import CampaignResult, create_campaign
+from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
+from oie.errors import UserError
+from oie.lead_list import CampaignError
 from oie_core.settings import Settings, SettingsError
 
 console = Console(highlight=False)
@@ -157,7 +159,7 @@ def _bigquery_sink(settings: Settings):  # type: ignore[no-untyped-def]
 
     def load(path: Path) -> None:
         try:
-            from google.cloud import bigquery  # type: ignore[attr-defined]
+            from google.cloud import bigquery
         except ImportError:
             raise UserError(
                 "OIE_TARGET=bigquery needs the bigquery extra: pip install "

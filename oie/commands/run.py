@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from oie.commands._errors import EXIT_BUSY, EXIT_FAILED, UserError, handle_errors
+from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
-from oie.pipeline import RunBusy, RunOptions, StepResult, run_lock, run_steps
-from oie_core.settings import Settings, SettingsError
+from oie.errors import EXIT_BUSY, EXIT_FAILED, UserError
+from oie.run import RunBusy, RunOptions, execute
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -30,36 +30,6 @@ Examples:
   oie run --wait --wait-timeout 300         # queue behind a running pipeline
   * * * * * cd /srv/oie && .venv/bin/oie run >> data/run.log 2>&1   # crontab
 """
-
-MARK = {"ok": "[green]ok[/]", "skipped": "[yellow]skipped[/]", "failed": "[bold red]FAILED[/]"}
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise UserError(str(exc)) from None
-
-
-def execute(
-    options: RunOptions, *, wait: bool, wait_timeout: float | None, out: Console = console
-) -> list[StepResult]:
-    """Take the lock and run the steps, printing one line per step; used by `oie demo` too."""
-    settings = _settings()
-
-    def waiting(holder: str) -> None:
-        out.print(f"waiting for the running pipeline to finish ({holder})")
-
-    with run_lock(settings.data_dir, wait=wait, timeout_s=wait_timeout, on_wait=waiting):
-
-        def start(index: int, title: str) -> None:
-            out.print(f"[bold][{index}/4][/] {title} ...")
-
-        def done(index: int, result: StepResult) -> None:
-            detail = f": {result.detail}" if result.detail else ""
-            out.print(f"      {MARK[result.status]} {result.name} ({result.seconds:.1f} s){detail}")
-
-        return run_steps(settings, options, on_start=start, on_done=done)
 
 
 def register(app: typer.Typer) -> None:
@@ -103,7 +73,7 @@ def register(app: typer.Typer) -> None:
             skip_dbt=skip_dbt, select=select, full_refresh=full_refresh, dbt_vars=parsed
         )
         try:
-            results = execute(options, wait=wait, wait_timeout=wait_timeout)
+            results = execute(options, wait=wait, wait_timeout=wait_timeout, out=console)
         except RunBusy as busy:
             raise UserError(str(busy), EXIT_BUSY) from None
         failed = [r for r in results if r.status == "failed"]

@@ -3,7 +3,7 @@
 //
 // Public API; calls made before the file loads are queued by the stub
 //   window.oie = window.oie || function () { (oie.q = oie.q || []).push(arguments) };
-//   oie('track', type, data)  an event of a DESIGN.md type the pixel cannot see itself
+//   oie('track', type, data)  an event of a docs/design.md type the pixel cannot see itself
 //                             (e.g. 'video' for an embedded player, 'form_submit' for a widget)
 //   oie('identify', token)    attach an 11-character token to this visitor
 //   oie('optout')             forget the visitor on this browser and stop tracking

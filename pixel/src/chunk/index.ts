@@ -1,7 +1,7 @@
 // The lazily loaded chunk, dist/oie-hash.js: loaded at the first focus on a form (and on
 // pages with personalized nodes, or at a video, copy or selection event), so the core file
 // stays small. It holds
-//   - email hashing by DESIGN.md's rule (trim + lowercase, UTF-8, lowercase hex):
+//   - email hashing by docs/design.md's rule (trim + lowercase, UTF-8, lowercase hex):
 //     SubtleCrypto (sha256, sha1) where the page has it; md5 always, and sha1/sha256
 //     without SubtleCrypto (non-secure origins), in pure JS. Results are cached by
 //     normalized value: hashing starts while the visitor types, so the submit handler finds

@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from oie.campaigns import TokenRegistry, lead_id_for
+from oie.lead_list import lead_id_for
+from oie.token_registry import TokenRegistry
 from oie_core import tokens
 from oie_core.hashing import email_sha256
 

@@ -1,5 +1,5 @@
 """End to end: campaign -> /go click -> journey through the real server -> `oie run` ->
-the lead in lead_profiles with the level and components the DESIGN.md formula gives."""
+the lead in lead_profiles with the level and components the docs/design.md formula gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from oie.simulator import HttpSender, PageSpec, SimLead, SimStats, scripted_visit
+from oie.traffic.http_sender import HttpSender
+from oie.traffic.model import SimLead, SimStats
+from oie.traffic.scripted import PageSpec, scripted_visit
 from tests.python.helpers.servers import http_call, start_ingest_server
 
 from .conftest import SECRET, Cli
@@ -31,7 +33,7 @@ JOURNEY = [
 
 
 def expected_components(pages: list[PageSpec], sessions: int = 1) -> dict[str, float]:
-    """DESIGN.md's default score, computed independently of the dbt models."""
+    """docs/design.md's default score, computed independently of the dbt models."""
     pageviews = len(pages)
     active_min = sum(p.active_s for p in pages) / 60
     deep = sum(1 for p in pages if p.depth >= 75)

@@ -11,7 +11,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from oie import simulator
+from oie.traffic.journeys import plan_journeys
+from oie.traffic.model import Journey, SimLead
 from tests.python.helpers.servers import http_call
 
 from .conftest import Cli
@@ -42,7 +43,7 @@ def make_campaign(cli: Cli, n: int = 40) -> None:
 
 
 def test_plan_is_a_pure_function_of_the_seed() -> None:
-    leads = [simulator.SimLead(f"l{i}@example.com", f"0token{i:05d}", "c") for i in range(30)]
+    leads = [SimLead(f"l{i}@example.com", f"0token{i:05d}", "c") for i in range(30)]
     kwargs = {
         "visitors": 100,
         "days": 5,
@@ -50,11 +51,11 @@ def test_plan_is_a_pure_function_of_the_seed() -> None:
         "now": 1_763_769_600.0 + 15 * 3600,
         "site": SITE,
     }
-    one = simulator.plan_journeys(leads, seed=4, **kwargs)
-    two = simulator.plan_journeys(leads, seed=4, **kwargs)
-    other = simulator.plan_journeys(leads, seed=5, **kwargs)
+    one = plan_journeys(leads, seed=4, **kwargs)
+    two = plan_journeys(leads, seed=4, **kwargs)
+    other = plan_journeys(leads, seed=5, **kwargs)
 
-    def ids(journeys: list[simulator.Journey]) -> list[tuple]:
+    def ids(journeys: list[Journey]) -> list[tuple]:
         return [
             (
                 type(a).__name__,

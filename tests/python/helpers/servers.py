@@ -182,7 +182,7 @@ def http_call(
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
     try:
         path = parts.path + ("?" + parts.query if parts.query else "")
         skip_host = any(k.lower() == "host" for k in (headers or {}))

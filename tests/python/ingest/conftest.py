@@ -1,4 +1,6 @@
-"""Fixtures for the ingest tests: the real server (functions-framework subprocess)."""
+"""Fixtures and helpers for the ingest tests. A test talks to either the real server
+(functions-framework subprocess, `server`) or the same app in-process (`app`, Flask's test
+client over functions-framework's app for main.py): `call`/`track` take both."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from typing import Any
 import pytest
 
 from tests.python.helpers.servers import IngestServer, Reply, http_call, start_ingest_server
+from tests.python.ingest.inprocess import IngestApp, start_ingest_app
+
+Target = IngestServer | IngestApp
 
 ORIGIN = "http://127.0.0.1:5173"
 HEADLESS_UA = (
@@ -61,8 +66,21 @@ def batch(*events: dict[str, Any], sent_at: int | None = None) -> bytes:
     ).encode()
 
 
+def call(
+    srv: Target,
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """One request with exactly these headers, to the real server or the in-process app."""
+    if isinstance(srv, IngestApp):
+        return srv.call(path, method, body, headers)
+    return http_call(srv.url + path, method, body, headers)
+
+
 def track(
-    srv: IngestServer,
+    srv: Target,
     body: bytes,
     origin: str | None = ORIGIN,
     content_type: str | None = "application/json",
@@ -74,10 +92,10 @@ def track(
     if content_type:
         h["Content-Type"] = content_type
     h.update(headers or {})
-    return http_call(srv.url + "/track", "POST", body, h)
+    return call(srv, "/track", "POST", body, h)
 
 
-def landed_by_id(srv: IngestServer, stream: str = "events") -> dict[str, list[dict[str, Any]]]:
+def landed_by_id(srv: Target, stream: str = "events") -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for row in srv.landed(stream):
         out.setdefault(row.get("event_id") or "", []).append(row)
@@ -89,6 +107,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestServer]:
     """One default server per test module (start-up ≈ 1 s)."""
     with start_ingest_server(data_dir=tmp_path_factory.mktemp("ingest")) as srv:
         yield srv
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestApp]:
+    """One default in-process app per test module."""
+    with start_ingest_app(data_dir=tmp_path_factory.mktemp("ingest-app")) as ingest_app:
+        yield ingest_app
 
 
 def counts(reply: Reply) -> dict[str, int]:

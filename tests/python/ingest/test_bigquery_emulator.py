@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from ingest_function.bigquery_sink import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA, BigQuerySink
-from ingest_function.sinks import FolderDeadLetter
+from ingest_function.sinks.bigquery import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA, BigQuerySink
+from ingest_function.sinks.dead_letter import FolderDeadLetter
 from oie.replay import replay
 from tests.python.helpers.bqemulator import start_bqemulator
 from tests.python.helpers.servers import free_port, start_ingest_server

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from ingest_function.bigquery_sink import (
+from ingest_function.sinks.base import Batch, SinkError
+from ingest_function.sinks.bigquery import (
     RAW_EVENTS_SCHEMA,
     RAW_REJECTED_SCHEMA,
     BigQuerySink,
@@ -15,7 +16,8 @@ from ingest_function.bigquery_sink import (
     insert_all_rows,
     message_class,
 )
-from ingest_function.sinks import Batch, FolderDeadLetter, SinkError, deliver
+from ingest_function.sinks.dead_letter import FolderDeadLetter
+from ingest_function.sinks.delivery import deliver
 
 EVENT = {
     "event_id": "0b6c3f7e-1111-4222-8333-444455556666",

@@ -8,7 +8,7 @@ import time
 import pytest
 from werkzeug.datastructures import Headers
 
-from ingest_function.service import Service
+from ingest_function.app import Service
 from ingest_function.web import HttpRequest
 from oie_core.settings import Settings
 

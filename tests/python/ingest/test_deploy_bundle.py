@@ -62,7 +62,7 @@ def test_bundle_layout_and_requirements(installed):
             assert pins[name.lower()] == version  # same lock as the project
     with zipfile.ZipFile(next((out / "wheels").glob("*.whl"))) as zf:
         names = set(zf.namelist())
-    assert "ingest_function/service.py" in names and "oie_core/tokens.py" in names
+    assert "ingest_function/app.py" in names and "oie_core/tokens.py" in names
     assert "oie/cli.py" not in names  # slim: no CLI, no dbt
 
 
@@ -79,7 +79,7 @@ def test_clean_venv_imports_and_serves(installed, tmp_path):
         [
             str(venv / "bin" / "python"),
             "-c",
-            "import oie, ingest_function.service as s; print(oie.__file__, s.__file__)",
+            "import oie_core, ingest_function.app as s; print(oie_core.__file__, s.__file__)",
         ],
         cwd=out,
         env=env,

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
-from ingest_function.go import safe_destination
+from ingest_function.app import Service
+from ingest_function.redirect import safe_destination
 from ingest_function.scrub import EMAIL_RE, scrub_url
-from ingest_function.service import Service
 from ingest_function.validate import BROWSER_TYPES, Invalid, clean_event
 from ingest_function.web import HttpRequest
 from oie_core.settings import Settings

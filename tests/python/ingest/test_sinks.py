@@ -8,14 +8,10 @@ import time
 
 import pytest
 
-from ingest_function.sinks import (
-    Batch,
-    FolderDeadLetter,
-    GcsDeadLetter,
-    LocalSink,
-    Unavailable,
-    deliver,
-)
+from ingest_function.sinks.base import Batch, Unavailable
+from ingest_function.sinks.dead_letter import FolderDeadLetter, GcsDeadLetter
+from ingest_function.sinks.delivery import deliver
+from ingest_function.sinks.landing import LocalSink
 from oie.replay import replay
 
 

@@ -1,4 +1,4 @@
-"""Every /track status code in DESIGN.md, each from a real request to the real server."""
+"""Every /track status code in docs/design.md, each from a real request to the real server."""
 
 from __future__ import annotations
 

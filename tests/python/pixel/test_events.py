@@ -1,4 +1,4 @@
-"""Every event type of DESIGN.md reaches the real server's landing files with its fields."""
+"""Every event type of docs/design.md reaches the real server's landing files with its fields."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from tests.python.pixel.support import (
     wait_for,
 )
 
-# DESIGN.md's test vector, literally.
+# docs/design.md's test vector, literally.
 VECTOR_RAW = " Ada@Example.COM "
 VECTOR = {
     "sha256": "b5fc85e55755f9e0d030a10ab4429b6b2944855f9a0d60077fe832becbc41d72",

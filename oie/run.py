@@ -1,4 +1,4 @@
-"""`oie run`: the scheduled pipeline, steps in DESIGN.md's order, under one lock.
+"""`oie run`: the scheduled pipeline, steps in the design's order (docs/design.md), under one lock.
 
 seal landing files -> dbt build -> KV sync -> alerts. The first failing step stops the run
 (a sync or alert after a failed build would only repeat stale data) and the run exits
@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+
+from oie.errors import UserError
+from oie_core.settings import Settings, SettingsError
 
 LOCK_NAME = "oie-run.lock"
 
@@ -110,10 +115,10 @@ class RunOptions:
     quiet: bool = False  # dbt prints errors only (the demo shows its own progress)
 
 
-StepFn = Callable[[Any, RunOptions], StepResult]
+StepFn = Callable[[Settings, RunOptions], StepResult]
 
 
-def step_seal(settings: Any, options: RunOptions) -> StepResult:
+def step_seal(settings: Settings, options: RunOptions) -> StepResult:
     from oie_core import landing
 
     sealed = landing.seal_stale(settings.landing_dir)
@@ -130,16 +135,23 @@ def _describe_seal(sealed: object) -> str:
     return str(sealed)
 
 
-def step_dbt(settings: Any, options: RunOptions) -> StepResult:
+def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
     if options.skip_dbt:
         return StepResult("dbt build", "skipped", "--skip-dbt: dbt runs elsewhere (dbt Cloud)")
     from oie import warehouse
 
+    # dbt gets the folders from the settings, not from whatever the process environment
+    # says: `oie demo` runs the pipeline on its own folder without touching os.environ.
     code = warehouse.dbt_build(
         select=options.select,
         full_refresh=options.full_refresh,
         vars=options.dbt_vars or None,
         quiet=options.quiet,
+        env={
+            "OIE_DATA_DIR": str(settings.data_dir),
+            "OIE_LANDING_DIR": str(settings.landing_dir),
+            "OIE_TARGET": settings.target,
+        },
     )
     if code != 0:
         return StepResult(
@@ -157,13 +169,13 @@ def _installed(module: str) -> bool:
         return False
 
 
-def step_kv_sync(settings: Any, options: RunOptions) -> StepResult:
+def step_kv_sync(settings: Settings, options: RunOptions) -> StepResult:
     if not _installed("kv_sync.sync"):
         return StepResult("kv sync", "skipped", "not built yet (no kv_sync package)")
     return StepResult("kv sync", "skipped", "kv_sync has no runner wired into `oie run` yet")
 
 
-def step_alerts(settings: Any, options: RunOptions) -> StepResult:
+def step_alerts(settings: Settings, options: RunOptions) -> StepResult:
     if not _installed("kv_sync.alerts"):
         return StepResult("alerts", "skipped", "not built yet in this project (no alert sender)")
     return StepResult("alerts", "skipped", "alerts have no runner wired into `oie run` yet")
@@ -178,7 +190,7 @@ STEPS: tuple[tuple[str, StepFn], ...] = (
 
 
 def run_steps(
-    settings: Any,
+    settings: Settings,
     options: RunOptions,
     *,
     on_start: Callable[[int, str], None] | None = None,
@@ -202,3 +214,37 @@ def run_steps(
         if result.status == "failed":
             break
     return results
+
+
+MARK = {"ok": "[green]ok[/]", "skipped": "[yellow]skipped[/]", "failed": "[bold red]FAILED[/]"}
+
+
+def execute(
+    options: RunOptions,
+    *,
+    wait: bool,
+    wait_timeout: float | None,
+    out: Console,
+    settings: Settings | None = None,
+) -> list[StepResult]:
+    """Take the lock and run the steps, printing one line per step; used by `oie demo` too.
+    `settings` defaults to the environment's (`oie demo` passes its own folder's)."""
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except SettingsError as exc:
+            raise UserError(str(exc)) from None
+
+    def waiting(holder: str) -> None:
+        out.print(f"waiting for the running pipeline to finish ({holder})")
+
+    with run_lock(settings.data_dir, wait=wait, timeout_s=wait_timeout, on_wait=waiting):
+
+        def start(index: int, title: str) -> None:
+            out.print(f"[bold][{index}/4][/] {title} ...")
+
+        def done(index: int, result: StepResult) -> None:
+            detail = f": {result.detail}" if result.detail else ""
+            out.print(f"      {MARK[result.status]} {result.name} ({result.seconds:.1f} s){detail}")
+
+        return run_steps(settings, options, on_start=start, on_done=done)

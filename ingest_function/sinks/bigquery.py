@@ -20,7 +20,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from ingest_function.sinks import Batch, SinkError
+from ingest_function.sinks.base import Batch, SinkError
 from oie_core.raw_schema import RAW_EVENTS, RAW_REJECTED_EVENTS
 from oie_core.settings import Settings
 

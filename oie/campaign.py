@@ -15,55 +15,32 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
-import re
 import socket
-import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from oie.lead_list import (
+    LEAD_FIELDS,
+    CampaignError,
+    Problem,
+    email_problem,
+    header_key,
+    lead_id_for,
+    read_rows,
+    slugify,
+)
+from oie.token_registry import TokenRegistry
 from oie_core import tokens
 from oie_core.hashing import email_sha256, normalize_email
 
 CHUNK_ROWS = 20_000
 MAX_PROBLEMS_SHOWN = 10
-
-# Canonical lead fields and the header spellings seen in Smartlead, Instantly, Apollo and
-# HubSpot exports, compared after lowercasing and dropping spaces, '_', '-' and '.'.
-FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "emailaddress", "e-mail", "workemail", "businessemail", "mail"),
-    "first_name": ("firstname", "first", "givenname", "fname"),
-    "last_name": ("lastname", "last", "surname", "familyname", "lname"),
-    "company": ("company", "companyname", "organization", "organisation", "account"),
-    "title": ("title", "jobtitle", "position", "role"),
-    "industry": ("industry", "companyindustry"),
-}
-LEAD_FIELDS = tuple(FIELD_ALIASES)
-
-# Pragmatic address check after normalization: one @, no spaces or list separators,
-# a dotted domain whose labels are non-empty. Deliverability is the ESP's job.
-_EMAIL_RE = re.compile(
-    r"^(?!\.)(?!.*\.\.)[^\s@\"(),:;<>\[\]\\]{1,64}(?<!\.)@"
-    r"(?=.{1,253}$)(?:[^\s@\"(),:;<>\[\]\\.\-][^\s@\"(),:;<>\[\]\\.]*\.)+"
-    r"[^\s@\"(),:;<>\[\]\\.\-0-9][^\s@\"(),:;<>\[\]\\.]+$"
-)
-
-
-class CampaignError(Exception):
-    """A problem with the whole input (not one row): reported as one line, exit 2."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int
-    email: str
-    reason: str
 
 
 @dataclass
@@ -85,39 +62,6 @@ class CampaignResult:
     @property
     def valid(self) -> int:
         return self.new + self.updated + self.unchanged
-
-
-def slugify(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
-
-
-def header_key(name: str) -> str:
-    return re.sub(r"[\s_\-.]+", "", name.strip().lower())
-
-
-def match_headers(header: list[str]) -> dict[str, int]:
-    """Map canonical field -> column index; the first matching column wins."""
-    lookup = {
-        alias.replace("-", ""): f for f, aliases in FIELD_ALIASES.items() for alias in aliases
-    }
-    found: dict[str, int] = {}
-    for index, name in enumerate(header):
-        canonical = lookup.get(header_key(name))
-        if canonical and canonical not in found:
-            found[canonical] = index
-    return found
-
-
-def email_problem(email: str) -> str | None:
-    if not email:
-        return "invalid_email: empty"
-    if not _EMAIL_RE.match(email):
-        return "invalid_email: not an address"
-    return None
-
-
-def lead_id_for(campaign_id: str, email: str) -> str:
-    return hashlib.sha256(f"{campaign_id}|{email}".encode()).hexdigest()[:16]
 
 
 def check_landing_url(url: str) -> str:
@@ -155,88 +99,6 @@ def iso_ms(moment: datetime) -> str:
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     )
-
-
-# --------------------------------------------------------------------------- registry
-
-
-class TokenRegistry:
-    """Every minted token, unique across campaigns: the collision rule's memory.
-
-    `tokens(token PK, campaign_id, email, lead_id, row_hash, created_at)`, unique on
-    (campaign_id, email). Re-imports find their lead here and keep its token.
-    """
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves to span a whole import.
-        self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        # Temp tables spill to disk: the per-import "seen" set may hold 10M emails.
-        self.db.execute("PRAGMA temp_store=FILE")
-        self.db.execute("PRAGMA cache_size=-65536")  # 64 MB page cache, the memory bound
-        self.db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS tokens (
-              token TEXT PRIMARY KEY,
-              campaign_id TEXT NOT NULL,
-              email TEXT NOT NULL,
-              lead_id TEXT NOT NULL,
-              row_hash TEXT NOT NULL,
-              created_at TEXT NOT NULL,
-              UNIQUE (campaign_id, email)
-            );
-            CREATE TABLE IF NOT EXISTS campaigns (
-              campaign_id TEXT PRIMARY KEY,
-              campaign_name TEXT NOT NULL,
-              landing_url TEXT NOT NULL,
-              tracking_base TEXT,
-              created_at TEXT NOT NULL,
-              updated_at TEXT NOT NULL
-            );
-            """
-        )
-
-    def close(self) -> None:
-        self.db.close()
-
-    def owner_of(self, token: str) -> str | None:
-        row = self.db.execute(
-            "SELECT campaign_id || '|' || email FROM tokens WHERE token = ?", (token,)
-        ).fetchone()
-        return row[0] if row else None
-
-    def token_for(self, campaign_id: str, email: str) -> str | None:
-        row = self.db.execute(
-            "SELECT token FROM tokens WHERE campaign_id = ? AND email = ?", (campaign_id, email)
-        ).fetchone()
-        return row[0] if row else None
-
-    def latest(self) -> tuple[str, str, str] | None:
-        """(campaign_id, email, token) of the most recently created lead, if any."""
-        row = self.db.execute(
-            "SELECT campaign_id, email, token FROM tokens ORDER BY created_at DESC LIMIT 1"
-        ).fetchone()
-        return (row[0], row[1], row[2]) if row else None
-
-    def leads(self, campaign_id: str | None, limit: int) -> list[tuple[str, str, str]]:
-        """Up to `limit` (email, token, campaign_id), in a stable order (by lead_id)."""
-        where, args = ("WHERE campaign_id = ?", [campaign_id]) if campaign_id else ("", [])
-        return list(
-            self.db.execute(
-                f"SELECT email, token, campaign_id FROM tokens {where} ORDER BY lead_id LIMIT ?",
-                [*args, limit],
-            )
-        )
-
-    def campaign(self, campaign_id: str) -> dict[str, str] | None:
-        cur = self.db.execute("SELECT * FROM campaigns WHERE campaign_id = ?", (campaign_id,))
-        row = cur.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d[0] for d in cur.description], row, strict=True))
 
 
 # --------------------------------------------------------------------------- files
@@ -293,80 +155,6 @@ def remove_dead_temp_files(landing_dir: Path) -> int:
     return removed
 
 
-class _CountingRaw(io.RawIOBase):
-    """Counts bytes read so the progress bar can follow a streaming CSV read."""
-
-    def __init__(self, raw: io.FileIO) -> None:
-        self.raw = raw
-        self.position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = self.raw.readinto(buffer) or 0
-        self.position += n
-        return n
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
-
-
-def _sniff_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
-
-
-# --------------------------------------------------------------------------- import
-
-
-def _read_rows(
-    path: Path, encoding: str, progress: Callable[[int], None] | None
-) -> Iterator[tuple[list[str], dict[str, int], str] | tuple[int, list[str]]]:
-    """Yield (header, field map, delimiter) once, then (start line, values) per record."""
-    counting = _CountingRaw(io.FileIO(path, "r"))
-    text = io.TextIOWrapper(io.BufferedReader(counting, 1 << 20), encoding=encoding, newline="")
-    line_before = 0
-    try:
-        first = text.readline()
-        if not first.strip():
-            raise CampaignError(f"{path} is empty: expected a header row with an email column")
-        delimiter = _sniff_delimiter(first)
-        reader = csv.reader(_prepend(first, text), delimiter=delimiter)
-        header = [h.strip() for h in next(reader)]
-        fields = match_headers(header)
-        if "email" not in fields:
-            raise CampaignError(
-                f"{path} has no email column (looked for Email, E-mail, Email Address, "
-                f"Work Email; found: {', '.join(header) or 'nothing'})"
-            )
-        yield header, fields, delimiter
-        line_before = reader.line_num
-        for values in reader:
-            yield line_before + 1, values
-            line_before = reader.line_num
-            if progress is not None and line_before % 4096 == 0:
-                progress(counting.position)
-    except UnicodeDecodeError:
-        raise CampaignError(
-            f"{path} is not valid {encoding} (near line {line_before + 1}): re-export it as "
-            f"UTF-8, or pass --encoding cp1252 (Excel on Windows) or --encoding latin-1"
-        ) from None
-    except csv.Error as exc:
-        raise CampaignError(f"{path} line {line_before + 1}: unreadable CSV ({exc})") from None
-    finally:
-        if progress is not None:
-            progress(counting.position)
-        text.close()
-
-
-def _prepend(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
 def create_campaign(
     csv_path: Path,
     campaign_name: str,
@@ -399,7 +187,7 @@ def create_campaign(
         problems_path = out_path.with_suffix(".problems.csv")
 
     remove_dead_temp_files(landing_dir)
-    rows = _read_rows(csv_path, encoding, progress)
+    rows = read_rows(csv_path, encoding, progress)
     try:
         header, fields, _delimiter = next(rows)  # type: ignore[misc]
     except BaseException:
@@ -500,9 +288,10 @@ class _Import:
             values = (values + [""] * width)[:width]
         raw = values[self.email_col]
         email = normalize_email(raw)
-        if not _EMAIL_RE.match(email):
+        problem = email_problem(email)
+        if problem is not None:
             result.invalid += 1
-            self.pending.append(Problem(line, raw.strip(), email_problem(email) or "invalid"))
+            self.pending.append(Problem(line, raw.strip(), problem))
             return
         self.chunk.append((line, email, values))
         if len(self.chunk) >= CHUNK_ROWS:

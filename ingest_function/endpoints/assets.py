@@ -8,6 +8,7 @@ import os
 import threading
 from pathlib import Path
 
+from ingest_function.context import Context
 from ingest_function.web import HttpRequest, HttpResponse, error
 
 _cache: dict[Path, tuple[float, int, bytes, str]] = {}
@@ -33,11 +34,11 @@ def _load(path: Path) -> tuple[bytes, str] | None:
     return body, etag
 
 
-def serve(pixel_dir: Path, req: HttpRequest) -> HttpResponse:
+def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
     if req.method not in ("GET", "HEAD"):
         return error(405, "method_not_allowed", "use GET", [("Allow", "GET, HEAD")])
     name = req.path.rsplit("/", 1)[-1]
-    loaded = _load(Path(pixel_dir) / name)
+    loaded = _load(Path(ctx.settings.pixel_dir) / name)
     if loaded is None:
         return error(404, "not_built", f"{name} is not built (npm run build in pixel/)")
     body, etag = loaded

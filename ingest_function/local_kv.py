@@ -1,4 +1,4 @@
-"""The local KV store read by `/personalize` (docs/contracts.md "Local KV"): SQLite opened
+"""The local KV store behind `/personalize` (docs/contracts.md "Local KV"): SQLite opened
 read-only per request, so the KV sync can rewrite it at any time."""
 
 from __future__ import annotations

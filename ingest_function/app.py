@@ -1,0 +1,84 @@
+"""The ingest service: one `Service` per process, routing each plain HttpRequest to its
+endpoint module (`ingest_function/endpoints/`).
+
+The service holds what every endpoint shares in a process: settings, the origin policy, the
+rate limiter, the keyring with a cached token check, and the sinks. Sinks open on first use
+and again after a fork, never at import (functions-framework imports main.py in the
+gunicorn master, then forks the workers).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from functools import lru_cache, partial
+
+from ingest_function.context import Endpoint
+from ingest_function.endpoints import assets, go, health, identify, personalize, track
+from ingest_function.origins import OriginPolicy
+from ingest_function.ratelimit import RateLimiter
+from ingest_function.sinks.base import DeadLetter, Sink
+from ingest_function.sinks.delivery import make_dead_letter, make_primary
+from ingest_function.web import HttpRequest, HttpResponse, error
+from oie_core import tokens
+from oie_core.settings import Settings
+
+log = logging.getLogger("oie.ingest")
+
+ROUTES: dict[str, Endpoint] = {
+    "/track": track.handle,
+    "/go": go.handle,
+    "/identify": identify.handle,
+    "/personalize": personalize.handle,
+    "/health": health.handle,
+    "/oie.js": assets.handle,
+    "/oie-hash.js": assets.handle,
+}
+
+
+class Service:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.origins = OriginPolicy(settings.allowed_origins)
+        self.limiter = RateLimiter(settings.rate_limit)
+        self.keyring = settings.keyring
+        # The clock stamps received_at; the traffic simulator replaces it with its own.
+        self.clock = clock
+        # A pixel sends the same token with every batch: check each one once per process.
+        self.verify_token: Callable[[str | None], bool] = lru_cache(maxsize=4096)(
+            partial(tokens.verify, self.keyring)
+        )
+        # Keyed hash for OIE_IP_MODE=hash: its own secret, else derived from the token key.
+        self.ip_key = (settings.ip_hash_secret or "ip|" + settings.token_secret).encode()
+        self._primary: Sink | None = None
+        self._dead_letter: DeadLetter | None = None
+        self._sink_lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def sinks(self) -> tuple[Sink, DeadLetter | None]:
+        primary = self._primary
+        if primary is None or self._pid != os.getpid():
+            with self._sink_lock:
+                if self._primary is None or self._pid != os.getpid():
+                    self._primary = make_primary(self.settings)
+                    self._dead_letter = make_dead_letter(self.settings)
+                    self._pid = os.getpid()
+                primary = self._primary
+        return primary, self._dead_letter
+
+    def close(self) -> None:
+        if self._primary is not None:
+            self._primary.close()
+
+    def handle(self, req: HttpRequest) -> HttpResponse:
+        endpoint = ROUTES.get(req.path.rstrip("/") or "/")
+        if endpoint is None:
+            return error(404, "not_found", "no such endpoint")
+        try:
+            return endpoint(self, req)
+        except Exception:  # the client gets a code; the log gets the traceback
+            log.exception("unhandled error on %s %s", req.method, req.path)
+            return error(500, "internal", "internal error")

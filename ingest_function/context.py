@@ -1,0 +1,49 @@
+"""What an endpoint may use of the per-process service: a protocol, so the endpoint
+modules depend on this description and never import the router (`app.Service`) above them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from ingest_function.origins import OriginPolicy
+from ingest_function.ratelimit import RateLimiter
+from ingest_function.sinks.base import DeadLetter, Sink
+from ingest_function.web import HttpRequest, HttpResponse
+from oie_core.settings import Settings
+from oie_core.tokens import Keyring
+
+
+class Context(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def origins(self) -> OriginPolicy: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
+
+    @property
+    def keyring(self) -> Keyring: ...
+
+    @property
+    def ip_key(self) -> bytes:
+        """Key of OIE_IP_MODE=hash."""
+        ...
+
+    def clock(self) -> float:
+        """Now, epoch seconds: received_at of what lands (the simulator sets its own)."""
+        ...
+
+    def verify_token(self, token: str | None) -> bool:
+        """tokens.verify with this process's keyring, cached (a pixel repeats its token)."""
+        ...
+
+    def sinks(self) -> tuple[Sink, DeadLetter | None]:
+        """The primary sink and the dead letter, opened in this process on first use."""
+        ...
+
+
+Endpoint = Callable[[Context, HttpRequest], HttpResponse]

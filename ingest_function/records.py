@@ -1,0 +1,132 @@
+"""The two records the function lands, laid out once: an accepted event (`raw_event`, the
+fields of `oie_core.raw_schema.RAW_EVENTS` in declaration order) and a rejected one
+(`rejected_event`, `rejected_body`: RAW_REJECTED_EVENTS). /track and /go both build their
+rows here, so a column added to the schema is added in one place."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ingest_function.enrich import ServerFields
+from ingest_function.scrub import scrub_text, scrub_url
+from ingest_function.validate import clean_str
+from oie_core.landing import iso_ms
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_URL_KEYS = frozenset({"url", "referrer", "href", "src"})
+
+
+def raw_event(
+    *,
+    event_id: str,
+    type: str,
+    ts: int,
+    sent_at: int | None,
+    event_at: float,
+    visitor_id: str | None,
+    client_visitor_id: str | None,
+    client_session_id: str | None,
+    token: str | None,
+    token_valid: bool | None,
+    url: str | None,
+    referrer: str | None,
+    data: Any,
+    pixel_version: str | None,
+    server: ServerFields,
+) -> dict[str, Any]:
+    """One `events` row. `event_at` is epoch seconds (already corrected for clock skew);
+    the landing line keeps this key order, which is the raw table's column order."""
+    return {
+        "event_id": event_id,
+        "type": type,
+        "ts": ts,
+        "sent_at": sent_at,
+        "received_at": server.received_at_iso,
+        "event_at": iso_ms(event_at),
+        "visitor_id": visitor_id,
+        "client_visitor_id": client_visitor_id,
+        "client_session_id": client_session_id,
+        "token": token,
+        "token_valid": token_valid,
+        "url": url,
+        "referrer": referrer,
+        "data": data,
+        "pixel_version": pixel_version,
+        "ip": server.ip,
+        "user_agent": server.user_agent,
+        "device": server.device,
+        "browser": server.browser,
+        "os": server.os,
+        "is_bot": server.is_bot,
+        "country": server.country,
+        "region": server.region,
+        "city": server.city,
+        "asn": server.asn,
+        "as_org": server.as_org,
+    }
+
+
+def rejected_event(raw: Any, reason: str, server: ServerFields) -> dict[str, Any]:
+    """One `rejected` row for an event that failed validation: the original, made safe."""
+    is_obj = isinstance(raw, dict)
+    event_id = raw.get("event_id") if is_obj else None
+    etype = raw.get("type") if is_obj else None
+    return {
+        "received_at": server.received_at_iso,
+        "reason": reason,
+        "stage": "track",
+        "event_id": clean_str(event_id, 64) if isinstance(event_id, str) else None,
+        "type": clean_str(etype, 40) if isinstance(etype, str) else None,
+        "event": _safe_json(raw),
+        "raw": None,
+        "ip": server.ip,
+        "user_agent": server.user_agent,
+    }
+
+
+def rejected_body(body: bytes, reason: str, server: ServerFields) -> dict[str, Any]:
+    """One `rejected` row for a whole body answered 400: its first 4 KB, scrubbed, so a
+    broken client shows up in the warehouse instead of vanishing."""
+    return {
+        "received_at": server.received_at_iso,
+        "reason": reason,
+        "stage": "track",
+        "event_id": None,
+        "type": None,
+        "event": None,
+        "raw": clean_str(body[:4096].decode("utf-8", errors="replace"), 4096, scrub=True),
+        "ip": server.ip,
+        "user_agent": server.user_agent,
+    }
+
+
+def _desurrogate(value: Any, key: str | None = None) -> Any:
+    """Make a rejected original safe to land: UTF-8 clean, and scrubbed like accepted events
+    (URLs by the URL rule, every other string by the email mask): a rejected event must not
+    become a back door for the addresses and form values we keep out of `events`."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            value = _SURROGATE.sub("\ufffd", value)
+        return scrub_url(value) if key in _URL_KEYS else scrub_text(value)
+    if isinstance(value, dict):
+        return {
+            _desurrogate(k): _desurrogate(v, k if isinstance(k, str) else None)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_desurrogate(v) for v in value]
+    return value
+
+
+def _safe_json(value: Any) -> Any:
+    """The original event for the rejected stream: UTF-8 safe and at most ~16 KB."""
+    try:
+        clean = _desurrogate(value)
+        text = json.dumps(clean, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if len(text) > 16384:
+        return {"truncated": text[:16384]}
+    return clean
