@@ -1,6 +1,23 @@
-{#- Typed, empty stand-ins for landing streams that have no file yet (fresh clone). The
-    columns are the landing types of macros/raw_schema.sql (generated from
-    oie_core/raw_schema.py), plus the hive partition columns dt and hr. -#}
+{#- What staging reads on the local target when a landing stream has no file yet (fresh
+    clone): whether the stream has files, and typed, empty stand-ins whose columns are the
+    landing types of macros/raw_schema.sql (generated from oie_core/raw_schema.py), plus the
+    hive partition columns dt and hr. -#}
+
+{% macro oie_landing_dir() -%}
+  {{ return(env_var('OIE_LANDING_DIR', env_var('OIE_DATA_DIR', 'data') ~ '/landing')) }}
+{%- endmacro %}
+
+{% macro oie_landing_has_files(stream) -%}
+  {#- A fresh clone has no landing files, and DuckDB's read_json fails on a glob that matches
+      nothing; staging then selects from a typed empty relation instead. BigQuery always has
+      its raw tables. -#}
+  {%- if target.type != 'duckdb' or not execute -%}
+    {{ return(true) }}
+  {%- endif -%}
+  {%- set pattern = oie_landing_dir() ~ '/' ~ stream ~ '/*/*/*.ndjson' -%}
+  {%- set result = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')") -%}
+  {{ return(result.columns[0].values()[0] > 0) }}
+{%- endmacro %}
 
 {% macro oie_empty_relation(table) -%}
   {%- set columns = [] -%}

@@ -12,16 +12,6 @@
   ('{{ oie_known_event_types() | join("', '") }}')
 {%- endmacro %}
 
-{% macro oie_since_watermark(watermark) -%}
-  {#- The landing filter of an incremental run: partitions and rows at or after the
-      watermark (already shifted back by the lookback). -#}
-  {%- if watermark -%}
-    where
-        landing_date >= cast('{{ watermark.date }}' as date)
-        and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
-  {%- endif -%}
-{%- endmacro %}
-
 {% macro oie_event_mart_columns() -%}
   {#- Columns the events mart takes from both browser events and email clicks. -#}
   {{ return([

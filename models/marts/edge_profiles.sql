@@ -6,13 +6,10 @@ with
 
 linked as (
     select
-        identifier as visitor_id,
+        visitor_id,
         lead_id
-    from {{ ref('identity_map') }}
-    where
-        identifier_type = 'visitor'
-        and is_linked
-        and match_type in ('token', 'email_hash')
+    from {{ ref('int_visitor_leads') }}
+    where match_type in ('token', 'email_hash')
 ),
 
 profiles as (

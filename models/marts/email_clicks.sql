@@ -1,65 +1,18 @@
--- Every click on an email link (/go), with the lead it belongs to and whether it was a link
--- scanner: flagged by the collector (scanner user agents and networks, HEAD requests) or
--- never followed by a pixel event for its token within oie_scanner_followup_minutes.
--- Scanner clicks never count as visits, recency or clicks in scoring.
-
-with
-
-clicks as (
-    select *
-    from {{ ref('int_events_deduped') }}
-    where rejection_reason is null and event_type = 'email_click'
-),
-
-token_leads as (
-    select
-        token,
-        lead_id,
-        campaign_id
-    from {{ ref('stg_oie__leads') }}
-    where token is not null
-),
-
-pixel_token_events as (
-    select
-        token,
-        event_at
-    from {{ ref('int_events_deduped') }}
-    where
-        rejection_reason is null
-        and event_type != 'email_click'
-        and token is not null
-        and not is_bot
-),
-
-followed as (
-    select
-        clicks.event_id,
-        count(pixel_token_events.token) > 0 as has_pixel_followup
-    from clicks
-    left join pixel_token_events
-        on
-            clicks.token = pixel_token_events.token
-            and pixel_token_events.event_at >= {{ oie_timestamp_add('minute', -1, 'clicks.event_at') }}
-            and pixel_token_events.event_at
-            <= {{ oie_timestamp_add('minute', var('oie_scanner_followup_minutes'), 'clicks.event_at') }}
-    group by clicks.event_id
-)
+-- Every click on an email link (/go), with the lead it belongs to and the scanner verdict.
+-- The classification itself is int_email_clicks_classified.
 
 select
-    clicks.event_id,
-    clicks.event_at as clicked_at,
-    clicks.received_at,
-    clicks.token,
-    coalesce(clicks.token_valid, false) as token_valid,
-    token_leads.lead_id,
-    token_leads.campaign_id,
-    clicks.click_to,
-    clicks.user_agent,
-    clicks.ip,
-    clicks.is_scanner_flagged,
-    followed.has_pixel_followup,
-    clicks.is_scanner_flagged or not followed.has_pixel_followup or clicks.is_bot as is_scanner
-from clicks
-inner join followed on clicks.event_id = followed.event_id
-left join token_leads on clicks.token = token_leads.token
+    event_id,
+    clicked_at,
+    received_at,
+    token,
+    token_valid,
+    lead_id,
+    campaign_id,
+    click_to,
+    user_agent,
+    ip,
+    is_scanner_flagged,
+    has_pixel_followup,
+    is_scanner
+from {{ ref('int_email_clicks_classified') }}

@@ -9,19 +9,18 @@
 
 with
 
-identity as (
+visitor_leads as (
     select
-        identifier as visitor_id,
+        visitor_id,
         lead_id
-    from {{ ref('identity_map') }}
-    where identifier_type = 'visitor' and is_linked
+    from {{ ref('int_visitor_leads') }}
 ),
 
 token_leads as (
     select
         identifier as token,
         lead_id
-    from {{ ref('identity_map') }}
+    from {{ ref('int_identifiers_resolved') }}
     where identifier_type = 'token'
 ),
 
@@ -57,7 +56,7 @@ select
     all_events.session_id,
     all_events.visitor_id,
     coalesce(
-        identity.lead_id,
+        visitor_leads.lead_id,
         case when all_events.event_type = 'email_click' then token_leads.lead_id end
     ) as lead_id,
     {% for column in shared_columns if column not in leading_columns %}
@@ -65,5 +64,5 @@ select
     {% endfor %}
     all_events.is_scanner_flagged
 from all_events
-left join identity on all_events.visitor_id = identity.visitor_id
+left join visitor_leads on all_events.visitor_id = visitor_leads.visitor_id
 left join token_leads on all_events.token = token_leads.token

@@ -1,21 +1,11 @@
--- One row per session (DESIGN.md columns first), with the lead the visitor is stitched to.
--- Bot, internal and quarantined (over-long) sessions stay visible here, flagged; scoring
+-- One row per session (docs/design.md columns first), with the lead the visitor is stitched
+-- to. Bot, internal and quarantined (over-long) sessions stay visible here, flagged; scoring
 -- ignores them.
-
-with
-
-identity as (
-    select
-        identifier as visitor_id,
-        lead_id
-    from {{ ref('identity_map') }}
-    where identifier_type = 'visitor' and is_linked
-)
 
 select
     s.session_id,
     s.visitor_id,
-    identity.lead_id,
+    visitor_leads.lead_id,
     s.started_at,
     s.ended_at,
     s.duration_s,
@@ -49,4 +39,4 @@ select
     s.is_internal,
     s.is_quarantined
 from {{ ref('int_sessions') }} as s
-left join identity on s.visitor_id = identity.visitor_id
+left join {{ ref('int_visitor_leads') }} as visitor_leads on s.visitor_id = visitor_leads.visitor_id

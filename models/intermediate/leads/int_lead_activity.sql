@@ -12,15 +12,40 @@ leads as (
     select * from {{ ref('stg_oie__leads') }}
 ),
 
+visitor_leads as (
+    select * from {{ ref('int_visitor_leads') }}
+),
+
+clicks as (
+    select * from {{ ref('int_email_clicks_classified') }}
+),
+
+human_sessions as (
+    -- all-time sessions of the leads' linked visitors, without bot, internal and
+    -- quarantined ones
+    select
+        visitor_leads.lead_id,
+        sessions.session_id,
+        sessions.started_at,
+        sessions.ended_at,
+        sessions.pageviews,
+        sessions.active_s,
+        sessions.deep_pageviews,
+        sessions.pricing_views,
+        sessions.case_study_views,
+        sessions.product_views,
+        sessions.forms_submitted,
+        sessions.videos_completed
+    from {{ ref('int_sessions') }} as sessions
+    inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id
+    where not sessions.is_bot and not sessions.is_internal and not sessions.is_quarantined
+),
+
 scored_sessions as (
     select *
-    from {{ ref('sessions') }}
+    from human_sessions
     where
-        lead_id is not null
-        and not is_bot
-        and not is_internal
-        and not is_quarantined
-        and started_at >= {{ window_start }}
+        started_at >= {{ window_start }}
         and started_at <= {{ as_of }}
 ),
 
@@ -29,8 +54,7 @@ all_human_sessions as (
         lead_id,
         min(started_at) as first_visit_at,
         max(ended_at) as last_session_at
-    from {{ ref('sessions') }}
-    where lead_id is not null and not is_bot and not is_internal and not is_quarantined
+    from human_sessions
     group by lead_id
 ),
 
@@ -69,7 +93,7 @@ genuine_clicks as (
         max(case when clicked_at >= {{ window_start }} and clicked_at <= {{ as_of }} then clicked_at end)
             as last_click_in_window_at,
         count(*) as email_clicks
-    from {{ ref('email_clicks') }}
+    from clicks
     where lead_id is not null and not is_scanner
     group by lead_id
 ),
@@ -78,7 +102,7 @@ scanner_clicks as (
     select
         lead_id,
         count(*) as scanner_clicks
-    from {{ ref('email_clicks') }}
+    from clicks
     where lead_id is not null and is_scanner
     group by lead_id
 ),
@@ -86,10 +110,8 @@ scanner_clicks as (
 visitors as (
     select
         lead_id,
-        count(*) as visitors,
-        max(case when is_forwarded then 1 else 0 end) = 1 as has_forwarded_visitor
-    from {{ ref('identity_map') }}
-    where identifier_type = 'visitor' and is_linked
+        count(*) as visitors
+    from visitor_leads
     group by lead_id
 ),
 
@@ -97,7 +119,7 @@ forwarded_tokens as (
     select
         lead_id,
         is_forwarded as token_forwarded
-    from {{ ref('identity_map') }}
+    from {{ ref('int_identifiers_resolved') }}
     where identifier_type = 'token'
 )
 

@@ -1,4 +1,4 @@
--- The explainable intent score (DESIGN.md): five capped components, each its own column,
+-- The explainable intent score (docs/design.md): five capped components, each its own column,
 -- summed and capped at 100, then a level. Every number is an `oie_score_*` var. The vars are
 -- referenced here directly so dbt unit tests can override them.
 

@@ -3,6 +3,7 @@ build and incremental branches) and each statement parsed and trap-checked as Bi
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,13 +13,13 @@ import pytest
 import yaml
 
 from oie import warehouse
+from oie_core.raw_schema import RAW_TABLES, RawTable
 from tests.python.helpers.bigquery_check import check_compiled_tree, check_statement
 
 ROOT = warehouse.PROJECT_DIR
 
 
-def _compile(tmp: Path, mode: str) -> Path:
-    target = tmp / f"target-{mode}"
+def _env(tmp: Path, mode: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         OIE_TARGET="bigquery",
@@ -27,17 +28,27 @@ def _compile(tmp: Path, mode: str) -> Path:
         OIE_BQ_PROJECT="oie-offline",
         OIE_BQ_DATASET="oie",
         OIE_DATA_DIR=str(tmp),
-        DBT_TARGET_PATH=str(target),
+        DBT_TARGET_PATH=str(tmp / f"target-{mode}"),
         DBT_LOG_PATH=str(tmp / "logs"),
     )
+    return env
+
+
+def _dbt_compile(tmp: Path, mode: str, *extra_args: str) -> str:
     args = warehouse.dbt_command(
         "compile",
         vars={"oie_offline_compile": mode},
-        extra_args=["--no-populate-cache", "--no-introspect"],
+        extra_args=["--no-populate-cache", "--no-introspect", *extra_args],
     )
+    env = _env(tmp, mode)
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
-    return target / "compiled"
+    return done.stdout
+
+
+def _compile(tmp: Path, mode: str) -> Path:
+    _dbt_compile(tmp, mode)
+    return tmp / f"target-{mode}" / "compiled"
 
 
 @pytest.fixture(scope="module")
@@ -102,34 +113,63 @@ def test_checker_accepts_the_bigquery_spellings() -> None:
     assert check_statement(ok) == []
 
 
-def _ddl_columns(table: str) -> list[tuple[str, str]]:
-    text = (ROOT / "macros" / "raw_tables.sql").read_text()
-    block = re.search(rf"`{table}` \((.*?)\n    \)", text, re.S)
-    assert block, table
+@pytest.fixture(scope="module")
+def raw_tables_ddl(compiled: dict[str, Path]) -> list[str]:
+    """The statements `dbt run-operation oie_create_raw_tables` runs, rendered offline by the
+    same macro (macros/raw_tables.sql, columns from the generated macros/raw_schema.sql).
+    Reuses the first-build compile's target folder, so dbt parses the project only once."""
+    tmp = compiled["full"].parents[1]
+    inline = "{{ oie_raw_tables_ddl('oie-offline', 'oie', 400) | join(';\\n') }}"
+    out = _dbt_compile(tmp, "full", "--quiet", "--output", "json", "--inline", inline)
+    return json.loads(out[out.index("{") :])["compiled"].split(";\n")
+
+
+def _ddl_of(statements: list[str], table: str) -> str:
+    matching = [s for s in statements if f"`oie-offline`.`oie`.`{table}` (" in s]
+    assert len(matching) == 1, (table, statements)
+    return matching[0]
+
+
+def _ddl_columns(ddl: str) -> list[tuple[str, str, str]]:
+    body = re.search(r"\((.*)\)\s*partition by", ddl, re.S)
+    assert body, ddl
     columns = []
-    for line in block.group(1).strip().splitlines():
-        name, col_type = line.strip().rstrip(",").split()[:2]
-        columns.append((name, col_type))
+    for line in body.group(1).strip().splitlines():
+        name, col_type, *rest = line.strip().rstrip(",").split()
+        columns.append((name, col_type, "REQUIRED" if rest == ["NOT", "NULL"] else "NULLABLE"))
     return columns
 
 
-def test_raw_table_ddl_matches_the_ingest_functions_bigquery_rows() -> None:
-    from ingest_function.bigquery_sink import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA
+def test_raw_table_ddl_parses_as_bigquery_sql(raw_tables_ddl: list[str]) -> None:
+    assert raw_tables_ddl[0] == "create schema if not exists `oie-offline`.`oie`"
+    assert len(raw_tables_ddl) == 1 + len(RAW_TABLES)
+    for statement in raw_tables_ddl:
+        assert check_statement(statement) == [], statement
 
-    assert _ddl_columns("raw_events") == [(n, t) for n, t, _mode in RAW_EVENTS_SCHEMA]
-    assert _ddl_columns("raw_rejected_events") == [(n, t) for n, t, _mode in RAW_REJECTED_SCHEMA]
+
+@pytest.mark.parametrize("table", RAW_TABLES, ids=lambda t: t.name)
+def test_raw_table_ddl_is_the_raw_schema(raw_tables_ddl: list[str], table: RawTable) -> None:
+    # oie_core.raw_schema is the one declaration: the ingest function writes rows with
+    # table.bigquery_schema(), and the DDL must create exactly those columns and layout.
+    ddl = _ddl_of(raw_tables_ddl, table.name)
+    assert _ddl_columns(ddl) == list(table.bigquery_schema())
+    assert f"partition by date({table.partition_column})" in ddl
+    assert f"cluster by {', '.join(table.cluster_by)} " in ddl
+    assert "options (partition_expiration_days = 400)" in ddl
 
 
-def test_local_landing_columns_match_the_bigquery_raw_tables() -> None:
+def test_local_landing_columns_match_the_bigquery_raw_tables(raw_tables_ddl: list[str]) -> None:
     sources = (ROOT / "models" / "staging" / "__sources.yml").read_text()
-    for table in ("raw_events", "raw_leads", "raw_rejected_events"):
+    for table in RAW_TABLES:
         spec = re.search(
-            rf"- name: {table}\n.*?columns=\{{{{ '{{{{' }}}}(.*?)\{{{{ '}}}}' }}}}\)", sources, re.S
+            rf"- name: {table.name}\n.*?columns=\{{{{ '{{{{' }}}}(.*?)\{{{{ '}}}}' }}}}\)",
+            sources,
+            re.S,
         )
-        assert spec, table
+        assert spec, table.name
         local = re.findall(r"'(\w+)': '(\w+)'", spec.group(1))
-        ddl = _ddl_columns(table)
-        assert [n for n, _ in local] == [n for n, _ in ddl], table
+        ddl = _ddl_columns(_ddl_of(raw_tables_ddl, table.name))
+        assert [n for n, _ in local] == [n for n, _type, _mode in ddl], table.name
 
 
 def test_profiles_example_documents_the_bigquery_target() -> None:

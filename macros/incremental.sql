@@ -1,30 +1,7 @@
-{#- Incremental plumbing shared by the models. -#}
-
-{% macro oie_landing_dir() -%}
-  {{ return(env_var('OIE_LANDING_DIR', env_var('OIE_DATA_DIR', 'data') ~ '/landing')) }}
-{%- endmacro %}
-
-{% macro oie_landing_has_files(stream) -%}
-  {#- A fresh clone has no landing files, and DuckDB's read_json fails on a glob that matches
-      nothing; staging then selects from a typed empty relation instead. BigQuery always has
-      its raw tables. -#}
-  {%- if target.type != 'duckdb' or not execute -%}
-    {{ return(true) }}
-  {%- endif -%}
-  {%- set pattern = oie_landing_dir() ~ '/' ~ stream ~ '/*/*/*.ndjson' -%}
-  {%- set result = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')") -%}
-  {{ return(result.columns[0].values()[0] > 0) }}
-{%- endmacro %}
-
-{% macro oie_landing_date_column() -%}
-  {{ return(adapter.dispatch('oie_landing_date_column', 'oie')()) }}
-{%- endmacro %}
-{% macro default__oie_landing_date_column() -%}
-  dt
-{%- endmacro %}
-{% macro bigquery__oie_landing_date_column() -%}
-  date(received_at)
-{%- endmacro %}
+{#- Incremental plumbing shared by the models: the watermark an incremental run reads
+    from its own table and the filter it becomes (on the landing partition column, so old
+    partitions are skipped), the run stamp, the strategy and BigQuery partitioning per
+    engine, and is_incremental() with the offline-compile switch. -#}
 
 {% macro oie_watermark(column, lookback_minutes=0) -%}
   {#- The newest `column` already in this model, minus a lookback, as literal strings
@@ -51,6 +28,28 @@
   {{ return({'ts': ts, 'date': result.columns[1].values()[0]}) }}
 {%- endmacro %}
 
+{% macro oie_landing_date_column() -%}
+  {#- Staging's landing_date, the partition the watermark filter prunes on: the hive folder
+      dt of a landing file locally, the raw table's partition DATE(received_at) on BigQuery. -#}
+  {{ return(adapter.dispatch('oie_landing_date_column', 'oie')()) }}
+{%- endmacro %}
+{% macro default__oie_landing_date_column() -%}
+  dt
+{%- endmacro %}
+{% macro bigquery__oie_landing_date_column() -%}
+  date(received_at)
+{%- endmacro %}
+
+{% macro oie_since_watermark(watermark) -%}
+  {#- The landing filter of an incremental run: partitions and rows at or after the
+      watermark (already shifted back by the lookback). -#}
+  {%- if watermark -%}
+    where
+        landing_date >= cast('{{ watermark.date }}' as date)
+        and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
+  {%- endif -%}
+{%- endmacro %}
+
 {% macro oie_run_timestamp() -%}
   {#- One instant per dbt invocation, stamped on rows so downstream models find what changed
       even when a previous run stopped half-way. -#}
@@ -66,7 +65,7 @@
 {%- endmacro %}
 
 {% macro oie_incremental_strategy() -%}
-  {#- merge on BigQuery, delete+insert on DuckDB (the issue's choice per engine). -#}
+  {#- merge on BigQuery, delete+insert on DuckDB. -#}
   {{ return('merge' if target.type == 'bigquery' else 'delete+insert') }}
 {%- endmacro %}
 
