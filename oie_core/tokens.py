@@ -22,6 +22,7 @@ TOKEN_RE = re.compile(r"^[0-9A-Za-z]{11}$")
 ID_LEN = 7
 CHECK_LEN = 3
 MAX_COUNTER = 1000
+_BASE62_SPAN = {n: 62**n for n in (ID_LEN, CHECK_LEN)}
 
 
 class TokenConfigError(ValueError):
@@ -29,7 +30,10 @@ class TokenConfigError(ValueError):
 
 
 def _base62(data: bytes, length: int) -> str:
-    n = int.from_bytes(data, "big")
+    """The `length` lowest base-62 digits of the big-endian number `data`, most significant
+    first. Reducing modulo 62**length first gives the same digits with small-int arithmetic
+    (a campaign import mints millions of tokens)."""
+    n = int.from_bytes(data, "big") % _BASE62_SPAN[length]
     out = []
     for _ in range(length):
         n, r = divmod(n, 62)
@@ -38,7 +42,8 @@ def _base62(data: bytes, length: int) -> str:
 
 
 def _mac(secret: bytes, message: str) -> bytes:
-    return hmac.new(secret, message.encode("utf-8"), hashlib.sha256).digest()
+    # hmac.digest is the one-shot C path: the same bytes as hmac.new(...).digest().
+    return hmac.digest(secret, message.encode("utf-8"), hashlib.sha256)
 
 
 @dataclass(frozen=True)
