@@ -99,6 +99,25 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
             proc.wait(timeout=5)
 
 
+def launch_collector(
+    host: str, port: int, env: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """The ingest function under functions-framework (gunicorn), output appended to
+    `log_path`, in its own session: our Ctrl-C is handled by us, then SIGTERM to it."""
+    exe = Path(sys.executable).with_name("functions-framework")
+    launcher = [str(exe)] if exe.exists() else [sys.executable, "-m", "functions_framework"]
+    command = [*launcher, "--source", "ingest_function/main.py", "--target", "ingest"]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            [*command, "--host", host, "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @contextlib.contextmanager
 def running_stack(
     host: str = "127.0.0.1",
@@ -121,29 +140,9 @@ def running_stack(
         site_port = site_port or free_port(host)
         site_url = f"http://{browse_host}:{site_port}"
     server_env = collector_env(site_url, env)
-    exe = Path(sys.executable).with_name("functions-framework")
-    launcher = [str(exe)] if exe.exists() else [sys.executable, "-m", "functions_framework"]
     if log_path is None:
         log_path = Path(tempfile.mkstemp(prefix="oie-serve-", suffix=".log")[1])
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [
-                *launcher,
-                "--source",
-                "ingest_function/main.py",
-                "--target",
-                "ingest",
-                "--host",
-                host,
-                "--port",
-                str(port),
-            ],
-            cwd=REPO_ROOT,
-            env=server_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # our Ctrl-C is handled by us, then SIGTERM to it
-        )
+    proc = launch_collector(host, port, server_env, log_path)
     try:
         try:
             wait_healthy(collector, proc)

@@ -8,6 +8,45 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def browser_event(
+    event_id: str,
+    etype: str,
+    at: float,
+    *,
+    visitor_id: str,
+    session_id: str,
+    token: str | None,
+    url: str,
+    referrer: str | None,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """One event as the pixel sends it (the wire format of POST /track, docs/design.md)."""
+    return {
+        "event_id": event_id,
+        "type": etype,
+        "ts": int(at * 1000),
+        "visitor_id": visitor_id,
+        "session_id": session_id,
+        "token": token,
+        "url": url,
+        "referrer": referrer,
+        "data": data,
+    }
+
+
+def pageview_data(title: str, width: int, height: int) -> dict[str, Any]:
+    """A pageview's `data` for a browser whose viewport fills its screen."""
+    return {
+        "title": title,
+        "viewport_w": width,
+        "viewport_h": height,
+        "screen_w": width,
+        "screen_h": height,
+        "language": "en-US",
+        "tz": "Europe/Berlin",
+    }
+
+
 @dataclass(frozen=True)
 class SimLead:
     email: str

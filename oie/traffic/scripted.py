@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oie.traffic.catalogue import DESKTOP_UAS, FORM_ID, PAGES, VIDEO
-from oie.traffic.model import SimLead, TrackBatch
+from oie.traffic.model import SimLead, TrackBatch, browser_event, pageview_data
 from oie_core.hashing import email_hashes
 
 
@@ -55,33 +55,22 @@ def scripted_visit(
         ) -> None:
             nonlocal counter
             counter += 1
+            event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{session_id}|{counter}"))
             events.append(
-                {
-                    "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{session_id}|{counter}")),
-                    "type": etype,
-                    "ts": int(at * 1000),
-                    "visitor_id": visitor_id,
-                    "session_id": session_id,
-                    "token": lead.token,
-                    "url": url,
-                    "referrer": ref,
-                    "data": data,
-                }
+                browser_event(
+                    event_id,
+                    etype,
+                    at,
+                    visitor_id=visitor_id,
+                    session_id=session_id,
+                    token=lead.token,
+                    url=url,
+                    referrer=ref,
+                    data=data,
+                )
             )
 
-        add(
-            "pageview",
-            t,
-            {
-                "title": title,
-                "viewport_w": 1440,
-                "viewport_h": 900,
-                "screen_w": 1440,
-                "screen_h": 900,
-                "language": "en-US",
-                "tz": "Europe/Berlin",
-            },
-        )
+        add("pageview", t, pageview_data(title, 1440, 900))
         for step in (25, 50, 75, 90, 100):
             if step <= page.depth:
                 add("scroll_depth", t + page.dwell_s * step / 200, {"depth": step})

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from oie.traffic.catalogue import BROWSE, FORM_ID, INTENT, PAGES, VIDEO, is_mobile
-from oie.traffic.model import TrackBatch
+from oie.traffic.model import TrackBatch, browser_event, pageview_data
 from oie_core.hashing import email_hashes
 
 
@@ -63,32 +63,20 @@ class VisitBuilder:
                 referrer: str = prev_url,
             ) -> None:
                 events.append(
-                    {
-                        "event_id": self.uid(),
-                        "type": etype,
-                        "ts": int(at * 1000),
-                        "visitor_id": visitor_id,
-                        "session_id": session_id,
-                        "token": token,
-                        "url": url,
-                        "referrer": referrer or None,
-                        "data": data,
-                    }
+                    browser_event(
+                        self.uid(),
+                        etype,
+                        at,
+                        visitor_id=visitor_id,
+                        session_id=session_id,
+                        token=token,
+                        url=url,
+                        referrer=referrer or None,
+                        data=data,
+                    )
                 )
 
-            add(
-                "pageview",
-                t,
-                {
-                    "title": title,
-                    "viewport_w": vw,
-                    "viewport_h": vh,
-                    "screen_w": vw,
-                    "screen_h": vh,
-                    "language": "en-US",
-                    "tz": "Europe/Berlin",
-                },
-            )
+            add("pageview", t, pageview_data(title, vw, vh))
             if bot:
                 t += rng.uniform(0.3, 2.0)
                 batches.append(TrackBatch(t, events, user_agent, ip))

@@ -55,11 +55,12 @@ def test_every_cited_doc_exists():
 
 def test_nothing_points_outside_the_repository():
     outside = []
+    # Spelled in pieces so this file does not match itself.
+    sibling_folder = ".." + "/" + "shared"
+    old_design = re.compile(r"\b" + "DESIGN" + r"\.md\b")
     for path in text_files():
-        if path == Path(__file__).resolve():
-            continue  # this test names what it looks for
         text = path.read_text(errors="replace")
-        if "../shared" in text or re.search(r"\bDESIGN\.md\b", text):
+        if sibling_folder in text or old_design.search(text):
             outside.append(str(path.relative_to(REPO)))
     assert outside == []
 

@@ -19,18 +19,15 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 # One implementation of "free port" and "stop gracefully" for the product and its tests.
-from oie.stack import free_port
+from oie.stack import free_port, launch_collector, wait_healthy
 from oie.stack import stop as stop_server
 
 REPO = Path(__file__).resolve().parents[3]
@@ -67,24 +64,6 @@ class IngestServer:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ingest server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except urllib.error.HTTPError as exc:
-            if exc.code == 503:  # up, sink unhealthy: still a running server
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"ingest server at {url} not healthy after {timeout}s")
-
-
 @contextlib.contextmanager
 def start_ingest_server(
     env: dict[str, str] | None = None,
@@ -111,35 +90,15 @@ def start_ingest_server(
     }
     if threads is not None:
         full_env["THREADS"] = str(threads)
-    exe = REPO / ".venv" / "bin" / "functions-framework"
-    launcher = [str(exe)] if exe.exists() else [sys.executable, "-m", "functions_framework"]
     landing = Path(full_env.get("OIE_LANDING_DIR") or data_dir / "landing")
     log_path = data_dir / f"server-{time.time_ns()}.log"
     last_error: Exception | None = None
     for _attempt in range(3):  # a free port can be taken between probe and bind
         port = free_port()
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                [
-                    *launcher,
-                    "--source",
-                    "ingest_function/main.py",
-                    "--target",
-                    "ingest",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                cwd=REPO,
-                env=full_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        proc = launch_collector("127.0.0.1", port, full_env, log_path)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_healthy(url, proc, timeout)
+            wait_healthy(url, proc, timeout)
         except Exception as exc:
             stop_server(proc)
             last_error = exc

@@ -11,7 +11,8 @@ import zipfile
 
 import pytest
 
-from tests.python.helpers.servers import REPO, _wait_healthy, free_port, http_call, stop_server
+from oie.stack import wait_healthy
+from tests.python.helpers.servers import REPO, free_port, http_call, stop_server
 
 sys.path.insert(0, str(REPO / "deploy"))
 import bundle
@@ -110,7 +111,7 @@ def test_clean_venv_imports_and_serves(installed, tmp_path):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc, 60)
+        wait_healthy(url, proc, 60)
         now = int(time.time() * 1000)
         body = json.dumps(
             {
