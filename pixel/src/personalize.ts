@@ -23,6 +23,9 @@ export function startPersonalize(): void {
   }, 1e3);
   const go = () =>
     d.querySelector("[data-personalize],[data-show-if]") &&
-    load().then((c) => c.personalize(endpoint + "/personalize?vid=" + (id as any).v, () => late));
+    load().then((c) => {
+      // The visitor may opt out while the chunk loads: then there is no one to personalize.
+      if (id) c.personalize(endpoint + "/personalize?vid=" + id.v, () => late);
+    });
   onIdentified.push(() => (d.readyState == "loading" ? on(d, "DOMContentLoaded", go) : go()));
 }

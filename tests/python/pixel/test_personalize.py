@@ -95,3 +95,21 @@ def test_late_profile_does_not_swap_visible_text(
     assert page.text_content("[data-personalize]") == "there"
     assert page.evaluate("window.__seen") == ["there"]
     assert page.evaluate("window.__hotShown") is False
+
+
+def test_opt_out_while_the_chunk_loads_personalizes_nobody(page: Page, site: ExampleSite):
+    """The visitor opts out after being identified but before the lazy chunk arrives: the
+    chunk then finds no identity and must neither throw nor ask /personalize."""
+    held: list[Route] = []
+    page.route("**/oie-hash.js*", lambda route: held.append(route))
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/personalize" in r.url else None)
+    page.goto(site.url + "/")
+    visitor_id(page)
+    wait_for(lambda: held, what="the chunk request")
+    page.evaluate("oie('optout')")
+    held[0].continue_()
+    wait_for(lambda: page.evaluate("typeof window.__oieChunk === 'object'"), what="chunk")
+    page.wait_for_timeout(200)  # a chance for a wrong callback to run
+    assert asked == []
+    assert page.evaluate("localStorage.getItem('_oie_visitor')") is None
