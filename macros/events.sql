@@ -16,7 +16,7 @@
   {#- Columns the events mart takes from both browser events and email clicks. -#}
   {{ return([
     'event_id', 'event_type', 'event_at', 'received_at', 'visitor_id', 'client_session_id',
-    'token', 'token_valid', 'url', 'url_path', 'referrer', 'page_title', 'scroll_depth',
+    'token', 'token_valid', 'url', 'url_path', 'page_class', 'referrer', 'page_title', 'scroll_depth',
     'active_ms', 'click_role', 'click_text', 'click_href', 'form_id', 'hem_sha256',
     'video_action', 'video_src', 'video_percent', 'device', 'browser', 'os', 'country',
     'region', 'city', 'is_bot', 'is_internal', 'event_data_json'

@@ -13,6 +13,7 @@ select
     user_agent,
     ip,
     is_scanner_flagged,
+    scanner_vendor,
     has_pixel_followup,
     is_scanner
 from {{ ref('int_email_clicks_classified') }}

@@ -30,6 +30,7 @@ select
     s.pricing_views,
     s.case_study_views,
     s.product_views,
+    s.careers_views,
     s.deep_pageviews,
     s.pages_seen,
     s.events,

@@ -54,24 +54,106 @@ keyed as (
     from checked
 ),
 
-ranked as (
+-- The dedupe looks at ids only, so it stays linear in the rows read: a narrow aggregate
+-- counts the copies of each key (and drops keys already loaded), keys landed once pass
+-- straight through, and only the copies of keys landed more than once (retried batches, a
+-- few per cent of lines) are ranked: first received wins, ties by event_at, then the
+-- browser's send time. No window ever sorts the wide rows of the whole run.
+copy_counts as (
     select
-        *,
+        event_key,
+        count(*) as copies
+    from keyed
+    group by event_key
+),
+
+new_keys as (
+    select
+        event_key,
+        copies
+    from copy_counts{% if oie_is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as existing
+        where existing.event_key = copy_counts.event_key
+    ){% endif %}
+),
+
+single_copies as (
+    select
+        keyed.*,
+        1 as copy_rank
+    from keyed
+    inner join new_keys on keyed.event_key = new_keys.event_key
+    where new_keys.copies = 1
+),
+
+repeated_copies as (
+    select
+        keyed.*,
         row_number() over (
-            partition by event_key
-            order by received_at, event_at, client_sent_at_ms
+            partition by keyed.event_key
+            order by keyed.received_at, keyed.event_at, keyed.client_sent_at_ms
         ) as copy_rank
     from keyed
+    inner join new_keys on keyed.event_key = new_keys.event_key
+    where new_keys.copies > 1
 ),
 
 first_copies as (
-    select * from ranked
-    where
-        copy_rank = 1{% if oie_is_incremental() %}
-        and not exists (
-            select 1 from {{ this }} as existing
-            where existing.event_key = ranked.event_key
-        ){% endif %}
+    select * from single_copies
+    union all
+    select * from repeated_copies
+    where copy_rank = 1
+),
+
+-- Seed lists (docs/warehouse.md, "Seeds") are matched against the distinct paths and user
+-- agents of this run's rows only, then joined back by equality: a few LIKEs per distinct
+-- value, whatever the number of events.
+seen_paths as (
+    select distinct {{ oie_url_path('url') }} as url_path
+    from first_copies
+),
+
+seen_agents as (
+    select distinct user_agent
+    from first_copies
+    where user_agent is not null
+),
+
+path_matches as (
+    select
+        seen.url_path as classified_path,
+        classes.page_class,
+        row_number() over (
+            partition by seen.url_path
+            order by classes.priority desc, length(classes.pattern) desc, classes.pattern
+        ) as match_rank
+    from seen_paths as seen
+    inner join {{ ref('oie_page_classes') }} as classes on seen.url_path like lower(classes.pattern)
+),
+
+path_classes as (
+    select
+        classified_path,
+        page_class
+    from path_matches
+    where match_rank = 1
+),
+
+bot_agents as (
+    select distinct seen.user_agent as bot_user_agent
+    from seen_agents as seen
+    inner join {{ ref('oie_bot_user_agents') }} as bots on lower(seen.user_agent) like lower(bots.pattern)
+),
+
+classified as (
+    select
+        first_copies.*,
+        path_classes.page_class as listed_page_class,
+        bot_agents.bot_user_agent is not null as is_listed_bot
+    from first_copies
+    left join path_classes on {{ oie_url_path('first_copies.url') }} = path_classes.classified_path
+    left join bot_agents on first_copies.user_agent = bot_agents.bot_user_agent
 ),
 
 unpacked as (
@@ -104,14 +186,10 @@ unpacked as (
         asn,
         as_org,
         -- a missing user agent or ip is not evidence of a bot or an office visit
-        is_bot_by_collector
-        or coalesce({{ oie_like_any('user_agent', var('oie_bot_user_agent_patterns')) }}, false)
-            as is_bot,
+        is_bot_by_collector or is_listed_bot as is_bot,
         coalesce({{ oie_starts_with_any('ip', var('oie_internal_ip_prefixes')) }}, false) as is_internal,
-        {{ oie_like_any(oie_url_path('url'), var('oie_pricing_url_patterns')) }} as is_pricing_page,
-        {{ oie_like_any(oie_url_path('url'), var('oie_case_study_url_patterns')) }}
-            as is_case_study_page,
-        {{ oie_like_any(oie_url_path('url'), var('oie_product_url_patterns')) }} as is_product_page,
+        -- seeds/oie_page_classes.csv; a path no pattern matches is 'other'
+        coalesce(listed_page_class, 'other') as page_class,
         -- pageview
         case when event_type = 'pageview' then {{ oie_json_str('event_data', 'title') }} end
             as page_title,
@@ -148,7 +226,7 @@ unpacked as (
         case when event_type = 'email_click' then {{ oie_json_str('event_data', 'to') }} end as click_to,
         {{ oie_json_to_text('event_data') }} as event_data_json,
         {{ oie_run_timestamp() }} as oie_loaded_at
-    from first_copies
+    from classified
 )
 
 select * from unpacked

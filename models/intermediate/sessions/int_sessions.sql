@@ -41,9 +41,7 @@ session_events as (
         events.event_type,
         events.event_at,
         events.url_path,
-        events.is_pricing_page,
-        events.is_case_study_page,
-        events.is_product_page,
+        events.page_class,
         events.scroll_depth,
         events.active_ms,
         events.form_id,
@@ -67,9 +65,8 @@ page_views as (
         session_id,
         page_view_index,
         max(case when event_type = 'pageview' then url_path end) as url_path,
-        {{ oie_bool_or("event_type = 'pageview' and is_pricing_page") }} as is_pricing_view,
-        {{ oie_bool_or("event_type = 'pageview' and is_case_study_page") }} as is_case_study_view,
-        {{ oie_bool_or("event_type = 'pageview' and is_product_page") }} as is_product_view,
+        -- the class of the page view's pageview event (seeds/oie_page_classes.csv)
+        max(case when event_type = 'pageview' then page_class end) as page_class,
         coalesce(max(scroll_depth), 0) as max_depth,
         coalesce(max(active_ms), 0) as active_ms
     from session_events
@@ -81,9 +78,11 @@ page_view_totals as (
     select
         session_id,
         sum(active_ms) as active_ms,
-        sum(case when is_pricing_view then 1 else 0 end) as pricing_views,
-        sum(case when is_case_study_view then 1 else 0 end) as case_study_views,
-        sum(case when is_product_view then 1 else 0 end) as product_views,
+        sum(case when page_class = 'pricing' then 1 else 0 end) as pricing_views,
+        sum(case when page_class = 'case_study' then 1 else 0 end) as case_study_views,
+        sum(case when page_class = 'product' then 1 else 0 end) as product_views,
+        -- recorded, never buying intent: the score reads only the three counts above
+        sum(case when page_class = 'careers' then 1 else 0 end) as careers_views,
         sum(
             case when max_depth >= {{ var('oie_score_engagement_deep_scroll_depth') }} then 1 else 0 end
         ) as deep_pageviews,
@@ -148,6 +147,7 @@ measured as (
         coalesce(page_view_totals.pricing_views, 0) as pricing_views,
         coalesce(page_view_totals.case_study_views, 0) as case_study_views,
         coalesce(page_view_totals.product_views, 0) as product_views,
+        coalesce(page_view_totals.careers_views, 0) as careers_views,
         coalesce(page_view_totals.deep_pageviews, 0) as deep_pageviews,
         page_view_totals.pages_seen
     from event_totals
@@ -178,6 +178,7 @@ final as (
         pricing_views,
         case_study_views,
         product_views,
+        careers_views,
         deep_pageviews,
         pages_seen,
         events,

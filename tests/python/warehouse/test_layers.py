@@ -14,6 +14,8 @@ import yaml
 from oie import warehouse
 
 MODELS = warehouse.PROJECT_DIR / "models"
+SNAPSHOTS = warehouse.PROJECT_DIR / "snapshots"
+SEEDS = warehouse.PROJECT_DIR / "seeds"
 LAYERS = ("staging", "intermediate", "marts")  # bottom to top
 REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
 # One row per landed or refused line: these have no key, by design.
@@ -38,11 +40,30 @@ def _yaml_models() -> dict[str, dict]:
     return declared
 
 
+@functools.cache
+def _snapshots() -> dict[str, str]:
+    """Snapshot name -> the layer of what it records (a snapshot sits in its source's layer)."""
+    layers = {}
+    for path in SNAPSHOTS.glob("*.yml"):
+        for snap in yaml.safe_load(path.read_text()).get("snapshots") or []:
+            (source,) = REF.findall(snap["relation"])
+            layers[snap["name"]] = _layer(_models()[source])
+    return layers
+
+
 def test_models_ref_only_their_own_layer_or_below() -> None:
     models = _models()
+    snapshots = _snapshots()
+    seeds = {path.stem for path in SEEDS.glob("*.csv")}  # the analyst's lists: below every layer
     upward = []
     for name, path in models.items():
         for ref in REF.findall(path.read_text()):
+            if ref in seeds:
+                continue
+            if ref in snapshots:
+                if LAYERS.index(snapshots[ref]) > LAYERS.index(_layer(path)):
+                    upward.append(f"{name} ({_layer(path)}) refs snapshot {ref}")
+                continue
             assert ref in models, f"{name} refs unknown model {ref}"
             if LAYERS.index(_layer(models[ref])) > LAYERS.index(_layer(path)):
                 upward.append(f"{name} ({_layer(path)}) refs {ref} ({_layer(models[ref])})")
