@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 
 SCENARIO = Path(__file__).parent / "scenario"
 AS_OF = "2026-03-10T12:00:00"
@@ -19,6 +20,12 @@ DEFAULT_UA = (
     "Chrome/131.0 Safari/537.36"
 )
 BATCHES = (1, 2, 3, 4)
+
+
+def pinned_vars(as_of: str = AS_OF) -> dict[str, Any]:
+    """Every var the expectations rely on (scenario/vars.yml) plus the scoring clock."""
+    pinned = yaml.safe_load((SCENARIO / "vars.yml").read_text())
+    return {**pinned, "oie_as_of": as_of}
 
 
 def _parse(iso: str) -> datetime:
@@ -165,6 +172,8 @@ MART_QUERIES = {
         "select e.event_id, coalesce(e.visitor_id, ''), s.started_at, e.lead_id "
         "from events e left join sessions s on e.session_id = s.session_id"
     ),
+    "intent_distribution": "select {cols} from intent_distribution",
+    "recent_sessions": "select {cols} from recent_sessions",
     "edge_profiles": (
         "select key, json_extract_string(value, '$.first_name'), "
         "json_extract_string(value, '$.company'), "
