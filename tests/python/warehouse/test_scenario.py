@@ -10,7 +10,7 @@ import pytest
 
 from tests.python.warehouse import scenario
 
-VARS = {"oie_as_of": scenario.AS_OF}
+VARS = scenario.pinned_vars()
 
 
 def _sessions_of(warehouse: Path, visitor: str) -> list[tuple]:
