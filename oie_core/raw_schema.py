@@ -11,6 +11,11 @@ Every other copy is made from this declaration:
 Adding a raw column is one edit here, `python -m oie_core.raw_schema --write`, and the model
 that uses the column (docs/design.md "Adding a raw column").
 
+Freshness: a table that should keep receiving rows declares how late its newest row may be
+(`Freshness`); the sources YAML then carries `loaded_at_field` and dbt's `freshness` block, and
+`dbt source freshness` (run by `oie run`, oie/freshness.py) says when the table went quiet.
+Only `raw_events` declares one: no rejects and no new lead imports for a day are normal.
+
 Types are logical: `string`, `int64`, `bool`, `timestamp`, `json`. On BigQuery they are the
 column types; in the NDJSON landing files timestamps travel as ISO-8601 strings
 (`2026-11-22T10:00:00.123Z`), so DuckDB reads them as VARCHAR and staging casts them.
@@ -61,6 +66,28 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """How late the newest row of a raw table may be before `dbt source freshness` warns or
+    errors, measured on its load-time column (the server's receive time)."""
+
+    loaded_at: str  # a timestamp column of the table
+    warn_after_hours: int
+    error_after_hours: int
+
+    @property
+    def loaded_at_field(self) -> str:
+        # Landing files carry timestamps as ISO text (see the module docstring): dbt needs a
+        # TIMESTAMP for max(), so the field is cast; on BigQuery the cast is a no-op.
+        return f"cast({self.loaded_at} as timestamp)"
+
+
+# The pixel sends on every page view: a site with traffic lands events every hour of the
+# working day. Six hours without one means the collector, its sink or sealing has probably
+# stopped (warn); a whole day without one is an outage or a site without the tag (error).
+EVENTS_FRESHNESS = Freshness("received_at", warn_after_hours=6, error_after_hours=24)
+
+
+@dataclass(frozen=True)
 class RawTable:
     name: str
     stream: str  # the landing stream that holds it on the local target
@@ -68,6 +95,7 @@ class RawTable:
     columns: tuple[Column, ...]
     partition_column: str
     cluster_by: tuple[str, ...]
+    freshness: Freshness | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -87,6 +115,7 @@ RAW_EVENTS = RawTable(
     description="One row per accepted event, with the server's fields (docs/design.md).",
     partition_column="received_at",
     cluster_by=("type", "visitor_id"),
+    freshness=EVENTS_FRESHNESS,
     columns=(
         Column(
             "event_id",
@@ -230,7 +259,8 @@ def render_sources_yml() -> str:
         "# Declared once. On the local target each source is the sealed NDJSON landing files of",
         "# one stream (docs/design.md, landing protocol) read with hive partitions dt/hr; on",
         "# BigQuery they are the partitioned raw tables made by",
-        "# `dbt run-operation oie_create_raw_tables`.",
+        "# `dbt run-operation oie_create_raw_tables`. A table with `freshness` is checked by",
+        "# `dbt source freshness` on its receive time (oie/freshness.py, run by `oie run`).",
         "sources:",
         "  - name: oie",
         "    description: Events, leads and rejects landed by the ingest function and"
@@ -243,6 +273,16 @@ def render_sources_yml() -> str:
             f"      - name: {table.name}",
             f"        description: {_yaml_text(table.description)}",
             "        config:",
+        ]
+        if table.freshness is not None:
+            fresh = table.freshness
+            lines += [
+                f"          loaded_at_field: {_yaml_text(fresh.loaded_at_field)}",
+                "          freshness:",
+                f"            warn_after: {{count: {fresh.warn_after_hours}, period: hour}}",
+                f"            error_after: {{count: {fresh.error_after_hours}, period: hour}}",
+            ]
+        lines += [
             "          meta:",
             f"            external_location: {_yaml_text(_external_location(table))}",
             "        columns:",

@@ -72,3 +72,20 @@ def test_the_contracts_document_lists_the_declared_event_fields():
     documented = re.findall(r"^\| (\w+(?:, \w+)*) \|", section, re.M)
     names = [n for cell in documented if cell != "field" for n in cell.split(", ")]
     assert names == list(RAW_EVENTS.names)
+
+
+def test_freshness_is_declared_on_the_receive_time_of_raw_events_only():
+    doc = yaml.safe_load((REPO / raw_schema.SOURCES_YML).read_text())
+    configs = {t["name"]: t["config"] for t in doc["sources"][0]["tables"]}
+    events = configs["raw_events"]
+    # landing files hold ISO text: dbt's max() needs a TIMESTAMP (a no-op cast on BigQuery)
+    assert events["loaded_at_field"] == "cast(received_at as timestamp)"
+    assert events["freshness"] == {
+        "warn_after": {"count": 6, "period": "hour"},
+        "error_after": {"count": 24, "period": "hour"},
+    }
+    assert RAW_EVENTS.freshness is not None
+    assert RAW_EVENTS.freshness.loaded_at == RAW_EVENTS.partition_column
+    assert RAW_EVENTS.freshness.loaded_at in RAW_EVENTS.columns_of_type("timestamp")
+    for name in ("raw_rejected_events", "raw_leads"):
+        assert "freshness" not in configs[name] and "loaded_at_field" not in configs[name]
