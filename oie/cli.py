@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oie.commands import campaign, demo, leads, replay, run, serve, simulate
+from oie.commands import campaign, demo, leads, replay, run, serve, simulate, tune
 
 app = typer.Typer(
     name="oie",
@@ -21,6 +21,7 @@ campaign.register(app)
 serve.register(app)
 simulate.register(app)
 run.register(app)
+tune.register(app)
 
 
 if __name__ == "__main__":

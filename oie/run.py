@@ -1,8 +1,8 @@
 """`oie run`: the scheduled pipeline, steps in the design's order (docs/design.md), under one lock.
 
-seal landing files -> dbt build -> KV sync -> alerts. The first failing step stops the run
-(a sync or alert after a failed build would only repeat stale data) and the run exits
-non-zero. Nothing here edits the warehouse by hand: dbt's own transactional
+seal landing files -> dbt build -> freshness -> KV sync -> alerts. The first failing step
+stops the run (a sync or alert after a failed build would only repeat stale data) and the
+run exits non-zero. Nothing here edits the warehouse by hand: dbt's own transactional
 materializations plus the models' received_at watermarks are what let the next run catch
 up after a failure or a kill.
 
@@ -13,9 +13,12 @@ dies, so a crashed or killed run can never leave a stale lock behind.
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import importlib
 import importlib.util
 import json
 import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,10 +29,17 @@ from typing import Any
 
 from rich.console import Console
 
+from oie import dbt_vars, freshness
 from oie.errors import UserError
 from oie_core.settings import Settings, SettingsError
 
+# The names other parts (docs, job definitions) cite: the lock file in $OIE_DATA_DIR, the
+# scheduled dbt command (unit tests run in CI only, never on the schedule), and the seed
+# checksums that turn the next build into a full refresh when a seed changed.
 LOCK_NAME = "oie-run.lock"
+SCHEDULED_DBT_ARGS: tuple[str, ...] = ("build", "--exclude-resource-type", "unit_test")
+SCHEDULED_DBT_COMMAND = "dbt " + " ".join(SCHEDULED_DBT_ARGS)
+SEEDS_CHECKSUM_FILE = "dbt/seeds.sha256"
 
 
 class RunBusy(Exception):
@@ -118,6 +128,11 @@ class RunOptions:
 StepFn = Callable[[Settings, RunOptions], StepResult]
 
 
+def parse_vars(text: str | None) -> dict[str, Any]:
+    """`--vars` as dbt reads it (a YAML/JSON mapping), checked against dbt_project.yml."""
+    return dbt_vars.check(text)
+
+
 def step_seal(settings: Settings, options: RunOptions) -> StepResult:
     from oie_core import landing
 
@@ -135,30 +150,120 @@ def _describe_seal(sealed: object) -> str:
     return str(sealed)
 
 
+def scheduled_dbt_args(
+    *, select: str | None = None, full_refresh: bool = False, quiet: bool = False
+) -> list[str]:
+    """The arguments after `dbt` for the scheduled build (SCHEDULED_DBT_ARGS plus options)."""
+    args = [*SCHEDULED_DBT_ARGS]
+    if quiet:
+        args.insert(0, "--quiet")
+    if select:
+        args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def seed_checksums(project_dir: Path | None = None) -> dict[str, str]:
+    """sha256 of every seed CSV, by its path in the project (`seeds/page_classes.csv`)."""
+    from oie import warehouse
+
+    root = project_dir or warehouse.PROJECT_DIR
+    return {
+        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted((root / "seeds").rglob("*.csv"))
+    }
+
+
+def seeds_checksum_path(data_dir: Path) -> Path:
+    return data_dir / SEEDS_CHECKSUM_FILE
+
+
+def read_seed_checksums(data_dir: Path) -> dict[str, str] | None:
+    """The seed checksums of the last successful full build; None before the first one."""
+    try:
+        text = seeds_checksum_path(data_dir).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    sums = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if digest and name:
+            sums[name] = digest
+    return sums
+
+
+def write_seed_checksums(data_dir: Path, sums: dict[str, str]) -> None:
+    """`sha256sum` format, written under a temporary name and renamed into place."""
+    path = seeds_checksum_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(f"{d}  {n}\n" for n, d in sorted(sums.items())), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def changed_seeds(before: dict[str, str] | None, now: dict[str, str]) -> list[str]:
+    """Seed files added, removed or edited since `before` (none when there is no `before`)."""
+    if before is None:
+        return []
+    return sorted(n for n in before.keys() | now.keys() if before.get(n) != now.get(n))
+
+
 def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
     if options.skip_dbt:
         return StepResult("dbt build", "skipped", "--skip-dbt: dbt runs elsewhere (dbt Cloud)")
     from oie import warehouse
 
+    # A reclassification (an edited seed) must apply to history, not only to new rows:
+    # when the seeds changed since the last successful build, this build is a full refresh.
+    sums = seed_checksums()
+    changed = changed_seeds(read_seed_checksums(settings.data_dir), sums)
+    full_refresh = options.full_refresh or bool(changed)
     # dbt gets the folders from the settings, not from whatever the process environment
     # says: `oie demo` runs the pipeline on its own folder without touching os.environ.
-    code = warehouse.dbt_build(
-        select=options.select,
-        full_refresh=options.full_refresh,
-        vars=options.dbt_vars or None,
-        quiet=options.quiet,
-        env={
+    env = warehouse.dbt_env(
+        {
             "OIE_DATA_DIR": str(settings.data_dir),
             "OIE_LANDING_DIR": str(settings.landing_dir),
             "OIE_TARGET": settings.target,
-        },
+        }
     )
+    args = warehouse.dbt_command(vars=options.dbt_vars or None)
+    # dbt_command gives [dbt, "build", project and vars args]; the scheduled flags replace
+    # "build" so every caller runs the one command docs/cli.md names.
+    args[1:2] = scheduled_dbt_args(
+        select=options.select, full_refresh=full_refresh, quiet=options.quiet
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # A subprocess, not dbt's in-process runner: a crash or kill mid-build leaves us alive.
+    code = subprocess.run(args, cwd=warehouse.PROJECT_DIR, env=env, check=False).returncode
     if code != 0:
         return StepResult(
             "dbt build", "failed", f"dbt exited with code {code}: see the dbt log above"
         )
+    if not options.select:  # only a whole build covers every model a seed feeds
+        write_seed_checksums(settings.data_dir, sums)
     what = f"selection {options.select!r}" if options.select else "all models"
-    return StepResult("dbt build", "ok", what + (" (full refresh)" if options.full_refresh else ""))
+    if changed:
+        seeds = ", ".join(changed)
+        what += f" (full refresh: seeds changed since the last successful run: {seeds})"
+    elif full_refresh:
+        what += " (full refresh)"
+    return StepResult("dbt build", "ok", what)
+
+
+def step_freshness(settings: Settings, options: RunOptions) -> StepResult:
+    """Report stale raw sources (oie/freshness.py): on the local target from the warehouse
+    the build just loaded (no second dbt process), on BigQuery by `dbt source freshness`.
+    `check` returns the one-line status, e.g. "sources: events stale (last received 27 h
+    ago)"; staleness never fails the step (a quiet site is not a broken warehouse), a
+    `UserError` does.
+    """
+    try:
+        detail = freshness.check(settings)
+    except UserError as exc:
+        return StepResult("freshness", "failed", str(exc))
+    return StepResult("freshness", "ok", detail)
 
 
 def _installed(module: str) -> bool:
@@ -184,6 +289,7 @@ def step_alerts(settings: Settings, options: RunOptions) -> StepResult:
 STEPS: tuple[tuple[str, StepFn], ...] = (
     ("seal landing files", step_seal),
     ("dbt build", step_dbt),
+    ("freshness", step_freshness),
     ("kv sync", step_kv_sync),
     ("alerts", step_alerts),
 )
@@ -229,6 +335,8 @@ def execute(
 ) -> list[StepResult]:
     """Take the lock and run the steps, printing one line per step; used by `oie demo` too.
     `settings` defaults to the environment's (`oie demo` passes its own folder's)."""
+    if options.dbt_vars:  # before the lock and before anything is built
+        dbt_vars.validate(options.dbt_vars)
     if settings is None:
         try:
             settings = Settings.from_env()
@@ -241,7 +349,7 @@ def execute(
     with run_lock(settings.data_dir, wait=wait, timeout_s=wait_timeout, on_wait=waiting):
 
         def start(index: int, title: str) -> None:
-            out.print(f"[bold][{index}/4][/] {title} ...")
+            out.print(f"[bold][{index}/{len(STEPS)}][/] {title} ...")
 
         def done(index: int, result: StepResult) -> None:
             detail = f": {result.detail}" if result.detail else ""

@@ -57,10 +57,11 @@ def dbt_command(
     full_refresh: bool = False,
     vars: Mapping[str, Any] | None = None,
     extra_args: Sequence[str] = (),
+    project_dir: Path = PROJECT_DIR,
 ) -> list[str]:
     dbt = Path(sys.executable).with_name("dbt")
     args = [str(dbt) if dbt.exists() else "dbt", command]
-    args += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    args += ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if select:
         args += ["--select", select]
     if exclude:
@@ -82,6 +83,7 @@ def dbt_build(
     exclude: str | None = None,
     quiet: bool = False,
     command: str = "build",
+    project_dir: Path = PROJECT_DIR,
 ) -> int:
     """Run `dbt build` (or another command) as a subprocess; returns dbt's exit code.
 
@@ -89,13 +91,18 @@ def dbt_build(
     caller alive and the next run able to catch up.
     """
     args = dbt_command(
-        command, select=select, exclude=exclude, full_refresh=full_refresh, vars=vars
+        command,
+        select=select,
+        exclude=exclude,
+        full_refresh=full_refresh,
+        vars=vars,
+        project_dir=project_dir,
     )
     if quiet:
         args.insert(1, "--quiet")
     directory = data_dir(dbt_env(env))
     directory.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(args, cwd=PROJECT_DIR, env=dbt_env(env), check=False)
+    completed = subprocess.run(args, cwd=project_dir, env=dbt_env(env), check=False)
     return completed.returncode
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -11,16 +10,22 @@ from rich.console import Console
 from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
 from oie.errors import EXIT_BUSY, EXIT_FAILED, UserError
-from oie.run import RunBusy, RunOptions, execute
+from oie.run import LOCK_NAME, SCHEDULED_DBT_COMMAND, RunBusy, RunOptions, execute, parse_vars
 
 console = Console(highlight=False, soft_wrap=True)
 
-RUN_HELP = """The scheduled pipeline: seal landing files, dbt build, KV sync, alerts.
+RUN_HELP = f"""The scheduled pipeline: seal landing files, dbt build, freshness, KV sync,
+alerts.
 
-A lock ($OIE_DATA_DIR/oie-run.lock) keeps runs from overlapping: by default a second run
+A lock ($OIE_DATA_DIR/{LOCK_NAME}) keeps runs from overlapping: by default a second run
 exits at once with code 75 (safe from cron every minute); --wait queues it instead. The
 first failing step stops the run with exit code 1; the warehouse stays consistent and the
 next run catches up.
+
+The build is `{SCHEDULED_DBT_COMMAND}` (unit tests run in CI). --vars is checked against
+dbt_project.yml first (unknown names, non-numbers, thresholds out of order, negative caps:
+exit 2, nothing built). When a seed CSV changed since the last successful run, the build
+is a full refresh so the new classification applies to history.
 
 \b
 Examples:
@@ -28,7 +33,8 @@ Examples:
   oie run --select lead_profiles+           # rebuild only part of the dbt project
   oie run --skip-dbt                        # dbt Cloud builds; we only sync + alert
   oie run --wait --wait-timeout 300         # queue behind a running pipeline
-  * * * * * cd /srv/oie && .venv/bin/oie run >> data/run.log 2>&1   # crontab
+  oie run --vars '{{oie_level_hot: 55}}'   # checked before anything is built
+  crontab: docs/scheduling.md (*/5 * * * * cd /srv/oie && OIE_DATA_DIR=... oie run)
 """
 
 
@@ -48,7 +54,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
         dbt_vars: Annotated[
             str | None,
-            typer.Option("--vars", help="dbt vars as JSON, e.g. '{\"oie_level_hot\": 55}'."),
+            typer.Option(
+                "--vars", help="dbt vars as JSON or YAML, e.g. '{\"oie_level_hot\": 55}'."
+            ),
         ] = None,
         wait: Annotated[
             bool,
@@ -61,14 +69,7 @@ def register(app: typer.Typer) -> None:
             typer.Option("--wait-timeout", help="With --wait: give up after this many seconds."),
         ] = None,
     ) -> None:
-        parsed: dict[str, object] = {}
-        if dbt_vars:
-            try:
-                parsed = json.loads(dbt_vars)
-            except ValueError:
-                raise UserError(f"--vars must be a JSON object, got {dbt_vars!r}") from None
-            if not isinstance(parsed, dict):
-                raise UserError(f"--vars must be a JSON object, got {dbt_vars!r}")
+        parsed = parse_vars(dbt_vars)
         options = RunOptions(
             skip_dbt=skip_dbt, select=select, full_refresh=full_refresh, dbt_vars=parsed
         )

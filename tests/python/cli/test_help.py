@@ -13,6 +13,7 @@ COMMANDS = [
     ("simulate",),
     ("demo",),
     ("leads",),
+    ("tune",),
 ]
 
 

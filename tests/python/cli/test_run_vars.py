@@ -1,0 +1,78 @@
+"""`oie run`: --vars checked before anything runs, the scheduled build leaves unit tests to CI,
+and a seed CSV changed since the last successful run makes the next build a full refresh."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from oie.run import SCHEDULED_DBT_ARGS, SEEDS_CHECKSUM_FILE, seed_checksums
+from oie.warehouse import PROJECT_DIR
+from tests.python.warehouse import scenario
+
+from .conftest import Cli
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ('{"oie_level_hott": 55}', "error: unknown dbt var 'oie_level_hott'"),
+        ("{oie_level_hot: high}", "error: oie_level_hot must be a number, got 'high'"),
+        ("{oie_level_burning: 50}", "error: oie_level_hot (60) must be below oie_level_burning"),
+        ("{oie_score_conversions_cap: -1}", "error: oie_score_conversions_cap must be zero or"),
+    ],
+)
+def test_bad_vars_exit_2_before_the_lock_and_the_build(
+    cli: Cli, variables: str, message: str
+) -> None:
+    proc = cli("run", "--vars", variables)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(message), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stdout == ""  # not even the first step started
+    assert not (cli.data_dir / "oie-run.lock").exists()
+    assert not (cli.data_dir / "dbt").exists()
+
+
+def run_results(data_dir: Path) -> dict:
+    return json.loads((data_dir / "dbt" / "target" / "run_results.json").read_text())
+
+
+def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change(
+    cli: Cli,
+) -> None:
+    assert SCHEDULED_DBT_ARGS == ("build", "--exclude-resource-type", "unit_test")
+    # The project has unit tests, so leaving them out is something the build must do.
+    assert any("unit_tests:" in p.read_text() for p in (PROJECT_DIR / "models").rglob("*.yml"))
+    seeds = seed_checksums()
+    assert seeds, "the project has seed CSVs"
+    for batch in scenario.BATCHES:
+        scenario.land_batch(cli.data_dir / "landing", batch)
+    variables = json.dumps({"oie_as_of": scenario.AS_OF})
+    checksums = cli.data_dir / SEEDS_CHECKSUM_FILE
+
+    first = cli("run", "--vars", variables, check=True).stdout
+    status = next(line for line in first.splitlines() if "ok dbt build" in line)
+    assert status.endswith("all models"), status  # no checksum yet: a normal build
+    results = run_results(cli.data_dir)
+    kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
+    assert "model" in kinds and "unit_test" not in kinds, kinds
+    assert results["args"]["exclude_resource_types"] == ["unit_test"]
+    assert not results["args"].get("full_refresh")
+    stored = dict(line.split("  ")[::-1] for line in checksums.read_text().splitlines())
+    assert stored == seeds
+
+    # Pretend the last successful run saw another version of one seed.
+    changed = sorted(seeds)[0]
+    checksums.write_text(
+        "".join(f"{'0' * 64 if n == changed else d}  {n}\n" for n, d in sorted(seeds.items()))
+    )
+    second = cli("run", "--vars", variables, check=True).stdout
+    status = next(line for line in second.splitlines() if "ok dbt build" in line)
+    assert status.endswith(
+        f"all models (full refresh: seeds changed since the last successful run: {changed})"
+    ), status
+    assert run_results(cli.data_dir)["args"]["full_refresh"] is True
+    assert dict(line.split("  ")[::-1] for line in checksums.read_text().splitlines()) == seeds
