@@ -108,15 +108,17 @@ first_copies as (
 
 -- Seed lists (docs/warehouse.md, "Seeds") are matched against the distinct paths and user
 -- agents of this run's rows only, then joined back by equality: a few LIKEs per distinct
--- value, whatever the number of events.
+-- value, whatever the number of events. They read `keyed` (already kept for the dedupe; a
+-- superset is harmless for an equality join), so first_copies is read once and never
+-- stored a second time.
 seen_paths as (
     select distinct {{ oie_url_path('url') }} as url_path
-    from first_copies
+    from keyed
 ),
 
 seen_agents as (
     select distinct user_agent
-    from first_copies
+    from keyed
     where user_agent is not null
 ),
 
