@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,60 +126,3 @@ def connect_readonly(
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
-
-
-@dataclass(frozen=True)
-class LeadRow:
-    lead_id: str
-    name: str
-    company: str | None
-    campaign_id: str | None
-    intent_score: int
-    engagement_level: str
-    components: dict[str, float]
-    last_visit_at: Any
-    pages_seen: str | None
-
-
-def hottest_leads(
-    directory: Path | None = None,
-    *,
-    limit: int = 20,
-    level: str | None = None,
-    campaign: str | None = None,
-) -> list[LeadRow]:
-    """Leads by intent score, hottest first, optionally one level or campaign only."""
-    where, params = ["1 = 1"], []
-    if level:
-        where.append("engagement_level = ?")
-        params.append(level)
-    if campaign:
-        where.append("(campaign_id = ? or campaign_name = ?)")
-        params += [campaign, campaign]
-    sql = f"""
-        select lead_id, trim(coalesce(first_name, '') || ' ' || coalesce(last_name, '')),
-               company, campaign_id, intent_score, engagement_level,
-               score_recency, score_frequency, score_engagement, score_high_intent,
-               score_conversions, last_visit_at, pages_seen
-        from lead_profiles
-        where {" and ".join(where)}
-        order by intent_score desc, last_activity_at desc nulls last, lead_id
-        limit {int(limit)}
-    """
-    with connect_readonly(directory) as con:
-        rows = con.execute(sql, params).fetchall()
-    names = ["recency", "frequency", "engagement", "high_intent", "conversions"]
-    return [
-        LeadRow(
-            lead_id=r[0],
-            name=r[1] or r[0],
-            company=r[2],
-            campaign_id=r[3],
-            intent_score=r[4],
-            engagement_level=r[5],
-            components=dict(zip(names, (float(v) for v in r[6:11]), strict=True)),
-            last_visit_at=r[11],
-            pages_seen=r[12],
-        )
-        for r in rows
-    ]

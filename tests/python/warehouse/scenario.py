@@ -42,6 +42,52 @@ def _partition(moment: datetime) -> str:
     return moment.strftime("dt=%Y-%m-%d/hr=%H")
 
 
+def landing_event(
+    event_id: str,
+    kind: str,
+    event_at: datetime,
+    received: datetime,
+    *,
+    visitor: str | None,
+    token: str | None,
+    url: str | None,
+    data: dict[str, Any],
+    ip: str = "198.51.100.0",
+    user_agent: str = DEFAULT_UA,
+    ts_offset_ms: int = 0,
+) -> dict[str, Any]:
+    """One landing line (docs/contracts.md) as the collector would have written it."""
+    ts = int(event_at.timestamp() * 1000) + ts_offset_ms
+    return {
+        "event_id": event_id,
+        "type": kind,
+        "ts": ts,
+        "sent_at": ts + int((received - event_at).total_seconds() * 1000),
+        "received_at": _iso(received),
+        "event_at": _iso(event_at),
+        "visitor_id": visitor,
+        "client_visitor_id": None,
+        "client_session_id": f"client-{visitor}" if visitor else None,
+        "token": token,
+        "token_valid": True if token else None,
+        "url": url,
+        "referrer": None,
+        "data": data,
+        "pixel_version": "1.0.0",
+        "ip": ip,
+        "user_agent": user_agent,
+        "device": "desktop",
+        "browser": "Chrome",
+        "os": "Mac OS X",
+        "is_bot": False,
+        "country": "US",
+        "region": None,
+        "city": None,
+        "asn": None,
+        "as_org": None,
+    }
+
+
 def event_records() -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
     """Scenario rows as landing lines (docs/contracts.md), grouped by arrival batch."""
     batches: dict[int, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
@@ -53,36 +99,19 @@ def event_records() -> dict[int, list[tuple[datetime, dict[str, Any]]]]:
                 if row["received_at"]
                 else event_at + timedelta(seconds=2)
             )
-            ts = int(event_at.timestamp() * 1000) + int(row["ts_offset_ms"] or 0)
-            sent_at = ts + int((received - event_at).total_seconds() * 1000)
-            record = {
-                "event_id": row["event_id"],
-                "type": row["type"],
-                "ts": ts,
-                "sent_at": sent_at,
-                "received_at": _iso(received),
-                "event_at": _iso(event_at),
-                "visitor_id": row["visitor_id"] or None,
-                "client_visitor_id": None,
-                "client_session_id": f"client-{row['visitor_id']}" if row["visitor_id"] else None,
-                "token": row["token"] or None,
-                "token_valid": True if row["token"] else None,
-                "url": row["url"] or None,
-                "referrer": None,
-                "data": json.loads(row["data"]),
-                "pixel_version": "1.0.0",
-                "ip": row["ip"] or "198.51.100.0",
-                "user_agent": row["user_agent"] or DEFAULT_UA,
-                "device": "desktop",
-                "browser": "Chrome",
-                "os": "Mac OS X",
-                "is_bot": False,
-                "country": "US",
-                "region": None,
-                "city": None,
-                "asn": None,
-                "as_org": None,
-            }
+            record = landing_event(
+                row["event_id"],
+                row["type"],
+                event_at,
+                received,
+                visitor=row["visitor_id"] or None,
+                token=row["token"] or None,
+                url=row["url"] or None,
+                data=json.loads(row["data"]),
+                ip=row["ip"] or "198.51.100.0",
+                user_agent=row["user_agent"] or DEFAULT_UA,
+                ts_offset_ms=int(row["ts_offset_ms"] or 0),
+            )
             batches[int(row["batch"])].append((received, record))
     return batches
 

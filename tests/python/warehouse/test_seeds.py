@@ -61,10 +61,6 @@ def run_dbt(project: Path, data_dir: Path, *args: str) -> subprocess.CompletedPr
     )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _event(
     event_id: str,
     kind: str,
@@ -76,36 +72,18 @@ def _event(
     data: dict[str, Any],
     user_agent: str = scenario.DEFAULT_UA,
 ) -> dict[str, Any]:
-    """One landing line, the shape of scenario.event_records() (docs/contracts.md)."""
-    ts = int(at.timestamp() * 1000)
-    return {
-        "event_id": event_id,
-        "type": kind,
-        "ts": ts,
-        "sent_at": ts + 2000,
-        "received_at": _iso(at + timedelta(seconds=2)),
-        "event_at": _iso(at),
-        "visitor_id": visitor,
-        "client_visitor_id": None,
-        "client_session_id": f"client-{visitor}" if visitor else None,
-        "token": token,
-        "token_valid": True,
-        "url": url,
-        "referrer": None,
-        "data": data,
-        "pixel_version": "1.0.0",
-        "ip": "198.51.100.0",
-        "user_agent": user_agent,
-        "device": "desktop",
-        "browser": "Chrome",
-        "os": "Mac OS X",
-        "is_bot": False,
-        "country": "US",
-        "region": None,
-        "city": None,
-        "asn": None,
-        "as_org": None,
-    }
+    """One landing line, received two seconds after it happened."""
+    return scenario.landing_event(
+        event_id,
+        kind,
+        at,
+        at + timedelta(seconds=2),
+        visitor=visitor,
+        token=token,
+        url=url,
+        data=data,
+        user_agent=user_agent,
+    )
 
 
 def _pageview(event_id: str, minute: int, visitor: str, token: str, path: str) -> dict[str, Any]:
