@@ -18,7 +18,6 @@ import importlib
 import importlib.util
 import json
 import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -150,20 +149,6 @@ def _describe_seal(sealed: object) -> str:
     return str(sealed)
 
 
-def scheduled_dbt_args(
-    *, select: str | None = None, full_refresh: bool = False, quiet: bool = False
-) -> list[str]:
-    """The arguments after `dbt` for the scheduled build (SCHEDULED_DBT_ARGS plus options)."""
-    args = [*SCHEDULED_DBT_ARGS]
-    if quiet:
-        args.insert(0, "--quiet")
-    if select:
-        args += ["--select", select]
-    if full_refresh:
-        args.append("--full-refresh")
-    return args
-
-
 def seed_checksums(project_dir: Path | None = None) -> dict[str, str]:
     """sha256 of every seed CSV, by its path in the project (`seeds/page_classes.csv`)."""
     from oie import warehouse
@@ -221,22 +206,20 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
     full_refresh = options.full_refresh or bool(changed)
     # dbt gets the folders from the settings, not from whatever the process environment
     # says: `oie demo` runs the pipeline on its own folder without touching os.environ.
-    env = warehouse.dbt_env(
-        {
+    command, *scheduled_flags = SCHEDULED_DBT_ARGS
+    code = warehouse.dbt_build(
+        select=options.select,
+        full_refresh=full_refresh,
+        vars=options.dbt_vars or None,
+        quiet=options.quiet,
+        command=command,
+        extra_args=scheduled_flags,
+        env={
             "OIE_DATA_DIR": str(settings.data_dir),
             "OIE_LANDING_DIR": str(settings.landing_dir),
             "OIE_TARGET": settings.target,
-        }
+        },
     )
-    args = warehouse.dbt_command(vars=options.dbt_vars or None)
-    # dbt_command gives [dbt, "build", project and vars args]; the scheduled flags replace
-    # "build" so every caller runs the one command docs/cli.md names.
-    args[1:2] = scheduled_dbt_args(
-        select=options.select, full_refresh=full_refresh, quiet=options.quiet
-    )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # A subprocess, not dbt's in-process runner: a crash or kill mid-build leaves us alive.
-    code = subprocess.run(args, cwd=warehouse.PROJECT_DIR, env=env, check=False).returncode
     if code != 0:
         return StepResult(
             "dbt build", "failed", f"dbt exited with code {code}: see the dbt log above"

@@ -83,6 +83,7 @@ def dbt_build(
     quiet: bool = False,
     command: str = "build",
     project_dir: Path = PROJECT_DIR,
+    extra_args: Sequence[str] = (),
 ) -> int:
     """Run `dbt build` (or another command) as a subprocess; returns dbt's exit code.
 
@@ -95,6 +96,7 @@ def dbt_build(
         exclude=exclude,
         full_refresh=full_refresh,
         vars=vars,
+        extra_args=extra_args,
         project_dir=project_dir,
     )
     if quiet:
