@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- Every click on an email link (/go), with the lead it belongs to and the scanner verdict.
 -- The classification itself is int_email_clicks_classified.
 
@@ -15,5 +17,6 @@ select
     is_scanner_flagged,
     scanner_vendor,
     has_pixel_followup,
-    is_scanner
+    is_scanner,
+    oie_classified_at as oie_updated_at
 from {{ ref('int_email_clicks_classified') }}

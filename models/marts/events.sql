@@ -28,7 +28,9 @@ browser_events as (
     select
         {% for column in shared_columns %}events.{{ column }},
         {% endfor %}sessions.session_id,
-        cast(null as {{ dbt.type_boolean() }}) as is_scanner_flagged
+        cast(null as {{ dbt.type_boolean() }}) as is_scanner_flagged,
+        -- every newly loaded event is sessionized in the same run, so this is never older
+        sessions.oie_sessionized_at as oie_updated_at
     from {{ ref('int_events_sessionized') }} as sessions
     inner join {{ ref('int_events_deduped') }} as events on sessions.event_id = events.event_id
 ),
@@ -37,7 +39,8 @@ click_events as (
     select
         {% for column in shared_columns %}{{ column }},
         {% endfor %}cast(null as {{ dbt.type_string() }}) as session_id,
-        is_scanner_flagged
+        is_scanner_flagged,
+        oie_loaded_at as oie_updated_at
     from {{ ref('int_events_deduped') }}
     where rejection_reason is null and event_type = 'email_click'
 ),
@@ -62,7 +65,8 @@ select
     {% for column in shared_columns if column not in leading_columns %}
     all_events.{{ column }},
     {% endfor %}
-    all_events.is_scanner_flagged
+    all_events.is_scanner_flagged,
+    all_events.oie_updated_at
 from all_events
 left join visitor_leads on all_events.visitor_id = visitor_leads.visitor_id
 left join token_leads on all_events.token = token_leads.token

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- Identifier -> lead, one row per identifier, with match_type and confidence. The
 -- resolution itself is int_identifiers_resolved.
 

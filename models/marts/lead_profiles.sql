@@ -53,7 +53,7 @@ select
     activity.is_internal_lead,
     leads.token,
     leads.email_sha256,
-    activity.scored_as_of
+    scores.scored_as_of
 from leads
 inner join activity on leads.lead_id = activity.lead_id
 inner join scores on leads.lead_id = scores.lead_id

@@ -1,6 +1,10 @@
+{{ config(materialized='view') }}
+
 -- One row per session (docs/design.md columns first), with the lead the visitor is stitched
 -- to. Bot, internal and quarantined (over-long) sessions stay visible here, flagged; scoring
--- ignores them.
+-- ignores them. A view, like events: identity is re-resolved on every build, so a form
+-- submitted today attributes the visitor's earlier sessions too, and a scheduled run
+-- writes only the sessions its new events touch (int_sessions).
 
 select
     s.session_id,
@@ -38,6 +42,7 @@ select
     s.first_token,
     s.is_bot,
     s.is_internal,
-    s.is_quarantined
+    s.is_quarantined,
+    s.oie_sessionized_at as oie_updated_at
 from {{ ref('int_sessions') }} as s
 left join {{ ref('int_visitor_leads') }} as visitor_leads on s.visitor_id = visitor_leads.visitor_id

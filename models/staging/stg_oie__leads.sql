@@ -1,5 +1,9 @@
+{{ config(materialized='table') }}
+
 -- Leads from `oie campaign create`. A re-import writes the same lead again, so the latest
--- row per lead_id is the lead.
+-- row per lead_id is the lead. A table, unlike the other staging models: five models read
+-- the lead list on every run, and the latest-import pick is a window over every lead, paid
+-- once per run here instead of once per reader.
 with
 
 source as (

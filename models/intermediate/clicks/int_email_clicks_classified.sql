@@ -1,17 +1,28 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy=oie_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        partition_by=oie_partition_by('clicked_at'),
+        cluster_by=['token'],
+    )
+}}
+
 -- Every click on an email link (/go), with the lead it belongs to and whether it was a link
 -- scanner: flagged by the collector (scanner user agents and networks, HEAD requests), from a
 -- user agent or network listed in seeds/oie_link_scanners.csv (whatever follows), from a bot,
 -- or never followed by a pixel event for its token within oie_scanner_followup_minutes.
 -- Scanner clicks never count as visits, recency or clicks in scoring. The email_clicks
 -- mart shows this table.
+-- Incremental: a run classifies the clicks loaded since the last one, and re-classifies
+-- the earlier clicks whose verdict new data can change - a click still waiting for its
+-- follow-up when a pixel event with its token arrives, or a click whose token's lead
+-- changed in the lead lists. Nothing else about a click changes after it is loaded.
+
+{% set watermark = oie_watermark('oie_classified_at') %}
 
 with
-
-clicks as (
-    select *
-    from {{ ref('int_events_deduped') }}
-    where rejection_reason is null and event_type = 'email_click'
-),
 
 token_leads as (
     select
@@ -20,6 +31,45 @@ token_leads as (
         campaign_id
     from {{ ref('stg_oie__leads') }}
     where token is not null
+),
+
+{% if watermark %}
+new_pixel_tokens as (
+    select distinct token
+    from {{ ref('int_events_deduped') }}
+    where
+        oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
+        and rejection_reason is null
+        and event_type != 'email_click'
+        and token is not null
+        and not is_bot
+),
+
+reopened as (
+    -- earlier clicks whose verdict the new data can change
+    select classified.event_id
+    from {{ this }} as classified
+    left join token_leads on classified.token = token_leads.token
+    where
+        (
+            not classified.has_pixel_followup
+            and classified.token in (select token from new_pixel_tokens)
+        )
+        or coalesce(classified.lead_id, '') != coalesce(token_leads.lead_id, '')
+        or coalesce(classified.campaign_id, '') != coalesce(token_leads.campaign_id, '')
+),
+{% endif %}
+
+clicks as (
+    select *
+    from {{ ref('int_events_deduped') }}
+    where
+        rejection_reason is null
+        and event_type = 'email_click'{% if watermark %}
+        and (
+            oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
+            or event_id in (select event_id from reopened)
+        ){% endif %}
 ),
 
 pixel_token_events as (
@@ -78,7 +128,8 @@ select
     clicks.is_scanner_flagged
     or listed_scanners.scanner_vendor is not null
     or not followed.has_pixel_followup
-    or clicks.is_bot as is_scanner
+    or clicks.is_bot as is_scanner,
+    {{ oie_run_timestamp() }} as oie_classified_at
 from clicks
 inner join followed on clicks.event_id = followed.event_id
 left join listed_scanners on clicks.event_id = listed_scanners.event_id

@@ -1,10 +1,29 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_id',
+        incremental_strategy=oie_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        cluster_by=['lead_id'],
+    )
+}}
+
 -- What each lead did inside the score window (oie_score_window_days before oie_as_of):
 -- human, external, non-quarantined sessions of the lead's linked visitors, and genuine
 -- (non-scanner) email clicks. Activity after oie_as_of is ignored so a fixed as_of
 -- reproduces a score.
+--
+-- Incremental by lead: a run recounts only the leads whose totals can have changed - new
+-- or re-imported leads, leads whose sessions or clicks this run wrote, leads that gained
+-- or lost a visitor or whose token turned forwarded, and leads with a session or click
+-- that entered or left the window since the lead was last counted (counted_from ..
+-- counted_as_of). Every other lead's totals are still those of the current window. The
+-- score itself (recency moves with the clock) is recomputed for every lead downstream, in
+-- int_lead_scores: one narrow pass per run.
 
 {% set as_of = oie_as_of(var('oie_as_of')) %}
 {% set window_start = oie_timestamp_add('day', -1 * var('oie_score_window_days'), as_of) %}
+{% set watermark = oie_watermark('oie_counted_at') %}
 
 with
 
@@ -19,6 +38,105 @@ visitor_leads as (
 clicks as (
     select * from {{ ref('int_email_clicks_classified') }}
 ),
+
+lead_inputs as (
+    -- what a lead's totals depend on besides sessions and clicks; compared with the
+    -- stored row to find the leads to recount
+    select
+        leads.lead_id,
+        leads.created_at as lead_created_at,
+        {% if var('oie_internal_email_domains') %}
+            coalesce({{ dbt.split_part('leads.email', "'@'", 2) }} in ('{{ var('oie_internal_email_domains') | map('lower') | join("', '") }}'), false)
+        {% else %}
+        false
+        {% endif %} as is_internal_lead,
+        coalesce(visitor_sets.visitors, 0) as visitors,
+        visitor_sets.visitor_set,
+        coalesce(forwarded_tokens.token_forwarded, false) as token_forwarded
+    from leads
+    left join (
+        select
+            lead_id,
+            count(*) as visitors,
+            string_agg(visitor_id, ',' order by visitor_id) as visitor_set
+        from visitor_leads
+        group by lead_id
+    ) as visitor_sets on leads.lead_id = visitor_sets.lead_id
+    left join (
+        select
+            lead_id,
+            is_forwarded as token_forwarded
+        from {{ ref('int_identifiers_resolved') }}
+        where identifier_type = 'token'
+    ) as forwarded_tokens on leads.lead_id = forwarded_tokens.lead_id
+),
+
+{% if watermark %}
+{% set new_since = oie_timestamp_literal(watermark.ts) %}
+counted as (
+    select
+        lead_id,
+        lead_created_at,
+        is_internal_lead,
+        visitor_set,
+        token_forwarded,
+        counted_from,
+        counted_as_of
+    from {{ this }}
+),
+
+changed_leads as (
+    select lead_inputs.lead_id
+    from lead_inputs
+    left join counted on lead_inputs.lead_id = counted.lead_id
+    where
+        counted.lead_id is null
+        or lead_inputs.lead_created_at != counted.lead_created_at
+        or lead_inputs.is_internal_lead != counted.is_internal_lead
+        or coalesce(lead_inputs.visitor_set, '') != coalesce(counted.visitor_set, '')
+        or lead_inputs.token_forwarded != counted.token_forwarded
+),
+
+session_changes as (
+    -- sessions this run wrote, and sessions that entered or left the lead's window
+    select visitor_leads.lead_id
+    from {{ ref('int_sessions') }} as sessions
+    inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id
+    left join counted on visitor_leads.lead_id = counted.lead_id
+    where
+        sessions.oie_sessionized_at > {{ new_since }}
+        or (
+            coalesce(sessions.started_at >= counted.counted_from and sessions.started_at <= counted.counted_as_of, false)
+            != (sessions.started_at >= {{ window_start }} and sessions.started_at <= {{ as_of }})
+        )
+),
+
+click_changes as (
+    select clicks.lead_id
+    from clicks
+    left join counted on clicks.lead_id = counted.lead_id
+    where
+        clicks.lead_id is not null
+        and (
+            clicks.oie_classified_at > {{ new_since }}
+            or (
+                coalesce(clicks.clicked_at >= counted.counted_from and clicks.clicked_at <= counted.counted_as_of, false)
+                != (clicks.clicked_at >= {{ window_start }} and clicks.clicked_at <= {{ as_of }})
+            )
+        )
+),
+
+recounted as (
+    select distinct lead_id
+    from (
+        select lead_id from changed_leads
+        union all
+        select lead_id from session_changes
+        union all
+        select lead_id from click_changes
+    ) as changes
+),
+{% endif %}
 
 human_sessions as (
     -- all-time sessions of the leads' linked visitors, without bot, internal and
@@ -37,7 +155,8 @@ human_sessions as (
         sessions.forms_submitted,
         sessions.videos_completed
     from {{ ref('int_sessions') }} as sessions
-    inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id
+    inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id{% if watermark %}
+    inner join recounted on visitor_leads.lead_id = recounted.lead_id{% endif %}
     where not sessions.is_bot and not sessions.is_internal and not sessions.is_quarantined
 ),
 
@@ -94,7 +213,8 @@ genuine_clicks as (
             as last_click_in_window_at,
         count(*) as email_clicks
     from clicks
-    where lead_id is not null and not is_scanner
+    where lead_id is not null and not is_scanner{% if watermark %}
+        and lead_id in (select lead_id from recounted){% endif %}
     group by lead_id
 ),
 
@@ -103,33 +223,14 @@ scanner_clicks as (
         lead_id,
         count(*) as scanner_clicks
     from clicks
-    where lead_id is not null and is_scanner
+    where lead_id is not null and is_scanner{% if watermark %}
+        and lead_id in (select lead_id from recounted){% endif %}
     group by lead_id
-),
-
-visitors as (
-    select
-        lead_id,
-        count(*) as visitors
-    from visitor_leads
-    group by lead_id
-),
-
-forwarded_tokens as (
-    select
-        lead_id,
-        is_forwarded as token_forwarded
-    from {{ ref('int_identifiers_resolved') }}
-    where identifier_type = 'token'
 )
 
 select
     leads.lead_id,
-    {% if var('oie_internal_email_domains') %}
-        coalesce({{ dbt.split_part('leads.email', "'@'", 2) }} in ('{{ var('oie_internal_email_domains') | map('lower') | join("', '") }}'), false)
-    {% else %}
-    false
-    {% endif %} as is_internal_lead,
+    leads.is_internal_lead,
     genuine_clicks.first_click_at,
     all_human_sessions.first_visit_at,
     all_human_sessions.last_session_at as last_visit_at,
@@ -144,8 +245,8 @@ select
     coalesce(session_totals.videos_completed, 0) as videos_completed,
     coalesce(genuine_clicks.email_clicks, 0) as email_clicks,
     coalesce(scanner_clicks.scanner_clicks, 0) as scanner_clicks,
-    coalesce(visitors.visitors, 0) as visitors,
-    coalesce(forwarded_tokens.token_forwarded, false) as token_forwarded,
+    leads.visitors,
+    leads.token_forwarded,
     pages.pages_seen,
     -- the newest human touch inside the window: a session or a genuine click
     case
@@ -153,12 +254,15 @@ select
         when genuine_clicks.last_click_in_window_at is null then session_totals.last_session_in_window_at
         else greatest(session_totals.last_session_in_window_at, genuine_clicks.last_click_in_window_at)
     end as last_activity_at,
-    {{ as_of }} as scored_as_of
-from leads
+    leads.lead_created_at,
+    leads.visitor_set,
+    {{ window_start }} as counted_from,
+    {{ as_of }} as counted_as_of,
+    {{ oie_run_timestamp() }} as oie_counted_at
+from lead_inputs as leads{% if watermark %}
+inner join recounted on leads.lead_id = recounted.lead_id{% endif %}
 left join session_totals on leads.lead_id = session_totals.lead_id
 left join pages on leads.lead_id = pages.lead_id
 left join all_human_sessions on leads.lead_id = all_human_sessions.lead_id
 left join genuine_clicks on leads.lead_id = genuine_clicks.lead_id
 left join scanner_clicks on leads.lead_id = scanner_clicks.lead_id
-left join visitors on leads.lead_id = visitors.lead_id
-left join forwarded_tokens on leads.lead_id = forwarded_tokens.lead_id

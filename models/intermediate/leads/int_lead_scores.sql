@@ -1,6 +1,8 @@
 -- The explainable intent score (docs/design.md): five capped components, each its own column,
 -- summed and capped at 100, then a level. Every number is an `oie_score_*` var. The vars are
--- referenced here directly so dbt unit tests can override them.
+-- referenced here directly so dbt unit tests can override them. Every lead is scored on every
+-- run (recency moves with the clock); int_lead_activity recounts only the leads whose
+-- totals changed, so this is one narrow pass over one row per lead.
 
 {% set tiers = var('oie_score_recency_tiers') %}
 {% set as_of = oie_as_of(var('oie_as_of')) %}
@@ -68,5 +70,6 @@ select
         when intent_score >= {{ var('oie_level_hot') }} then 'hot'
         when intent_score >= {{ var('oie_level_warm') }} then 'warm'
         else 'cold'
-    end as engagement_level
+    end as engagement_level,
+    {{ as_of }} as scored_as_of
 from summed
