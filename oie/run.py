@@ -29,6 +29,7 @@ from typing import Any
 from rich.console import Console
 
 from oie import dbt_vars, freshness
+from oie.dbt_in_process import InProcessDbt
 from oie.errors import UserError
 from oie_core.settings import Settings, SettingsError
 
@@ -36,8 +37,23 @@ from oie_core.settings import Settings, SettingsError
 # scheduled dbt command (unit tests run in CI only, never on the schedule), and the seed
 # checksums that turn the next build into a full refresh when a seed changed.
 LOCK_NAME = "oie-run.lock"
-SCHEDULED_DBT_ARGS: tuple[str, ...] = ("build", "--exclude-resource-type", "unit_test")
+# not_null tests check the SQL (every such column is computed or coalesced), not the data:
+# they run in CI and in the full check with everything else, never on the schedule.
+SCHEDULED_DBT_ARGS: tuple[str, ...] = (
+    "build",
+    "--exclude-resource-type",
+    "unit_test",
+    "--exclude",
+    "test_name:not_null",
+)
 SCHEDULED_DBT_COMMAND = "dbt " + " ".join(SCHEDULED_DBT_ARGS)
+# `oie run --full-tests` builds with every data test; dbt Cloud's nightly full check runs
+# them without a build (deploy/dbt_cloud/jobs.yml).
+FULL_TESTS_DBT_ARGS: tuple[str, ...] = ("build", "--exclude-resource-type", "unit_test")
+FULL_CHECK_DBT_COMMAND = "dbt test --exclude-resource-type unit_test"
+# Where the build's data tests look (macros/test_scope.sql): a scheduled run tests the rows
+# it wrote; `oie run --full-tests`, a full refresh, CI and a plain `dbt build` test all.
+TEST_SCOPE_ENV = "DBT_OIE_TEST_SCOPE"
 SEEDS_CHECKSUM_FILE = "dbt/seeds.sha256"
 
 
@@ -122,6 +138,9 @@ class RunOptions:
     full_refresh: bool = False
     dbt_vars: dict[str, Any] = field(default_factory=dict)
     quiet: bool = False  # dbt prints errors only (the demo shows its own progress)
+    full_tests: bool = False  # data tests read every row, not only this run's
+    # set by `oie run --every`: dbt in this process, parsed once (oie/dbt_in_process.py)
+    in_process: InProcessDbt | None = None
 
 
 StepFn = Callable[[Settings, RunOptions], StepResult]
@@ -206,20 +225,33 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
     full_refresh = options.full_refresh or bool(changed)
     # dbt gets the folders from the settings, not from whatever the process environment
     # says: `oie demo` runs the pipeline on its own folder without touching os.environ.
-    command, *scheduled_flags = SCHEDULED_DBT_ARGS
-    code = warehouse.dbt_build(
-        select=options.select,
-        full_refresh=full_refresh,
-        vars=options.dbt_vars or None,
-        quiet=options.quiet,
-        command=command,
-        extra_args=scheduled_flags,
-        env={
-            "OIE_DATA_DIR": str(settings.data_dir),
-            "OIE_LANDING_DIR": str(settings.landing_dir),
-            "OIE_TARGET": settings.target,
-        },
-    )
+    scope = "all" if options.full_tests or full_refresh else "new"
+    command, *scheduled_flags = FULL_TESTS_DBT_ARGS if scope == "all" else SCHEDULED_DBT_ARGS
+    env = {
+        "OIE_DATA_DIR": str(settings.data_dir),
+        "OIE_LANDING_DIR": str(settings.landing_dir),
+        "OIE_TARGET": settings.target,
+        TEST_SCOPE_ENV: scope,
+    }
+    if options.in_process is not None:
+        args = warehouse.dbt_command(
+            command,
+            select=options.select,
+            full_refresh=full_refresh,
+            vars=options.dbt_vars or None,
+            extra_args=[*scheduled_flags, *(["--quiet"] if options.quiet else [])],
+        )
+        code = options.in_process.run(args[1:], env)
+    else:
+        code = warehouse.dbt_build(
+            select=options.select,
+            full_refresh=full_refresh,
+            vars=options.dbt_vars or None,
+            quiet=options.quiet,
+            command=command,
+            extra_args=scheduled_flags,
+            env=env,
+        )
     if code != 0:
         return StepResult(
             "dbt build", "failed", f"dbt exited with code {code}: see the dbt log above"
@@ -232,6 +264,7 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
         what += f" (full refresh: seeds changed since the last successful run: {seeds})"
     elif full_refresh:
         what += " (full refresh)"
+    what += "; data tests on every row" if scope == "all" else "; data tests on this run's rows"
     return StepResult("dbt build", "ok", what)
 
 

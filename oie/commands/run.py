@@ -10,7 +10,15 @@ from rich.console import Console
 from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
 from oie.errors import EXIT_BUSY, EXIT_FAILED, UserError
-from oie.run import LOCK_NAME, SCHEDULED_DBT_COMMAND, RunBusy, RunOptions, execute, parse_vars
+from oie.run import (
+    LOCK_NAME,
+    SCHEDULED_DBT_COMMAND,
+    TEST_SCOPE_ENV,
+    RunBusy,
+    RunOptions,
+    execute,
+    parse_vars,
+)
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -22,10 +30,15 @@ exits at once with code 75 (safe from cron every minute); --wait queues it inste
 first failing step stops the run with exit code 1; the warehouse stays consistent and the
 next run catches up.
 
-The build is `{SCHEDULED_DBT_COMMAND}` (unit tests run in CI). --vars is checked against
+The build is `{SCHEDULED_DBT_COMMAND}` (unit tests run in CI). Its data tests read only
+the rows this run wrote ({TEST_SCOPE_ENV}=new); --full-tests (the nightly full check), a
+full refresh, CI and a plain `dbt build` test every row. --vars is checked against
 dbt_project.yml first (unknown names, non-numbers, thresholds out of order, negative caps:
 exit 2, nothing built). When a seed CSV changed since the last successful run, the build
 is a full refresh so the new classification applies to history.
+
+--every 60s keeps one process running the pipeline on that cadence, with dbt parsed once
+in the process (no start-up per run); SIGTERM lets the current run finish, then stops.
 
 \b
 Examples:
@@ -34,6 +47,8 @@ Examples:
   oie run --skip-dbt                        # dbt Cloud builds; we only sync + alert
   oie run --wait --wait-timeout 300         # queue behind a running pipeline
   oie run --vars '{{oie_level_hot: 55}}'   # checked before anything is built
+  oie run --full-tests                      # nightly: data tests on every row
+  oie run --every 60s                       # one process, a run every minute
   crontab: docs/scheduling.md (*/5 * * * * cd /srv/oie && OIE_DATA_DIR=... oie run)
 """
 
@@ -68,11 +83,42 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option("--wait-timeout", help="With --wait: give up after this many seconds."),
         ] = None,
+        full_tests: Annotated[
+            bool,
+            typer.Option(
+                "--full-tests", help="Data tests on every row, not only this run's (nightly)."
+            ),
+        ] = False,
+        every: Annotated[
+            str | None,
+            typer.Option("--every", help="Keep running, one run per interval: 60s, 5m, 1h."),
+        ] = None,
+        max_runs: Annotated[
+            int | None,
+            typer.Option("--max-runs", min=1, help="With --every: stop after this many runs."),
+        ] = None,
     ) -> None:
         parsed = parse_vars(dbt_vars)
         options = RunOptions(
-            skip_dbt=skip_dbt, select=select, full_refresh=full_refresh, dbt_vars=parsed
+            skip_dbt=skip_dbt,
+            select=select,
+            full_refresh=full_refresh,
+            dbt_vars=parsed,
+            full_tests=full_tests,
         )
+        if every is not None:
+            from oie.scheduler import parse_interval, run_every
+
+            if parsed:  # before anything is built, as a single run does
+                from oie import dbt_vars as checked
+
+                checked.validate(parsed)
+            tally = run_every(parse_interval(every), options, out=console, max_runs=max_runs)
+            if tally.failed:
+                raise UserError(f"{tally.failed} of {tally.runs} run(s) failed", EXIT_FAILED)
+            return
+        if max_runs is not None:
+            raise UserError("--max-runs needs --every")
         try:
             results = execute(options, wait=wait, wait_timeout=wait_timeout, out=console)
         except RunBusy as busy:

@@ -43,7 +43,13 @@ def run_results(data_dir: Path) -> dict:
 def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change(
     cli: Cli,
 ) -> None:
-    assert SCHEDULED_DBT_ARGS == ("build", "--exclude-resource-type", "unit_test")
+    assert SCHEDULED_DBT_ARGS == (
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--exclude",
+        "test_name:not_null",
+    )
     # The project has unit tests, so leaving them out is something the build must do.
     assert any("unit_tests:" in p.read_text() for p in (PROJECT_DIR / "models").rglob("*.yml"))
     seeds = seed_checksums()
@@ -55,11 +61,13 @@ def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change
 
     first = cli("run", "--vars", variables, check=True).stdout
     status = next(line for line in first.splitlines() if "ok dbt build" in line)
-    assert status.endswith("all models"), status  # no checksum yet: a normal build
+    # no checksum yet: a normal scheduled build, testing the rows it wrote
+    assert status.endswith("all models; data tests on this run's rows"), status
     results = run_results(cli.data_dir)
     kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
     assert "model" in kinds and "unit_test" not in kinds, kinds
     assert results["args"]["exclude_resource_types"] == ["unit_test"]
+    assert results["args"]["exclude"] == ["test_name:not_null"]
     assert not results["args"].get("full_refresh")
     stored = dict(line.split("  ")[::-1] for line in checksums.read_text().splitlines())
     assert stored == seeds
@@ -73,6 +81,9 @@ def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change
     status = next(line for line in second.splitlines() if "ok dbt build" in line)
     assert status.endswith(
         f"all models (full refresh: seeds changed since the last successful run: {changed})"
+        "; data tests on every row"
     ), status
-    assert run_results(cli.data_dir)["args"]["full_refresh"] is True
+    refreshed = run_results(cli.data_dir)["args"]
+    assert refreshed["full_refresh"] is True
+    assert not refreshed.get("exclude"), "a full refresh runs every data test"
     assert dict(line.split("  ")[::-1] for line in checksums.read_text().splitlines()) == seeds

@@ -21,7 +21,7 @@ from croniter import croniter
 from jinja2 import Environment, StrictUndefined
 from ruamel.yaml import YAML
 
-from oie.run import LOCK_NAME, run_lock
+from oie.run import LOCK_NAME, TEST_SCOPE_ENV, run_lock
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "scheduling.md"
@@ -55,10 +55,17 @@ def scheduled_dbt_command() -> str:
 def cron_lines() -> tuple[str, str]:
     """(the cron line to use, the flock-wrapped line the page warns against)."""
     lines = [ln for block in fenced("cron") for ln in block.splitlines() if ln.strip()]
-    good = [ln for ln in lines if "flock" not in ln]
+    good = [ln for ln in lines if "flock" not in ln and "--full-tests" not in ln]
     bad = [ln for ln in lines if "flock" in ln]
     assert len(good) == 1 and len(bad) == 1, lines
     return good[0], bad[0]
+
+
+def nightly_cron_line() -> str:
+    """The page's nightly full check."""
+    lines = [ln for block in fenced("cron") for ln in block.splitlines() if "--full-tests" in ln]
+    assert len(lines) == 1, lines
+    return lines[0]
 
 
 def split_cron(line: str) -> tuple[str, str]:
@@ -127,6 +134,20 @@ def test_cron_line_runs_the_pipeline_on_an_empty_data_folder(cron_run: tuple[Pat
     assert (srv / "data" / "warehouse.duckdb").is_file()
     holder = json.loads((srv / "data" / LOCK_NAME).read_text())
     assert set(holder) == {"pid", "started_at"}
+
+
+def test_nightly_full_check_line_tests_every_row(cron_run: tuple[Path, float]) -> None:
+    srv, _ = cron_run
+    nightly = nightly_cron_line()
+    schedule, command = split_cron(nightly)
+    assert schedule.split()[0].isdigit() and schedule.split()[1].isdigit(), "once a day"
+    assert command == split_cron(cron_lines()[0])[1].replace("oie run", "oie run --full-tests")
+    log = srv / "data" / "oie-run.log"
+    before = log.read_text()
+    proc = run_cron_line(nightly, srv, timeout=600)
+    assert proc.returncode == 0, log.read_text()
+    added = log.read_text()[len(before) :]
+    assert "data tests on every row" in added and "pipeline finished" in added, added
 
 
 def test_cron_line_exits_75_at_once_while_a_run_holds_the_lock(tmp_path: Path) -> None:
@@ -491,20 +512,41 @@ def test_jobs_yml_against_the_package_schema_and_models(tmp_path: Path) -> None:
     config = rendered_jobs(tmp_path)
     schema_path = Path(dbt_jobs_as_code.__file__).parent / "schemas" / "load_job_schema.json"
     jsonschema.validate(config, json.loads(schema_path.read_text()))
-    ((identifier, job),) = config["jobs"].items()
-    # The models ignore unknown keys: a misspelt one would silently do nothing.
-    assert set(job) <= set(JobDefinition.model_fields), set(job) - set(JobDefinition.model_fields)
+    assert set(config["jobs"]) == {"oie_build", "oie_full_check"}
+    loaded_jobs = load_job_configuration([str(JOBS)], [str(vars_file(tmp_path))]).jobs
+    for identifier, job in config["jobs"].items():
+        # The models ignore unknown keys: a misspelt one would silently do nothing.
+        unknown = set(job) - set(JobDefinition.model_fields)
+        assert not unknown, unknown
+        loaded = loaded_jobs[identifier]
+        assert loaded.job_type == "scheduled" and loaded.triggers.schedule is True
+        assert loaded.schedule is not None and croniter.is_valid(loaded.schedule.cron)
+        ids = (loaded.account_id, loaded.project_id, loaded.environment_id)
+        assert ids == (12345, 67890, 13579)
+        # The identifier fits in the description too (dbt-jobs-as-code --use-desc-for-id).
+        assert len(f"{loaded.description} [[{identifier}]]") <= DESCRIPTION_MAX_LENGTH
 
-    loaded = load_job_configuration([str(JOBS)], [str(vars_file(tmp_path))]).jobs[identifier]
-    assert loaded.execute_steps == [scheduled_dbt_command()]
-    assert loaded.job_type == "scheduled" and loaded.triggers.schedule is True
-    assert loaded.schedule is not None and croniter.is_valid(loaded.schedule.cron)
-    assert (loaded.account_id, loaded.project_id, loaded.environment_id) == (12345, 67890, 13579)
+    # The scheduled build: the scheduled command, its tests on the run's own rows.
+    build = loaded_jobs["oie_build"]
+    assert build.execute_steps == [scheduled_dbt_command()]
+    assert job_env(config["jobs"]["oie_build"]) == {TEST_SCOPE_ENV: "new"}
     # A run ends before the next is due, like the Cloud Run job's task timeout.
-    interval = int(loaded.schedule.cron.split()[0].removeprefix("*/")) * 60
-    assert 0 < loaded.execution.timeout_seconds < interval
-    # The identifier fits in the description too (dbt-jobs-as-code --use-desc-for-id).
-    assert len(f"{loaded.description} [[{identifier}]]") <= DESCRIPTION_MAX_LENGTH
+    assert build.schedule is not None
+    interval = int(build.schedule.cron.split()[0].removeprefix("*/")) * 60
+    assert 0 < build.execution.timeout_seconds < interval
+
+    # The nightly full check: every data test on every row, no model rebuilt.
+    check = loaded_jobs["oie_full_check"]
+    assert check.execute_steps == [scheduled_dbt_command().replace("dbt build", "dbt test", 1)]
+    assert job_env(config["jobs"]["oie_full_check"]) == {TEST_SCOPE_ENV: "all"}
+    assert check.schedule is not None and croniter(check.schedule.cron).get_next(float) > 0
+    assert check.schedule.cron.split()[0].isdigit(), "once a day, not every few minutes"
+
+
+def job_env(job: dict[str, Any]) -> dict[str, str]:
+    return {
+        k: str(v) for item in job.get("custom_environment_variables", []) for k, v in item.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,7 +560,7 @@ def test_one_command_and_one_lock_everywhere(tmp_path: Path, gcloud: Gcloud) -> 
     assert lock in text
 
     # dbt Cloud: its one step is the command; after it, `oie run --skip-dbt` under the lock.
-    job = next(iter(rendered_jobs(tmp_path)["jobs"].values()))
+    job = rendered_jobs(tmp_path)["jobs"]["oie_build"]
     assert job["execute_steps"] == [command]
     assert command in job["description"]
     assert "`oie run --skip-dbt`" in job["description"] and lock in job["description"]
@@ -555,15 +597,20 @@ def test_oie_run_builds_with_the_scheduled_command(
     from oie_core.settings import Settings
 
     seen: list[list[str]] = []
+    scopes: list[str] = []
 
-    def fake_run(args: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+    def fake_run(
+        args: list[str], *, env: dict[str, str], **_: object
+    ) -> subprocess.CompletedProcess[str]:
         seen.append(list(args))
+        scopes.append(env[run_module.TEST_SCOPE_ENV])
         return subprocess.CompletedProcess(args, 0)
 
     monkeypatch.setattr(subprocess, "run", fake_run)  # dbt itself is not started
     settings = Settings.from_env({"OIE_DATA_DIR": str(tmp_path / "data")})
     result = run_module.step_dbt(settings, run_module.RunOptions())
     assert result.status == "ok", result
+    assert scopes == ["new"], "a scheduled run tests only the rows it wrote"
     (args,) = seen
     words = [Path(args[0]).name]
     rest = iter(args[1:])
