@@ -124,7 +124,8 @@ def compile_score_sql(
         args = warehouse.dbt_command(
             "compile",
             select=MODEL,
-            vars=dict(proposed),
+            # the model is incremental: without a connection, render its whole-table branch
+            vars={**proposed, "oie_offline_compile": "full"},
             extra_args=["--no-populate-cache", "--no-introspect", "--quiet"],
         )
         done = subprocess.run(

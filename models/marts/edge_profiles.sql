@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- What the KV sync pushes to the edge: one key per linked visitor, a JSON value with only
 -- what a page may show (never an email, never the score), and a hash so the sync sends
 -- changes only. Visitors linked through a forwarded token are not personalized.

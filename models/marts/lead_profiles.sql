@@ -1,5 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_id',
+        incremental_strategy=oie_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        cluster_by=['lead_id'],
+    )
+}}
+
 -- One row per lead: who they are, what they did in the score window, and the intent score
--- with its five components so an SDR can see why.
+-- with its five components so an SDR can see why. Incremental: a run rewrites the leads
+-- int_lead_scores rescored (every change to a lead's row - activity, lead list, recency,
+-- score vars - rescores it first).
+
+{% set watermark = oie_watermark('oie_updated_at') %}
 
 with
 
@@ -12,7 +26,8 @@ activity as (
 ),
 
 scores as (
-    select * from {{ ref('int_lead_scores') }}
+    select * from {{ ref('int_lead_scores') }}{% if watermark %}
+    where oie_scored_at > {{ oie_timestamp_literal(watermark.ts) }}{% endif %}
 )
 
 select
@@ -53,7 +68,8 @@ select
     activity.is_internal_lead,
     leads.token,
     leads.email_sha256,
-    scores.scored_as_of
+    scores.scored_as_of,
+    {{ oie_run_timestamp() }} as oie_updated_at
 from leads
 inner join activity on leads.lead_id = activity.lead_id
 inner join scores on leads.lead_id = scores.lead_id

@@ -1,21 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_id',
+        incremental_strategy=oie_incremental_strategy(),
+        on_schema_change='append_new_columns',
+        cluster_by=['lead_id'],
+    )
+}}
+
 -- The explainable intent score (docs/design.md): five capped components, each its own column,
 -- summed and capped at 100, then a level. Every number is an `oie_score_*` var. The vars are
--- referenced here directly so dbt unit tests can override them. Every lead is scored on every
--- run (recency moves with the clock); int_lead_activity recounts only the leads whose
--- totals changed, so this is one narrow pass over one row per lead.
+-- referenced here directly so dbt unit tests can override them.
+--
+-- Incremental by lead: a run rescores the leads int_lead_activity recounted, the leads whose
+-- recency points moved since they were scored (the clock crossed one of their tiers), and
+-- every lead when a score var changed (score_vars holds a fingerprint of them all). Any
+-- other lead's stored score is what a rescore would give now, so a scheduled run writes
+-- only the rows that change; finding them reads one narrow row per lead.
 
 {% set tiers = var('oie_score_recency_tiers') %}
 {% set as_of = oie_as_of(var('oie_as_of')) %}
-
-with
-
-activity as (
-    select * from {{ ref('int_lead_activity') }}
-),
-
-components as (
-    select
-        lead_id,
+{% set score_vars = local_md5(tojson([
+    tiers,
+    var('oie_score_recency_older'),
+    var('oie_score_frequency_per_session'),
+    var('oie_score_frequency_cap'),
+    var('oie_score_engagement_per_pageview'),
+    var('oie_score_engagement_per_active_minute'),
+    var('oie_score_engagement_per_deep_pageview'),
+    var('oie_score_engagement_cap'),
+    var('oie_score_high_intent_per_pricing_view'),
+    var('oie_score_high_intent_per_case_study_view'),
+    var('oie_score_high_intent_per_product_view'),
+    var('oie_score_high_intent_cap'),
+    var('oie_score_conversions_per_form_submit'),
+    var('oie_score_conversions_per_video_complete'),
+    var('oie_score_conversions_cap'),
+    var('oie_score_total_cap'),
+    var('oie_level_burning'),
+    var('oie_level_hot'),
+    var('oie_level_warm'),
+])) %}
+{% set recency_points -%}
         case
             when is_internal_lead or last_activity_at is null then 0
             {% for max_hours, points in tiers %}
@@ -23,7 +49,37 @@ components as (
                 then {{ points }}
             {% endfor %}
             else {{ var('oie_score_recency_older') }}
-        end as score_recency,
+        end
+{%- endset %}
+{% set watermark = oie_watermark('oie_scored_at') %}
+
+with
+
+{% if watermark %}
+rescored as (
+    select lead_id
+    from {{ ref('int_lead_activity') }}
+    where oie_counted_at > {{ oie_timestamp_literal(watermark.ts) }}
+    union all
+    select lead_id
+    from {{ this }}
+    where
+        score_vars != '{{ score_vars }}'
+        or {{ recency_points }} != score_recency
+),
+{% endif %}
+
+activity as (
+    select * from {{ ref('int_lead_activity') }}{% if watermark %}
+    where lead_id in (select lead_id from rescored){% endif %}
+),
+
+components as (
+    select
+        lead_id,
+        is_internal_lead,
+        last_activity_at,
+        {{ recency_points }} as score_recency,
         case when is_internal_lead then 0 else least(
             {{ var('oie_score_frequency_cap') }},
             total_sessions * {{ var('oie_score_frequency_per_session') }}
@@ -51,6 +107,8 @@ components as (
 summed as (
     select
         lead_id,
+        is_internal_lead,
+        last_activity_at,
         cast(score_recency as {{ dbt.type_float() }}) as score_recency,
         cast(score_frequency as {{ dbt.type_float() }}) as score_frequency,
         round(cast(score_engagement as {{ dbt.type_float() }}), 2) as score_engagement,
@@ -71,5 +129,7 @@ select
         when intent_score >= {{ var('oie_level_warm') }} then 'warm'
         else 'cold'
     end as engagement_level,
-    {{ as_of }} as scored_as_of
+    {{ as_of }} as scored_as_of,
+    '{{ score_vars }}' as score_vars,
+    {{ oie_run_timestamp() }} as oie_scored_at
 from summed

@@ -17,7 +17,7 @@ START = "2026-03-12T12:00:00"
 EARLIER = "2026-03-10T08:00:00"
 # Forward 50 days: every session started before 2026-01-30 leaves it from the bottom.
 LATER = "2026-05-01T12:00:00"
-LEADS = "select * from lead_profiles order by lead_id"
+LEADS = "select * exclude (scored_as_of, oie_updated_at) from lead_profiles order by lead_id"
 
 
 def _build(data_dir: Path, as_of: str, *, full_refresh: bool) -> None:

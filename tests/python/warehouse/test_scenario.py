@@ -77,7 +77,7 @@ def test_incremental_equals_full_refresh_row_for_row(
     queries = {
         "events": "select * exclude (received_at, oie_updated_at) from events order by event_id",
         "sessions": "select * exclude (oie_updated_at) from sessions order by session_id",
-        "lead_profiles": "select * exclude (scored_as_of) from lead_profiles order by lead_id",
+        "lead_profiles": "select * exclude (scored_as_of, oie_updated_at) from lead_profiles order by lead_id",
         "identity_map": "select * from identity_map order by identity_key",
         "edge_profiles": "select * from edge_profiles order by key",
         "campaign_performance": "select * from campaign_performance order by campaign_id",
