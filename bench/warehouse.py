@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from oie import warehouse
+from oie.run import FULL_TESTS_DBT_ARGS
 from oie.traffic.generate import generate
 from oie_core.landing import iso_ms, partition_of
 
@@ -40,9 +41,9 @@ EVENTS_PER_VISITOR = 15.3  # measured mean of oie.traffic journeys over 30 days
 SIZES = (1_000_000, 10_000_000)
 INCREMENTAL_TARGET_S = 10.0  # one incremental `oie run` at 1M events (+1 %)
 LINEAR_FACTOR = 10.0  # the 10M full build at most this many times the 1M full build
-# What `oie run` runs: models and data tests in one process; unit tests check the SQL, not
-# the data, and run in CI instead.
-SCHEDULED = ["--exclude-resource-type", "unit_test"]
+# A full build tests every row, as `oie run --full-refresh` does; the incremental run is
+# `oie run` itself.
+FULL_BUILD = list(FULL_TESTS_DBT_ARGS[1:])
 DEDUPE_NODE = "int_events_deduped"
 
 # The figures measured before issue 9's change, shown beside today's; `--before FILE` takes
@@ -175,7 +176,15 @@ def run(events: int, data_root: Path | None) -> dict[str, Any]:
     else:
         data_dir = data_root / str(events)
         data_dir.mkdir(parents=True, exist_ok=True)
-    env = warehouse.dbt_env({"OIE_DATA_DIR": str(data_dir)})
+    # exactly the environment `oie run` gives dbt: a different OIE_LANDING_DIR (read when
+    # the sources are parsed) would cost the measured run a partial re-parse
+    env = warehouse.dbt_env(
+        {
+            "OIE_DATA_DIR": str(data_dir),
+            "OIE_LANDING_DIR": str(data_dir / "landing"),
+            "OIE_TARGET": "local",
+        }
+    )
     landing = data_dir / "landing"
     meta = landing_data(events, data_dir)
     base_end = float(meta["base_end"])
@@ -202,17 +211,29 @@ def run(events: int, data_root: Path | None) -> dict[str, Any]:
         return record
 
     dbt = warehouse.dbt_command
+    # Parse once unmeasured: the start-up figure is a scheduled run's, with partial parsing
+    # finding nothing changed, not the first parse after an upgrade.
+    subprocess.run(dbt("parse"), env=env, cwd=warehouse.PROJECT_DIR, stdout=subprocess.DEVNULL)
     step("dbt start-up (no-op `dbt run`)", dbt("run", select="nothing_matches_this"))
     full = step(
         "full build: one `dbt build --full-refresh`",
-        dbt("build", full_refresh=True, extra_args=SCHEDULED),
+        dbt("build", full_refresh=True, extra_args=FULL_BUILD),
     )
     now = time.time()
     landed = land_increment(landing, max(1, events // 100), base_end, now, seed=23)
     print(f"  +{landed:,} new events (1 %) received after the last run")
-    incremental = step(
-        "incremental +1 %: one `dbt build` (oie run)", dbt("build", extra_args=SCHEDULED)
+    oie = str(Path(sys.executable).with_name("oie"))
+    incremental = step("incremental +1 %: one `oie run` process", [oie, "run"])
+    incremental.update(_split(Path(env["DBT_TARGET_PATH"]) / "run_results.json", incremental))
+    # The same +1 % as one run of a long-running `oie run --every`: dbt already imported and
+    # the project parsed by the scheduler's previous run (bench/scheduler_tick.py).
+    tick_json = data_dir / "tick.json"
+    tick = step(
+        "incremental +1 %: one `oie run --every` run (warm)",
+        [sys.executable, "-m", "bench.scheduler_tick", str(max(1, events // 100)), str(tick_json)],
     )
+    tick_s = json.loads(tick_json.read_text())["tick_s"]
+    tick.update(seconds=round(tick_s, 2), note="the timed run only (after a warm-up run)")
     result = {
         "events": int(meta["events"]),
         "increment": landed,
@@ -224,10 +245,31 @@ def run(events: int, data_root: Path | None) -> dict[str, Any]:
         "full_dedupe_s": full["dedupe_s"],
         "incremental_s": incremental["seconds"],
         "incremental_cpu_s": incremental["cpu_s"],
+        "incremental_split": incremental["split"],
+        "tick_s": tick["seconds"],
     }
     if data_root is None:
         shutil.rmtree(data_dir, ignore_errors=True)
     return result
+
+
+def _split(run_results: Path, step: dict[str, Any]) -> dict[str, Any]:
+    """Where a one-process run's seconds went: dbt's own elapsed time and the thread-seconds
+    of its models and tests (2 threads: their sum exceeds the elapsed time), the rest being
+    process start-up, dbt's import and parse, and oie's other steps."""
+    data = json.loads(run_results.read_text())
+    by_kind: dict[str, float] = defaultdict(float)
+    for r in data["results"]:
+        by_kind[r["unique_id"].split(".")[0]] += r.get("execution_time", 0.0)
+    elapsed = float(data["elapsed_time"])
+    return {
+        "split": {
+            "start-up and other steps": round(step["seconds"] - elapsed, 2),
+            "dbt nodes (elapsed)": round(elapsed, 2),
+            "models (thread-s)": round(by_kind["model"] + by_kind["snapshot"] + by_kind["seed"], 2),
+            "tests (thread-s)": round(by_kind["test"], 2),
+        }
+    }
 
 
 def _size_key(events: int) -> str:
@@ -265,6 +307,7 @@ def summary(results: list[dict[str, Any]], before: dict[str, Any]) -> list[list[
         return "—" if ok is None else ("yes" if ok else "**no**")
 
     inc = fig(now, "1M", "incremental_s")
+    tick = fig(now, "1M", "tick_s")
     big, small = fig(now, "10M", "full_build_s"), fig(now, "1M", "full_build_s")
     limit = None if small is None else small * LINEAR_FACTOR
     full_ratio = ratio(now, "full_build_s")
@@ -277,11 +320,18 @@ def summary(results: list[dict[str, Any]], before: dict[str, Any]) -> list[list[
             "",
         ],
         [
-            "1M +1 % incremental `oie run` (one `dbt build`)",
+            "1M +1 % incremental: one `oie run` process (cold: import, parse, build)",
             timed(was, "1M", "incremental"),
             timed(now, "1M", "incremental"),
             f"< {INCREMENTAL_TARGET_S:.0f} s",
             met(None if inc is None else inc < INCREMENTAL_TARGET_S),
+        ],
+        [
+            "1M +1 % incremental: one run of `oie run --every` (warm process)",
+            timed(was, "1M", "tick"),
+            timed(now, "1M", "tick"),
+            f"< {INCREMENTAL_TARGET_S:.0f} s",
+            met(None if tick is None else tick < INCREMENTAL_TARGET_S),
         ],
         [
             "10M full build (one `dbt build --full-refresh`)",
@@ -321,12 +371,17 @@ def write_report(results: list[dict[str, Any]], before: dict[str, Any], label: s
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
         f"({os.cpu_count()} cores), dbt {_dbt_version()}, `python -m bench.warehouse`.",
-        "Each build is one `dbt build` process with `--exclude-resource-type unit_test`, as",
-        "`oie run` runs it (dbt's ≈ 5 s start-up included). Peak MB is the step's peak",
-        "resident memory; load is the 1-minute load average as the step started (2 cores:",
-        "above ≈ 1 another process shared the machine and the figure is pessimistic).",
+        "The full build is one `dbt build --full-refresh` process with every data test; the",
+        "incremental run is one cold `oie run` process (Python's import of dbt and the manifest",
+        "load included), and the same +1 % as one run of a warm `oie run --every` process",
+        "(dbt imported and parsed by its previous run). Peak MB is the step's peak resident",
+        "memory (for the warm run, of the whole process); load is the 1-minute load average",
+        "as the step started (2 cores: above ≈ 1 another process shared the machine).",
         "",
         "## Targets (issue 9)",
+        "",
+        "The < 10 s target holds for a run of the long-running `oie run --every` process; a",
+        "cold process pays ≈ 7.5 s of dbt start-up (the no-op row below) before any model.",
         "",
         f"Before: {before.get('label', '')}.",
         "",
@@ -347,6 +402,9 @@ def write_report(results: list[dict[str, Any]], before: dict[str, Any], label: s
         for s in r["steps"]:
             cells = [s["step"], s["seconds"], s.get("cpu_s", "—"), s["peak_mb"], s["load_before"]]
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+        if r.get("incremental_split"):
+            parts = ", ".join(f"{k} {v} s" for k, v in r["incremental_split"].items())
+            lines += ["", f"Where the one-process incremental run's time went: {parts}."]
         lines += ["", "Slowest dbt nodes per step (seconds inside dbt):", ""]
         for s in r["steps"]:
             if s["slowest"]:
@@ -373,6 +431,7 @@ def sizes_of(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 "full_dedupe_s",
                 "incremental_s",
                 "incremental_cpu_s",
+                "tick_s",
             )
         }
         for r in results
@@ -415,13 +474,23 @@ def main() -> None:
     )
     parser.add_argument("--before", type=Path, help="a previous warehouse.json: the before column")
     parser.add_argument("--label", default="", help="stored in warehouse.json, shown as its before")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other sizes of the last bench/results/warehouse.json (re-run one size)",
+    )
     args = parser.parse_args()
     before = _load_before(args.before)
-    results = []
+    results: list[dict[str, Any]] = []
+    if args.merge and (RESULTS / "warehouse.json").exists():
+        kept = json.loads((RESULTS / "warehouse.json").read_text())["results"]
+        wanted = {_size_key(n) for n in args.events}
+        results = [r for r in kept if _size_key(r["events"]) not in wanted]
     for n in args.events:
         print(f"== {n:,} events")
         results.append(run(n, args.data_root))
-        r = results[-1]
+        results.sort(key=lambda r: int(r["events"]))
+        r = next(x for x in results if _size_key(x["events"]) == _size_key(n))
         print(f"full build {r['full_build_s']} s, incremental {r['incremental_s']} s")
         # after each size, so a long 10M run never loses the figures already measured
         path = write_report(results, before, args.label)

@@ -204,3 +204,11 @@
     ({% for p in prefixes %}starts_with({{ expr }}, '{{ p | replace("'", "''") }}'){% if not loop.last %} or {% endif %}{% endfor %})
   {%- endif -%}
 {%- endmacro %}
+
+{% macro oie_recency_points(tiers, older_points, as_of) -%}
+  {#- Recency points of a lead at `as_of` (docs/design.md): the first tier [max hours, points]
+      its last activity falls in, else older_points; 0 for internal leads and leads never
+      active. The model passes its own var() values so unit tests can override them. -#}
+  case when is_internal_lead or last_activity_at is null then 0
+  {%- for max_hours, points in tiers %} when {{ oie_millis_between('last_activity_at', as_of) }} <= {{ (max_hours * 3600000) | int }} then {{ points }}{% endfor %} else {{ older_points }} end
+{%- endmacro %}

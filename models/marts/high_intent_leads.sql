@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- The SDR's call list: hot and burning leads, hottest first, with why.
 
 select

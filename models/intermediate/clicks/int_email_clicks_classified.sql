@@ -53,7 +53,7 @@ reopened as (
     where
         (
             not classified.has_pixel_followup
-            and classified.token in (select token from new_pixel_tokens)
+            and classified.token in (select new_pixel_tokens.token from new_pixel_tokens)
         )
         or coalesce(classified.lead_id, '') != coalesce(token_leads.lead_id, '')
         or coalesce(classified.campaign_id, '') != coalesce(token_leads.campaign_id, '')
@@ -68,7 +68,7 @@ clicks as (
         and event_type = 'email_click'{% if watermark %}
         and (
             oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
-            or event_id in (select event_id from reopened)
+            or event_id in (select reopened.event_id from reopened)
         ){% endif %}
 ),
 

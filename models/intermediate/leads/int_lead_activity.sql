@@ -39,6 +39,23 @@ clicks as (
     select * from {{ ref('int_email_clicks_classified') }}
 ),
 
+visitor_sets as (
+    select
+        lead_id,
+        count(*) as visitors,
+        string_agg(visitor_id, ',' order by visitor_id) as visitor_set
+    from visitor_leads
+    group by lead_id
+),
+
+forwarded_tokens as (
+    select
+        lead_id,
+        is_forwarded as token_forwarded
+    from {{ ref('int_identifiers_resolved') }}
+    where identifier_type = 'token'
+),
+
 lead_inputs as (
     -- what a lead's totals depend on besides sessions and clicks; compared with the
     -- stored row to find the leads to recount
@@ -54,21 +71,8 @@ lead_inputs as (
         visitor_sets.visitor_set,
         coalesce(forwarded_tokens.token_forwarded, false) as token_forwarded
     from leads
-    left join (
-        select
-            lead_id,
-            count(*) as visitors,
-            string_agg(visitor_id, ',' order by visitor_id) as visitor_set
-        from visitor_leads
-        group by lead_id
-    ) as visitor_sets on leads.lead_id = visitor_sets.lead_id
-    left join (
-        select
-            lead_id,
-            is_forwarded as token_forwarded
-        from {{ ref('int_identifiers_resolved') }}
-        where identifier_type = 'token'
-    ) as forwarded_tokens on leads.lead_id = forwarded_tokens.lead_id
+    left join visitor_sets on leads.lead_id = visitor_sets.lead_id
+    left join forwarded_tokens on leads.lead_id = forwarded_tokens.lead_id
 ),
 
 {% if watermark %}
@@ -106,7 +110,11 @@ session_changes as (
     where
         sessions.oie_sessionized_at > {{ new_since }}
         or (
-            coalesce(sessions.started_at >= counted.counted_from and sessions.started_at <= counted.counted_as_of, false)
+            coalesce(
+                sessions.started_at >= counted.counted_from
+                and sessions.started_at <= counted.counted_as_of,
+                false
+            )
             != (sessions.started_at >= {{ window_start }} and sessions.started_at <= {{ as_of }})
         )
 ),
@@ -120,7 +128,11 @@ click_changes as (
         and (
             clicks.oie_classified_at > {{ new_since }}
             or (
-                coalesce(clicks.clicked_at >= counted.counted_from and clicks.clicked_at <= counted.counted_as_of, false)
+                coalesce(
+                    clicks.clicked_at >= counted.counted_from
+                    and clicks.clicked_at <= counted.counted_as_of,
+                    false
+                )
                 != (clicks.clicked_at >= {{ window_start }} and clicks.clicked_at <= {{ as_of }})
             )
         )
@@ -213,8 +225,10 @@ genuine_clicks as (
             as last_click_in_window_at,
         count(*) as email_clicks
     from clicks
-    where lead_id is not null and not is_scanner{% if watermark %}
-        and lead_id in (select lead_id from recounted){% endif %}
+    where
+        lead_id is not null
+        and not is_scanner{% if watermark %}
+        and lead_id in (select recounted.lead_id from recounted){% endif %}
     group by lead_id
 ),
 
@@ -223,8 +237,10 @@ scanner_clicks as (
         lead_id,
         count(*) as scanner_clicks
     from clicks
-    where lead_id is not null and is_scanner{% if watermark %}
-        and lead_id in (select lead_id from recounted){% endif %}
+    where
+        lead_id is not null
+        and is_scanner{% if watermark %}
+        and lead_id in (select recounted.lead_id from recounted){% endif %}
     group by lead_id
 )
 

@@ -41,16 +41,7 @@
     var('oie_level_hot'),
     var('oie_level_warm'),
 ])) %}
-{% set recency_points -%}
-        case
-            when is_internal_lead or last_activity_at is null then 0
-            {% for max_hours, points in tiers %}
-            when {{ oie_millis_between('last_activity_at', as_of) }} <= {{ (max_hours * 3600000) | int }}
-                then {{ points }}
-            {% endfor %}
-            else {{ var('oie_score_recency_older') }}
-        end
-{%- endset %}
+{% set recency_points = oie_recency_points(tiers, var('oie_score_recency_older'), as_of) %}
 {% set watermark = oie_watermark('oie_scored_at') %}
 
 with
@@ -71,7 +62,7 @@ rescored as (
 
 activity as (
     select * from {{ ref('int_lead_activity') }}{% if watermark %}
-    where lead_id in (select lead_id from rescored){% endif %}
+    where lead_id in (select rescored.lead_id from rescored){% endif %}
 ),
 
 components as (

@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- When each lead moved between levels: one row per change of engagement_level seen by a
 -- build, from the score history (lead_profiles_snapshot). Every lead starts cold, so a lead
 -- first scored hot has a cold -> hot row; versions that change the score but not the level

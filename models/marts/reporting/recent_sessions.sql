@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- Human sessions of the last oie_recent_days days (before oie_as_of), with who the visitor
 -- is when known: the "who was on the site this week" list. Bot, internal and quarantined
 -- sessions are left out (the sessions mart keeps them, flagged).

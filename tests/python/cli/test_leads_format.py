@@ -117,7 +117,7 @@ def test_without_the_level_change_mart_level_since_is_not_recorded(
     data_dir.mkdir()
     shutil.copy(built.cli.data_dir / "warehouse.duckdb", data_dir / "warehouse.duckdb")
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
-    con.execute("drop table lead_level_changes")
+    con.execute("drop view lead_level_changes")
     con.close()
     old = Cli(cli_env(data_dir), tmp_path)
     assert NOT_RECORDED in old("leads", check=True).stdout

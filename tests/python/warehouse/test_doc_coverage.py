@@ -24,7 +24,7 @@ MARTS = "models/marts"
 CORE_MARTS = {
     "events": None,
     "sessions": None,
-    "lead_profiles": 38,
+    "lead_profiles": 39,  # the 38 the issue counted, and oie_updated_at
     "identity_map": None,
     "email_clicks": None,
     "campaign_performance": 16,
@@ -127,7 +127,8 @@ def test_an_undocumented_mart_column_fails_the_check(artifacts: Path, tmp_path: 
     assert code != 0
     assert "lower than min required coverage" in output
     lead_profiles = _tables(report)["lead_profiles"]
-    assert (lead_profiles["covered"], lead_profiles["total"]) == (37, 38)
+    total = CORE_MARTS["lead_profiles"]
+    assert (lead_profiles["covered"], lead_profiles["total"]) == (total - 1, total)
     assert [c["name"] for c in lead_profiles["columns"] if not c["covered"]] == ["intent_score"]
 
 

@@ -77,10 +77,15 @@ def test_incremental_equals_full_refresh_row_for_row(
     queries = {
         "events": "select * exclude (received_at, oie_updated_at) from events order by event_id",
         "sessions": "select * exclude (oie_updated_at) from sessions order by session_id",
-        "lead_profiles": "select * exclude (scored_as_of, oie_updated_at) from lead_profiles order by lead_id",
+        "lead_profiles": (
+            "select * exclude (scored_as_of, oie_updated_at) from lead_profiles order by lead_id"
+        ),
         "identity_map": "select * from identity_map order by identity_key",
         "edge_profiles": "select * from edge_profiles order by key",
         "campaign_performance": "select * from campaign_performance order by campaign_id",
+        "email_clicks": "select * exclude (oie_updated_at) from email_clicks order by event_id",
+        "campaign_daily": "select * from campaign_daily order by all",
+        "intent_distribution": "select * from intent_distribution order by all",
     }
     with (
         duckdb.connect(str(full_build), read_only=True) as full,
