@@ -21,7 +21,7 @@ from croniter import croniter
 from jinja2 import Environment, StrictUndefined
 from ruamel.yaml import YAML
 
-from oie.run import LOCK_NAME, TEST_SCOPE_ENV, run_lock
+from oie.run import FULL_CHECK_DBT_COMMAND, LOCK_NAME, TEST_SCOPE_ENV, run_lock
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "scheduling.md"
@@ -537,7 +537,8 @@ def test_jobs_yml_against_the_package_schema_and_models(tmp_path: Path) -> None:
 
     # The nightly full check: every data test on every row, no model rebuilt.
     check = loaded_jobs["oie_full_check"]
-    assert check.execute_steps == [scheduled_dbt_command().replace("dbt build", "dbt test", 1)]
+    assert check.execute_steps == [FULL_CHECK_DBT_COMMAND]
+    assert FULL_CHECK_DBT_COMMAND == "dbt test --exclude-resource-type unit_test"
     assert job_env(config["jobs"]["oie_full_check"]) == {TEST_SCOPE_ENV: "all"}
     assert check.schedule is not None and croniter(check.schedule.cron).get_next(float) > 0
     assert check.schedule.cron.split()[0].isdigit(), "once a day, not every few minutes"
