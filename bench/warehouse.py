@@ -176,16 +176,10 @@ def run(events: int, data_root: Path | None) -> dict[str, Any]:
     else:
         data_dir = data_root / str(events)
         data_dir.mkdir(parents=True, exist_ok=True)
-    # exactly the environment `oie run` gives dbt: a different OIE_LANDING_DIR (read when
-    # the sources are parsed) would cost the measured run a partial re-parse
-    env = warehouse.dbt_env(
-        {
-            "OIE_DATA_DIR": str(data_dir),
-            "OIE_LANDING_DIR": str(data_dir / "landing"),
-            "OIE_TARGET": "local",
-        }
-    )
+    # exactly the environment `oie run` gives dbt: another OIE_LANDING_DIR (read when the
+    # sources are parsed) would cost the measured run a partial re-parse
     landing = data_dir / "landing"
+    env = warehouse.dbt_env({"OIE_DATA_DIR": str(data_dir), "OIE_LANDING_DIR": str(landing)})
     meta = landing_data(events, data_dir)
     base_end = float(meta["base_end"])
     steps: list[dict[str, Any]] = []

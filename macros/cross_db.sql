@@ -80,7 +80,12 @@
   cast('{{ iso }}' as timestamp)
 {%- endmacro %}
 {% macro bigquery__oie_timestamp_literal(iso) -%}
+  {#- integer microseconds (a watermark, see oie_watermark) or an ISO timestamp -#}
+  {%- if iso is string and iso.isdigit() -%}
+  timestamp_micros({{ iso }})
+  {%- else -%}
   cast('{{ iso }}' as timestamp)
+  {%- endif -%}
 {%- endmacro %}
 
 {% macro oie_timestamp_add(unit, amount, ts) -%}

@@ -15,8 +15,13 @@
     {{ return(none) }}
   {%- endif -%}
   {%- set shifted = oie_timestamp_add('minute', -1 * lookback_minutes, 'max(' ~ column ~ ')') -%}
+  {#- On BigQuery the instant travels as integer microseconds (oie_timestamp_literal turns
+      them back into timestamp_micros): the emulator renders some timestamps as text that
+      it cannot parse again. -#}
+  {%- set as_text = 'cast(unix_micros(' ~ shifted ~ ') as string)' if target.type == 'bigquery'
+      else 'cast(' ~ shifted ~ ' as ' ~ dbt.type_string() ~ ')' -%}
   {%- set sql -%}
-    select cast({{ shifted }} as {{ dbt.type_string() }}) as ts,
+    select {{ as_text }} as ts,
            cast(cast({{ shifted }} as date) as {{ dbt.type_string() }}) as dt
     from {{ this }}
   {%- endset -%}
