@@ -217,3 +217,19 @@
   case when is_internal_lead or last_activity_at is null then 0
   {%- for max_hours, points in tiers %} when {{ oie_millis_between('last_activity_at', as_of) }} <= {{ (max_hours * 3600000) | int }} then {{ points }}{% endfor %} else {{ older_points }} end
 {%- endmacro %}
+
+{% macro oie_unnest_list(list_text, relation, column) -%}
+  {#- A comma-separated list (oie_string_agg_distinct) as rows: `relation.column`, one per
+      item, for a CROSS JOIN. A null list gives no rows. -#}
+  {{ return(adapter.dispatch('oie_unnest_list', 'oie')(list_text, relation, column)) }}
+{%- endmacro %}
+{% macro default__oie_unnest_list(list_text, relation, column) -%}
+  unnest(string_split({{ list_text }}, ', ')) as {{ relation }} ({{ column }})
+{%- endmacro %}
+{% macro bigquery__oie_unnest_list(list_text, relation, column) -%}
+  unnest(split({{ list_text }}, ', ')) as {{ column }}
+{%- endmacro %}
+{% macro oie_unnested(relation, column) -%}
+  {#- How to name an item of oie_unnest_list: BigQuery's UNNEST alias is the value itself. -#}
+  {{- column if target.type == 'bigquery' else relation ~ '.' ~ column -}}
+{%- endmacro %}

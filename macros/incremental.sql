@@ -14,16 +14,31 @@
   {%- if not execute or not oie_is_incremental() -%}
     {{ return(none) }}
   {%- endif -%}
+  {#- a column added since the table was built (on_schema_change appends it only when the
+      model runs): no watermark yet -#}
+  {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+  {%- if column | lower not in stored -%}
+    {{ return(none) }}
+  {%- endif -%}
   {%- set shifted = oie_timestamp_add('minute', -1 * lookback_minutes, 'max(' ~ column ~ ')') -%}
-  {#- On BigQuery the instant travels as integer microseconds (oie_timestamp_literal turns
+  {{ return(oie_query_instant(shifted, 'from ' ~ this)) }}
+{%- endmacro %}
+
+{% macro oie_query_instant(instant, from_clause) -%}
+  {#- One instant computed by the warehouse at run time (`select <instant> <from_clause>`), as
+      literal strings {'ts': ..., 'date': ...} for oie_timestamp_literal; none when it is null.
+      On BigQuery the instant travels as integer microseconds (oie_timestamp_literal turns
       them back into timestamp_micros): the emulator renders some timestamps as text that
-      it cannot parse again. -#}
-  {%- set as_text = 'cast(unix_micros(' ~ shifted ~ ') as string)' if target.type == 'bigquery'
-      else 'cast(' ~ shifted ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+      it cannot parse again. In the offline compile check, a placeholder. -#}
+  {%- if var('oie_offline_compile', none) == 'incremental' -%}
+    {{ return({'ts': '2026-01-01 00:00:00', 'date': '2026-01-01'}) }}
+  {%- endif -%}
+  {%- set as_text = 'cast(unix_micros(' ~ instant ~ ') as string)' if target.type == 'bigquery'
+      else 'cast(' ~ instant ~ ' as ' ~ dbt.type_string() ~ ')' -%}
   {%- set sql -%}
     select {{ as_text }} as ts,
-           cast(cast({{ shifted }} as date) as {{ dbt.type_string() }}) as dt
-    from {{ this }}
+           cast(cast({{ instant }} as date) as {{ dbt.type_string() }}) as dt
+    {{ from_clause }}
   {%- endset -%}
   {%- set result = run_query(sql) -%}
   {%- set ts = result.columns[0].values()[0] -%}
@@ -31,6 +46,18 @@
     {{ return(none) }}
   {%- endif -%}
   {{ return({'ts': ts, 'date': result.columns[1].values()[0]}) }}
+{%- endmacro %}
+
+{% macro oie_event_floor(received_since, extra_minutes=0) -%}
+  {#- The oldest event time a line received at or after `received_since` (a watermark's ts)
+      can carry, less `extra_minutes`: int_events_deduped refuses lines whose event_at is
+      more than oie_max_event_age_days before their received_at (too_old). A constant, so
+      reads of new events by the event-time partition column prune on BigQuery. -#}
+  {{ oie_timestamp_add(
+      'minute',
+      -1 * (var('oie_max_event_age_days') * 1440 + extra_minutes),
+      oie_timestamp_literal(received_since)
+  ) }}
 {%- endmacro %}
 
 {% macro oie_landing_date_column() -%}
@@ -89,4 +116,14 @@
     {{ return(true) }}
   {%- endif -%}
   {{ return(is_incremental()) }}
+{%- endmacro %}
+
+{% macro oie_at_or_after(column, instant) -%}
+  {#- `column >= <instant>` for an instant from oie_query_instant; `1 = 0` when there is none
+      (nothing new: the read is empty, and still pruned). -#}
+  {%- if instant -%}
+    {{ column }} >= {{ oie_timestamp_literal(instant.ts) }}
+  {%- else -%}
+    1 = 0
+  {%- endif -%}
 {%- endmacro %}

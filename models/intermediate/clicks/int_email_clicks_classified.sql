@@ -21,9 +21,9 @@
 -- changed in the lead lists. Nothing else about a click changes after it is loaded.
 
 {% set watermark = oie_watermark('oie_classified_at') %}
+{% set received = oie_watermark('received_at', var('oie_lookback_minutes')) %}
 
-with
-
+{% set token_leads %}
 token_leads as (
     select
         token,
@@ -31,9 +31,20 @@ token_leads as (
         campaign_id
     from {{ ref('stg_oie__leads') }}
     where token is not null
-),
+)
+{% endset %}
 
 {% if watermark %}
+{#- Every read of int_events_deduped is bounded by a constant event time, so BigQuery prunes
+    partitions: new events lie above the event floor of lines received since this table's
+    newest click, and the earliest click read again is looked up before the model runs. -#}
+{%- set new_floor = oie_event_floor(received.ts) if received else none -%}
+{%- set followup_minutes = var('oie_scanner_followup_minutes') + 1 -%}
+{% set reopened_ctes %}
+with
+
+{{ token_leads }},
+
 new_pixel_tokens as (
     select distinct token
     from {{ ref('int_events_deduped') }}
@@ -42,22 +53,44 @@ new_pixel_tokens as (
         and rejection_reason is null
         and event_type != 'email_click'
         and token is not null
-        and not is_bot
+        and not is_bot{% if new_floor %}
+        and event_at >= {{ new_floor }}{% endif %}
 ),
 
 reopened as (
-    -- earlier clicks whose verdict the new data can change
-    select classified.event_id
+    -- earlier clicks whose verdict the new data can change: waiting for a follow-up that a
+    -- new pixel event can still be (within the follow-up window), or whose lead changed.
+    -- The lead check reads three columns of every click: a lead list edit can move a click
+    -- of any age.
+    select
+        classified.event_id,
+        classified.clicked_at
     from {{ this }} as classified
     left join token_leads on classified.token = token_leads.token
     where
         (
             not classified.has_pixel_followup
-            and classified.token in (select new_pixel_tokens.token from new_pixel_tokens)
+            and classified.token in (select new_pixel_tokens.token from new_pixel_tokens){% if new_floor %}
+            and classified.clicked_at >= {{ oie_timestamp_add('minute', -1 * followup_minutes, new_floor) }}{% endif %}
         )
         or coalesce(classified.lead_id, '') != coalesce(token_leads.lead_id, '')
         or coalesce(classified.campaign_id, '') != coalesce(token_leads.campaign_id, '')
-),
+)
+{% endset %}
+{%- set click_floor = none -%}
+{%- if new_floor and execute -%}
+  {%- set click_floor = oie_query_instant(
+      'min(clicked_at)',
+      'from (' ~ reopened_ctes ~ ' select clicked_at from reopened union all select '
+      ~ new_floor ~ ' as clicked_at) as reread'
+  ) -%}
+{%- endif %}
+
+{{ reopened_ctes }},
+{% else %}
+with
+
+{{ token_leads }},
 {% endif %}
 
 clicks as (
@@ -69,7 +102,8 @@ clicks as (
         and (
             oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
             or event_id in (select reopened.event_id from reopened)
-        ){% endif %}
+        ){% endif %}{% if click_floor %}
+        and event_at >= {{ oie_timestamp_literal(click_floor.ts) }}{% endif %}
 ),
 
 pixel_token_events as (
@@ -81,7 +115,8 @@ pixel_token_events as (
         rejection_reason is null
         and event_type != 'email_click'
         and token is not null
-        and not is_bot
+        and not is_bot{% if click_floor %}
+        and event_at >= {{ oie_timestamp_add('minute', -1, oie_timestamp_literal(click_floor.ts)) }}{% endif %}
 ),
 
 followed as (

@@ -32,6 +32,9 @@ checked as (
             when event_id is null then 'missing_event_id'
             when received_at is null then 'missing_received_at'
             when event_at is null then 'missing_event_at'
+            -- the bound every incremental read of new events relies on (oie_event_floor)
+            when event_at < {{ oie_timestamp_add('day', -1 * var('oie_max_event_age_days'), 'received_at') }}
+                then 'too_old'
             when event_type is null or event_type not in {{ oie_known_event_types_sql() }}
                 then 'unknown_event_type'
             when not {{ oie_json_is_object('event_data') }} then 'malformed_data'
@@ -73,8 +76,12 @@ new_keys as (
         copies
     from copy_counts{% if oie_is_incremental() %}
     where not exists (
+        -- a copy landed earlier carries the same browser time, so it lies above the floor of
+        -- this run's lines (a day lower still, for a clock correction that differs by batch)
         select 1 from {{ this }} as existing
-        where existing.event_key = copy_counts.event_key
+        where
+            existing.event_key = copy_counts.event_key{% if watermark %}
+            and existing.event_at >= {{ oie_event_floor(watermark.ts, 1440) }}{% endif %}
     ){% endif %}
 ),
 

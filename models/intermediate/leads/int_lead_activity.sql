@@ -165,7 +165,8 @@ human_sessions as (
         sessions.case_study_views,
         sessions.product_views,
         sessions.forms_submitted,
-        sessions.videos_completed
+        sessions.videos_completed,
+        sessions.pages_seen
     from {{ ref('int_sessions') }} as sessions
     inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id{% if watermark %}
     inner join recounted on visitor_leads.lead_id = recounted.lead_id{% endif %}
@@ -207,14 +208,19 @@ session_totals as (
 ),
 
 pages as (
+    -- from each session's own list (its first 20 distinct paths, sorted): every path among a
+    -- lead's first 20 is among the first 20 of its session, so no event is read again
     select
-        scored_sessions.lead_id,
-        {{ oie_string_agg_distinct('events.url_path') }} as pages_seen
-    from {{ ref('int_events_sessionized') }} as session_events
-    inner join scored_sessions on session_events.session_id = scored_sessions.session_id
-    inner join {{ ref('int_events_deduped') }} as events on session_events.event_id = events.event_id
-    where events.event_type = 'pageview'
-    group by scored_sessions.lead_id
+        session_pages.lead_id,
+        {{ oie_string_agg_distinct('session_pages.url_path') }} as pages_seen
+    from (
+        select
+            scored_sessions.lead_id,
+            {{ oie_unnested('page', 'url_path') }} as url_path
+        from scored_sessions
+        cross join {{ oie_unnest_list("scored_sessions.pages_seen", "page", "url_path") }}
+    ) as session_pages
+    group by session_pages.lead_id
 ),
 
 genuine_clicks as (

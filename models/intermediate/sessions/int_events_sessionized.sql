@@ -11,25 +11,26 @@
 
 -- The warehouse's canonical session of every browser event (a narrow table: event_id ->
 -- session; the event itself stays in int_events_deduped). A new session starts after a gap
--- of more than oie_session_timeout_minutes (exactly 30:00 stays in the session). Each run
--- re-sessionizes every event of the visitors touched by newly loaded events, so a late
--- event that bridges two sessions merges them and one in a gap forms its own; sessions are
--- never built from half their events. The session id is a hash of the visitor and the
--- session's first event, so it is stable run after run.
+-- of more than oie_session_timeout_minutes (exactly 30:00 stays in the session). The session
+-- id is a hash of the visitor and the session's first event, so it is stable run after run.
+-- Incremental: for each visitor with newly loaded events, the run re-sessionizes from the
+-- start of the session its first new event can join (the session of its last earlier event,
+-- when that is within the timeout) or else from the new event itself. Nothing earlier can
+-- change, so a late event that bridges two sessions merges them, one in a gap forms its own,
+-- and sessions are never built from half their events. Every read is bounded by a constant
+-- event time (oie_event_floor, and the earliest rebuild point read before the model runs),
+-- so BigQuery prunes partitions.
 
-{% set watermark = oie_watermark('oie_loaded_at') %}
+{% set loaded = oie_watermark('oie_loaded_at') %}
+{% set received = oie_watermark('received_at', var('oie_lookback_minutes')) %}
 
-with
-
-touched_visitors as (
-    select distinct visitor_id
-    from {{ ref('int_events_deduped') }}
-    where
-        rejection_reason is null
-        and event_type != 'email_click'
-        and visitor_id is not null{% if watermark %}
-        and oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}{% endif %}
-),
+{% if loaded %}
+{%- set rebuild_points = oie_session_rebuild_points(loaded, received) -%}
+{%- set rebuild_floor = oie_query_instant(
+    'min(rebuild_from)',
+    'from (' ~ rebuild_points ~ ' select rebuild_from from rebuild_points) as points'
+) if execute else none -%}
+{{ rebuild_points }},
 
 visitor_events as (
     select
@@ -37,12 +38,31 @@ visitor_events as (
         events.visitor_id,
         events.event_at,
         events.event_type,
+        events.received_at,
         events.oie_loaded_at
     from {{ ref('int_events_deduped') }} as events
-    inner join touched_visitors
-        on events.visitor_id = touched_visitors.visitor_id
-    where events.rejection_reason is null and events.event_type != 'email_click'
+    inner join rebuild_points on events.visitor_id = rebuild_points.visitor_id
+    where
+        events.rejection_reason is null
+        and events.event_type != 'email_click'
+        and events.event_at >= rebuild_points.rebuild_from
+        and {{ oie_at_or_after('events.event_at', rebuild_floor) }}
 ),
+{% else %}
+with
+
+visitor_events as (
+    select
+        event_id,
+        visitor_id,
+        event_at,
+        event_type,
+        received_at,
+        oie_loaded_at
+    from {{ ref('int_events_deduped') }}
+    where rejection_reason is null and event_type != 'email_click'
+),
+{% endif %}
 
 -- The windows sort only ids and times: the wide event rows stay in int_events_deduped.
 timeline as (
@@ -50,6 +70,7 @@ timeline as (
         event_id,
         visitor_id,
         event_at,
+        received_at,
         oie_loaded_at,
         case when event_type = 'pageview' then 1 else 0 end as is_pageview
     from visitor_events
@@ -81,10 +102,6 @@ session_starts as (
 numbered as (
     select
         *,
-        sum(is_session_start) over (
-            partition by visitor_id order by event_at, event_id
-            rows between unbounded preceding and current row
-        ) as visitor_session_index,
         sum(is_pageview) over (
             partition by visitor_id order by event_at, event_id
             rows between unbounded preceding and current row
@@ -101,6 +118,10 @@ with_session as (
             partition by visitor_id order by event_at, event_id
             rows between unbounded preceding and current row
         ) as session_first_event_id,
+        last_value(case when is_session_start = 1 then event_at end ignore nulls) over (
+            partition by visitor_id order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as session_started_at,
         last_value(
             case when is_session_start = 1 then visitor_pageviews - is_pageview end ignore nulls
         ) over (
@@ -116,8 +137,9 @@ sessioned as (
         {{ oie_hash("visitor_id || '|' || session_first_event_id") }} as session_id,
         visitor_id,
         event_at,
-        visitor_session_index,
+        session_started_at,
         visitor_pageviews - pageviews_before_session as page_view_index,
+        received_at,
         oie_loaded_at
     from with_session
 )
@@ -127,8 +149,9 @@ select
     session_id,
     visitor_id,
     event_at,
-    visitor_session_index,
+    session_started_at,
     page_view_index,
+    received_at,
     oie_loaded_at,
     {{ oie_run_timestamp() }} as oie_sessionized_at
 from sessioned

@@ -7,16 +7,21 @@
         partition_by=oie_partition_by('started_at'),
         cluster_by=['visitor_id'],
         post_hook=[
-            "{% if oie_is_incremental() %}delete from {{ this }} where session_id not in (select session_id from {{ ref('int_events_sessionized') }}){% endif %}"
+            "{% if oie_is_incremental() %}delete from {{ this }} where started_at is null{% endif %}"
         ],
     )
 }}
 
--- One row per session, rebuilt whole for every session re-sessionized in this run. Sessions
--- that a late event merged into another disappear from int_events_sessionized; the
--- post-hook removes their stale rows here.
+-- One row per session, rebuilt whole for every session re-sessionized in this run (those
+-- sessions' events were all re-stamped by int_events_sessionized). Sessions that a late
+-- event merged into another disappear from int_events_sessionized: the run writes a row
+-- without a start for each (a tombstone, in BigQuery's NULL partition) and the post-hook
+-- deletes them. Reads are bounded by constant event times, so BigQuery prunes partitions:
+-- the earliest start of a re-sessionized session is read before the model runs.
 
-{% set watermark = oie_watermark('oie_sessionized_at') %}
+{% set loaded = oie_watermark('oie_sessionized_at') %}
+{% set received = oie_watermark('last_received_at', var('oie_lookback_minutes')) %}
+{% set rebuilt_floor = oie_resessionized_floor(loaded, received) if loaded and execute else none %}
 
 with
 
@@ -24,39 +29,64 @@ touched as (
     select
         event_id,
         session_id,
+        visitor_id,
+        session_started_at,
         page_view_index,
+        received_at,
         oie_sessionized_at
     from {{ ref('int_events_sessionized') }}
-    {% if watermark %}
-    where oie_sessionized_at > {{ oie_timestamp_literal(watermark.ts) }}
+    {% if loaded %}
+    where
+        oie_sessionized_at > {{ oie_timestamp_literal(loaded.ts) }}
+        and {{ oie_at_or_after('event_at', rebuilt_floor) }}
     {% endif %}
 ),
+
+{% set event_columns = [
+    'visitor_id', 'event_type', 'event_at', 'url_path', 'page_class', 'scroll_depth', 'active_ms',
+    'form_id', 'video_action', 'video_src', 'client_session_id', 'device', 'browser', 'os',
+    'country', 'token', 'is_bot', 'is_internal',
+] %}
+
+{% if loaded %}
+rebuilt_visitors as (
+    select
+        visitor_id,
+        min(session_started_at) as rebuilt_from
+    from touched
+    group by visitor_id
+),
+{% endif %}
 
 session_events as (
     select
         touched.session_id,
         touched.page_view_index,
+        touched.received_at,
         touched.oie_sessionized_at,
-        events.visitor_id,
-        events.event_type,
-        events.event_at,
-        events.url_path,
-        events.page_class,
-        events.scroll_depth,
-        events.active_ms,
-        events.form_id,
-        events.video_action,
-        events.video_src,
-        events.client_session_id,
-        events.device,
-        events.browser,
-        events.os,
-        events.country,
-        events.token,
-        events.is_bot,
-        events.is_internal
+        events.{{ event_columns | join(',\n        events.') }}
     from touched
     inner join {{ ref('int_events_deduped') }} as events on touched.event_id = events.event_id
+    {% if loaded %}
+    where {{ oie_at_or_after('events.event_at', rebuilt_floor) }}
+
+    union all
+
+    -- tombstones: sessions of re-sessionized visitors, from their first rebuilt session on,
+    -- that this run did not write again
+    select
+        stored.session_id,
+        null as page_view_index,
+        null as received_at,
+        null as oie_sessionized_at,
+        null as {{ event_columns | join(',\n        null as ') }}
+    from {{ this }} as stored
+    inner join rebuilt_visitors on stored.visitor_id = rebuilt_visitors.visitor_id
+    where
+        stored.started_at >= rebuilt_visitors.rebuilt_from
+        and {{ oie_at_or_after('stored.started_at', rebuilt_floor) }}
+        and stored.session_id not in (select touched.session_id from touched)
+    {% endif %}
 ),
 
 page_views as (
@@ -134,6 +164,7 @@ event_totals as (
         {{ oie_arg_min('token', "case when token is not null then event_at end") }} as first_token,
         {{ oie_bool_or('is_bot') }} as is_bot,
         {{ oie_bool_or('is_internal') }} as is_internal,
+        max(received_at) as last_received_at,
         max(oie_sessionized_at) as oie_sessionized_at
     from session_events
     group by session_id
@@ -191,6 +222,7 @@ final as (
         is_bot,
         is_internal,
         duration_s > {{ var('oie_session_max_minutes') }} * 60 as is_quarantined,
+        last_received_at,
         oie_sessionized_at
     from measured
 )

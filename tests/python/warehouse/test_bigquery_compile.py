@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import yaml
 from oie import warehouse
 from oie_core.raw_schema import RAW_TABLES, RawTable
 from tests.python.helpers.bigquery_check import check_compiled_tree, check_statement
+from tests.python.helpers.partition_check import partitioned_reads
 
 ROOT = warehouse.PROJECT_DIR
 
@@ -78,6 +80,76 @@ def test_incremental_branch_uses_timestamp_arithmetic(compiled: dict[str, Path])
     assert "timestamp_add(current_timestamp(), interval cast(-90 as int64) day)" in lead_activity
     full = next(compiled["full"].rglob("int_events_deduped.sql")).read_text()
     assert "not exists" not in full
+
+
+def _manifest_models(compiled: Path) -> dict[str, dict]:
+    manifest = json.loads((compiled.parent / "manifest.json").read_text())
+    return {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+
+
+def _partition_columns(models: dict[str, dict]) -> dict[str, set[str]]:
+    """Every partitioned relation and the columns a filter may bound it by: the models'
+    partition_by, the raw tables' partition columns, and stg_oie__events (a view over
+    raw_events whose landing_date is DATE(received_at))."""
+    partitions = {
+        name: {node["config"]["partition_by"]["field"]}
+        for name, node in models.items()
+        if node["config"].get("partition_by")
+    }
+    for table in RAW_TABLES:
+        partitions[table.name] = {table.partition_column}
+    partitions["stg_oie__events"] = {"received_at", "landing_date"}
+    return partitions
+
+
+def test_every_incremental_model_prunes_partitions(compiled: dict[str, Path]) -> None:
+    # A read of a partitioned table with no constant lower bound on its partition column
+    # bills every partition on each scheduled run; the few reads that must see all history
+    # are named in the model's meta (oie_unpruned_reads) and in docs/warehouse.md.
+    models = _manifest_models(compiled["incremental"])
+    partitions = _partition_columns(models)
+    incremental = {n: m for n, m in models.items() if m["config"]["materialized"] == "incremental"}
+    assert {"int_events_deduped", "int_events_sessionized", "int_sessions"} <= set(incremental)
+    unpruned: dict[str, Counter[str]] = {}
+    declared: dict[str, Counter[str]] = {}
+    for name, node in incremental.items():
+        sql = next(compiled["incremental"].rglob(f"{name}.sql")).read_text()
+        reads = partitioned_reads(sql, partitions)
+        unpruned[name] = Counter(read.table for read in reads if not read.pruned)
+        listed = node["config"]["meta"].get("oie_unpruned_reads", [])
+        assert all(entry.get("why") for entry in listed), name
+        declared[name] = Counter(entry["table"] for entry in listed)
+    assert unpruned == declared
+    # the event-grain tables are never read whole
+    for name, counts in unpruned.items():
+        assert not {"stg_oie__events", "int_events_deduped", "int_events_sessionized"} & set(
+            counts
+        ), name
+
+
+@pytest.mark.parametrize(
+    ("where", "pruned"),
+    [
+        ("t.event_at >= timestamp_micros(1767225600000000)", True),
+        ("event_at >= timestamp_add(current_timestamp(), interval -90 day) and x = 1", True),
+        ("t.event_at between timestamp('2026-01-01') and current_timestamp()", True),
+        ("timestamp('2026-01-01') <= t.event_at", True),
+        ("1 = 0", True),
+        ("t.oie_loaded_at > timestamp_micros(1767225600000000)", False),
+        ("t.event_at >= timestamp('2026-01-01') or t.x = 1", False),
+        ("t.event_at >= (select max(event_at) from u)", False),
+        ("t.event_at >= u.started_at", False),
+        ("other.event_at >= timestamp('2026-01-01')", False),
+    ],
+)
+def test_partition_check_tells_a_pruning_filter(where: str, pruned: bool) -> None:
+    sql = f"select * from `p`.`d`.`events` as t inner join u on t.id = u.id where {where}"
+    reads = partitioned_reads(sql, {"events": {"event_at"}})
+    assert [read.pruned for read in reads] == [pruned]
 
 
 @pytest.mark.parametrize(
