@@ -25,25 +25,18 @@ lead_by_email as (
     where rn = 1
 ),
 
-human_events as (
-    select *
-    from {{ ref('int_events_deduped') }}
-    where
-        rejection_reason is null
-        and event_type != 'email_click'
-        and not is_bot
-        and visitor_id is not null
+evidence as (
+    select * from {{ ref('int_identity_evidence') }}
 ),
 
 token_visitors as (
     select
-        token,
+        identifier as token,
         visitor_id,
-        min(event_at) as first_seen_at,
-        min(ip) as network
-    from human_events
-    where token is not null and coalesce(token_valid, true)
-    group by token, visitor_id
+        first_seen_at,
+        network
+    from evidence
+    where evidence_type = 'token'
 ),
 
 token_stats as (
@@ -74,14 +67,13 @@ token_candidates as (
 
 email_candidates as (
     select
-        human_events.visitor_id,
+        evidence.visitor_id,
         lead_by_email.lead_id,
-        human_events.hem_sha256 as matched_identifier,
-        min(human_events.event_at) as first_seen_at
-    from human_events
-    inner join lead_by_email on human_events.hem_sha256 = lead_by_email.email_sha256
-    where human_events.event_type = 'form_submit'
-    group by human_events.visitor_id, lead_by_email.lead_id, human_events.hem_sha256
+        evidence.identifier as matched_identifier,
+        evidence.first_seen_at
+    from evidence
+    inner join lead_by_email on evidence.identifier = lead_by_email.email_sha256
+    where evidence.evidence_type = 'email_hash'
 )
 
 select
