@@ -1,7 +1,7 @@
 {#- Incremental plumbing shared by the models: the watermark an incremental run reads
     from its own table and the filter it becomes (on the landing partition column, so old
-    partitions are skipped), the run stamp, the strategy and BigQuery partitioning per
-    engine, and is_incremental() with the offline-compile switch. -#}
+    partitions are skipped), the run stamp, BigQuery partitioning, and is_incremental()
+    with the offline-compile switch. -#}
 
 {% macro oie_watermark(column, lookback_minutes=0) -%}
   {#- The newest `column` already in this model, minus a lookback, as literal strings
@@ -94,11 +94,6 @@
   {#- An integer literal: no string parsing (the BigQuery emulator mangles some string
       timestamp literals; real BigQuery accepts both). -#}
   timestamp_micros({{ (run_started_at.timestamp() * 1000000) | int }})
-{%- endmacro %}
-
-{% macro oie_incremental_strategy() -%}
-  {#- merge on BigQuery, delete+insert on DuckDB. -#}
-  {{ return('merge' if target.type == 'bigquery' else 'delete+insert') }}
 {%- endmacro %}
 
 {% macro oie_partition_by(field) -%}

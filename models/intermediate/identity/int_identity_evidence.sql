@@ -2,8 +2,6 @@
     config(
         materialized='incremental',
         unique_key='evidence_key',
-        incremental_strategy=oie_incremental_strategy(),
-        on_schema_change='append_new_columns',
         cluster_by=['identifier'],
     )
 }}

@@ -2,8 +2,6 @@
     config(
         materialized='incremental',
         unique_key='lead_id',
-        incremental_strategy=oie_incremental_strategy(),
-        on_schema_change='append_new_columns',
         cluster_by=['lead_id'],
     )
 }}

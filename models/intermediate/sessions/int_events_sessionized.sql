@@ -2,8 +2,6 @@
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy=oie_incremental_strategy(),
-        on_schema_change='append_new_columns',
         partition_by=oie_partition_by('event_at'),
         cluster_by=['visitor_id', 'session_id'],
     )

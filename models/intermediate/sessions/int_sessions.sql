@@ -2,8 +2,6 @@
     config(
         materialized='incremental',
         unique_key='session_id',
-        incremental_strategy=oie_incremental_strategy(),
-        on_schema_change='append_new_columns',
         partition_by=oie_partition_by('started_at'),
         cluster_by=['visitor_id'],
         post_hook=[
