@@ -131,11 +131,14 @@ def server(kind: str, workers: int, work: Path) -> Iterator[str]:
                 "OIE_ALLOWED_ORIGINS": "http://127.0.0.1:*",
             }
         )
-    exe = REPO / ".venv" / "bin" / "functions-framework"
     log = open(work / f"{kind}-{workers}.log", "ab")  # noqa: SIM115 - closed below
+    # Both servers under the launcher `oie serve` uses (same gunicorn worker), so the ratio
+    # compares the handlers only.
     proc = subprocess.Popen(
         [
-            str(exe),
+            sys.executable,
+            "-m",
+            "ingest_function.server",
             "--source",
             source,
             "--target",

@@ -22,7 +22,7 @@ from ingest_function.origins import OriginPolicy
 from ingest_function.ratelimit import RateLimiter
 from ingest_function.sinks.base import DeadLetter, Sink
 from ingest_function.sinks.delivery import make_dead_letter, make_primary
-from ingest_function.web import HttpRequest, HttpResponse, error
+from ingest_function.web import BodyIncomplete, HttpRequest, HttpResponse, error
 from oie_core import tokens
 from oie_core.settings import Settings
 
@@ -79,6 +79,8 @@ class Service:
             return error(404, "not_found", "no such endpoint")
         try:
             return endpoint(self, req)
+        except BodyIncomplete:
+            return error(400, "incomplete_body", "the body ended before its Content-Length")
         except Exception:  # the client gets a code; the log gets the traceback
             log.exception("unhandled error on %s %s", req.method, req.path)
             return error(500, "internal", "internal error")

@@ -4,6 +4,8 @@
 
 Settings are read and checked at import, so a bad deployment fails at start with one clear
 line; sinks open lazily in each worker process (the server forks after this import).
+Self-hosted (`oie serve`), `python -m ingest_function.server` runs this same target with a
+worker that reads each request whole first (docs/ingest.md "Hostile clients").
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from typing import Any
 
 import flask
 import functions_framework
+from werkzeug.exceptions import ClientDisconnected
 
 from ingest_function.app import Service
 from ingest_function.enrich import classify_agent
-from ingest_function.web import HttpRequest
+from ingest_function.web import BodyIncomplete, HttpRequest
 from oie_core.settings import Settings, SettingsError
 
 logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -29,6 +32,11 @@ try:
 except SettingsError as exc:
     print(f"oie ingest: configuration error: {exc}", file=sys.stderr)
     raise SystemExit(2) from None
+
+CAP = SERVICE.settings.max_body_bytes
+# No read through Flask ever takes more than one byte over the cap (read_body reads cap + 1
+# to tell "too large" from "exactly the cap"); a larger Content-Length is refused unread.
+flask.current_app.config["MAX_CONTENT_LENGTH"] = CAP + 1
 
 # Load ua-parser's rules once in the parent so every forked worker shares them.
 classify_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")
@@ -64,6 +72,13 @@ class FlaskRequest(HttpRequest):
         self.headers = EnvironHeaders(env)
         self.remote_addr = env.get("REMOTE_ADDR")
         self.content_length = request.content_length
+        # Whether the body is known to be read to its end, or to be small enough for
+        # functions-framework to read after the response (see `ingest`).
+        self.body_settled = (
+            self.content_length <= CAP
+            if self.content_length is not None
+            else "HTTP_TRANSFER_ENCODING" not in env
+        )
 
     @cached_property
     def query(self) -> Mapping[str, str]:  # type: ignore[override]
@@ -82,20 +97,34 @@ class FlaskRequest(HttpRequest):
         return self._r.host
 
     def read_body(self, limit: int) -> bytes:
-        if self.content_length is not None and self.content_length < limit:
-            return self._r.get_data(cache=False)  # exactly Content-Length bytes
-        chunks, size = [], 0
-        stream = self._r.stream
-        while size < limit:
-            chunk = stream.read(limit - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
+        """At most `limit` (≤ cap + 1) bytes of the body, read as they stream in."""
+        try:
+            if self.content_length is not None and self.content_length < limit:
+                return self._r.get_data(cache=False)  # exactly Content-Length bytes
+            chunks, size = [], 0
+            stream = self._r.stream
+            while size < limit:
+                chunk = stream.read(limit - size)
+                if not chunk:
+                    self.body_settled = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            return b"".join(chunks)
+        except ClientDisconnected:
+            self.body_settled = False
+            raise BodyIncomplete from None
 
 
 @functions_framework.http
 def ingest(request: flask.Request) -> flask.Response:
-    response = SERVICE.handle(FlaskRequest(request))
-    return flask.Response(response.body, status=response.status, headers=response.headers)
+    req = FlaskRequest(request)
+    response = SERVICE.handle(req)
+    if req.body_settled:
+        return flask.Response(response.body, status=response.status, headers=response.headers)
+    # functions-framework reads the whole request body after every response that is not
+    # streamed (its after_request hook `read_request`): an over-cap body would be read to
+    # its end, or wait forever for bytes that never come. A streamed response is left
+    # alone; the explicit Content-Length keeps it unchunked on the wire.
+    headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+    return flask.Response(iter((response.body,)), status=response.status, headers=headers)

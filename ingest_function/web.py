@@ -27,6 +27,10 @@ class HttpRequest:
     read_body: Callable[[int], bytes] = lambda limit: b""
 
 
+class BodyIncomplete(Exception):
+    """`read_body`: the connection ended before the body its Content-Length announced."""
+
+
 @dataclass
 class HttpResponse:
     status: int

@@ -1,4 +1,5 @@
-"""The local stack: the real ingest server (functions-framework) and the pixel's example site.
+"""The local stack: the real ingest server (ingest_function.server: functions-framework's app
+under gunicorn with the buffering worker) and the pixel's example site.
 
 `running_stack()` starts both on 127.0.0.1 and stops them (sealing landing files) on exit;
 `oie serve`, `oie simulate`, `oie demo`, the benchmarks and the tests all start the collector
@@ -102,11 +103,12 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 def launch_collector(
     host: str, port: int, env: dict[str, str], log_path: Path
 ) -> subprocess.Popen[bytes]:
-    """The ingest function under functions-framework (gunicorn), output appended to
-    `log_path`, in its own session: our Ctrl-C is handled by us, then SIGTERM to it."""
-    exe = Path(sys.executable).with_name("functions-framework")
-    launcher = [str(exe)] if exe.exists() else [sys.executable, "-m", "functions_framework"]
-    command = [*launcher, "--source", "ingest_function/main.py", "--target", "ingest"]
+    """The ingest function under functions-framework's app and gunicorn, with the worker
+    that reads each request whole before a thread runs it (`ingest_function.server`: slow
+    or endless uploads cannot tie up the threads). Output appended to `log_path`, in its own
+    session: our Ctrl-C is handled by us, then SIGTERM to it."""
+    command = [sys.executable, "-m", "ingest_function.server"]
+    command += ["--source", "ingest_function/main.py", "--target", "ingest"]
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             [*command, "--host", host, "--port", str(port)],

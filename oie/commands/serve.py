@@ -1,4 +1,4 @@
-"""`oie serve`: the ingest function (functions-framework) plus the pixel's example site."""
+"""`oie serve`: the ingest function (ingest_function.server) plus the pixel's example site."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Start the real ingest function (functions-framework subprocess) on 127.0.0.1.
+"""Start the real ingest server on 127.0.0.1: `python -m ingest_function.server` (what `oie
+serve` runs: functions-framework's app and gunicorn, with the worker that reads each request
+whole before a thread runs it), as a subprocess, through `oie.stack.launch_collector`.
 
     from tests.python.helpers.servers import start_ingest_server
 
