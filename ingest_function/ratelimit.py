@@ -1,16 +1,37 @@
-"""Per-IP token bucket, in process: a second line behind Cloud Armor / Cloudflare rate
+"""Per-client token bucket, in process: a second line behind Cloud Armor / Cloudflare rate
 limiting (each worker and each instance counts on its own).
 
 A bucket holds up to OIE_RATE_LIMIT requests and refills at OIE_RATE_LIMIT per minute, so
 a steady sender gets its rate and a burst gets at most one minute's worth, with no edge
 effect at minute boundaries (which a fixed window has).
+
+A client is an IPv4 address or an IPv6 /64 (`bucket_key`): a subscriber is handed a whole
+/64 and may use any address in it, so counting IPv6 addresses one by one would let a single
+sender rotate past the limit.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable
+from functools import lru_cache
+
+
+@lru_cache(maxsize=8192)
+def bucket_key(ip: str) -> str:
+    """The bucket of a client address: IPv4 as is, IPv4-mapped IPv6 as its IPv4 address,
+    other IPv6 as its /64. Anything else (not an address) is its own key."""
+    if ":" not in ip:
+        return ip
+    try:
+        addr = ipaddress.IPv6Address(ip)
+    except ValueError:
+        return ip
+    if addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(ipaddress.IPv6Network((addr, 64), strict=False))
 
 
 class RateLimiter:
@@ -25,7 +46,7 @@ class RateLimiter:
         if self.per_minute <= 0:
             return True
         now = self.clock()
-        key = key or "-"
+        key = bucket_key(key) if key else "-"
         with self._lock:
             tokens, last = self._buckets.get(key, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * self.rate)

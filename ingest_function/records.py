@@ -10,12 +10,15 @@ import re
 from typing import Any
 
 from ingest_function.enrich import ServerFields
-from ingest_function.scrub import scrub_text, scrub_url
+from ingest_function.scrub import cut, scrub_json_text, scrub_text, scrub_url
 from ingest_function.validate import clean_str
 from oie_core.landing import iso_ms
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _URL_KEYS = frozenset({"url", "referrer", "href", "src"})
+RAW_TEXT_CHARS = 4096
+# Integers a double holds exactly (JavaScript's safe range, BigQuery JSON's lossless one).
+SAFE_NUMBER = 2**53
 
 
 def raw_event(
@@ -79,7 +82,7 @@ def rejected_event(raw: Any, reason: str, server: ServerFields) -> dict[str, Any
         "stage": "track",
         "event_id": clean_str(event_id, 64) if isinstance(event_id, str) else None,
         "type": clean_str(etype, 40) if isinstance(etype, str) else None,
-        "event": _safe_json(raw),
+        "event": _safe_original(raw),
         "raw": None,
         "ip": server.ip,
         "user_agent": server.user_agent,
@@ -87,8 +90,11 @@ def rejected_event(raw: Any, reason: str, server: ServerFields) -> dict[str, Any
 
 
 def rejected_body(body: bytes, reason: str, server: ServerFields) -> dict[str, Any]:
-    """One `rejected` row for a whole body answered 400: its first 4 KB, scrubbed, so a
-    broken client shows up in the warehouse instead of vanishing."""
+    """One `rejected` row for a whole body answered 400: its first 4,096 characters,
+    scrubbed, so a broken client shows up in the warehouse instead of vanishing. The whole
+    body (at most OIE_MAX_BODY_BYTES) is masked before the cut, and read through its JSON
+    escapes: it is JSON text, which whoever reads it will decode."""
+    text = clean_str(body.decode("utf-8", errors="replace"), len(body), scrub=False)
     return {
         "received_at": server.received_at_iso,
         "reason": reason,
@@ -96,37 +102,40 @@ def rejected_body(body: bytes, reason: str, server: ServerFields) -> dict[str, A
         "event_id": None,
         "type": None,
         "event": None,
-        "raw": clean_str(body[:4096].decode("utf-8", errors="replace"), 4096, scrub=True),
+        "raw": cut(scrub_json_text(text), RAW_TEXT_CHARS),
         "ip": server.ip,
         "user_agent": server.user_agent,
     }
 
 
-def _desurrogate(value: Any, key: str | None = None) -> Any:
+def _made_safe(value: Any, key: str | None = None) -> Any:
     """Make a rejected original safe to land: UTF-8 clean, and scrubbed like accepted events
     (URLs by the URL rule, every other string by the email mask): a rejected event must not
-    become a back door for the addresses and form values we keep out of `events`."""
+    become a back door for the addresses and form values we keep out of `events`. A number
+    outside ±2^53 is kept as its text: as a number, readers would round it (or refuse it)."""
     if isinstance(value, str):
         if _SURROGATE.search(value):
             value = _SURROGATE.sub("\ufffd", value)
         return scrub_url(value) if key in _URL_KEYS else scrub_text(value)
     if isinstance(value, dict):
         return {
-            _desurrogate(k): _desurrogate(v, k if isinstance(k, str) else None)
+            _made_safe(k): _made_safe(v, k if isinstance(k, str) else None)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_desurrogate(v) for v in value]
+        return [_made_safe(v) for v in value]
+    if (type(value) is int or type(value) is float) and not -SAFE_NUMBER <= value <= SAFE_NUMBER:
+        return str(value) if type(value) is int else repr(value)
     return value
 
 
-def _safe_json(value: Any) -> Any:
+def _safe_original(value: Any) -> Any:
     """The original event for the rejected stream: UTF-8 safe and at most ~16 KB."""
     try:
-        clean = _desurrogate(value)
-        text = json.dumps(clean, ensure_ascii=False)
+        clean = _made_safe(value)
+        text = json.dumps(clean, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return None
     if len(text) > 16384:
-        return {"truncated": text[:16384]}
+        return {"truncated": cut(text, 16384)}
     return clean

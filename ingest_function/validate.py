@@ -7,7 +7,9 @@ code and a human reason ("unknown_type: 'foo' is not an event type"). Rules:
 - `data` is checked per type: a field of the wrong type rejects the event; strings are cut
   to their limit (never rejected for length); unknown data fields are dropped;
 - every string is cleaned: control characters removed, lone surrogates replaced, email
-  addresses masked (scrub.py), so each landed line is valid UTF-8 JSON.
+  addresses masked (scrub.py) before any cut, so each landed line is valid UTF-8 JSON;
+- every number has a range well inside ±2^53, so a number a double cannot hold exactly
+  rejects its event rather than landing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from ingest_function.scrub import scrub_text, scrub_url
+from ingest_function.scrub import cut, scrub_text, scrub_url
 from oie_core.tokens import TOKEN_RE
 
 BROWSER_TYPES = frozenset(
@@ -43,6 +45,9 @@ _HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "sha1": re.compile(r"^[0-9a-f]{
 _HEX["md5"] = re.compile(r"^[0-9a-f]{32}$")
 MIN_TS = 946684800000  # 2000-01-01: anything older is a broken clock, not an old event
 MAX_TS = 4102444800000  # 2100-01-01
+# What the mask reads past a limit: an address is at most 64 + 1 + 255 characters (RFC
+# 5321). A longer (or percent-encoded) one across the edge is trimmed by `cut` instead.
+_ADDRESS_ROOM = 320
 
 
 class Invalid(ValueError):
@@ -56,9 +61,13 @@ class Invalid(ValueError):
 def clean_str(value: str, limit: int, scrub: bool = True) -> str:
     if _BAD_CHARS.search(value):
         value = _BAD_CHARS.sub(lambda m: "" if m.group() < "\ud800" else "\ufffd", value)
-    if len(value) > limit:
-        value = value[:limit]
-    return scrub_text(value) if scrub else value
+    if len(value) <= limit:
+        return scrub_text(value) if scrub else value
+    if not scrub:
+        return cut(value, limit)
+    # Mask, then cut: cut first, an address across the limit leaves a fragment no mask
+    # matches. The mask reads the part kept plus room for an address across the limit.
+    return cut(scrub_text(cut(value, limit + _ADDRESS_ROOM)), limit)
 
 
 def _is_int(v: Any) -> bool:
@@ -90,7 +99,7 @@ def text(limit: int) -> Checker:
 
     def check(v: Any, name: str) -> Any:
         out = inner(v, name)
-        return None if out is None else " ".join(out.split())[:limit]
+        return None if out is None else cut(" ".join(out.split()), limit)
 
     return check
 

@@ -66,15 +66,24 @@ def partition_of(epoch_s: float) -> str:
 
 
 def encode_lines(records: Iterable[dict[str, Any]]) -> bytes:
-    """One JSON object per line, UTF-8. orjson is the fast path (the ingest hot loop); a
-    record it refuses (a lone surrogate, a huge int) is escaped by the stdlib encoder
-    instead of failing the batch."""
+    """One JSON object per line, UTF-8, strict (what orjson and BigQuery read: no NaN, no
+    lone surrogate, no integer beyond 64 bits). orjson is the fast path (the ingest hot
+    loop; it writes NaN and infinities as null). A record it refuses for a lone surrogate
+    lands with U+FFFD in its place; one it still refuses (an integer beyond 64 bits, an
+    unknown type) raises ValueError: the batch fails loudly instead of landing a line that
+    strict readers refuse."""
     out = []
     for record in records:
         try:
             out.append(orjson.dumps(record))
         except TypeError:  # orjson.JSONEncodeError subclasses TypeError
-            out.append(json.dumps(record, separators=(",", ":")).encode("ascii"))
+            try:
+                text = json.dumps(record, ensure_ascii=False)
+                # Pairs split across two code points join; a lone half becomes U+FFFD.
+                text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+                out.append(orjson.dumps(json.loads(text)))
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise ValueError(f"record cannot be landed as strict JSON: {exc}") from exc
     out.append(b"")
     return b"\n".join(out)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,20 +31,60 @@ from ingest_function.web import HttpRequest, HttpResponse, error, json_response
 log = logging.getLogger("oie.ingest")
 
 _CONTENT_TYPES = frozenset({"application/json", "text/plain"})
+_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 _INVALID = object()
+_I64_MIN, _U64_MAX = -(2**63), 2**64 - 1
 
 
 def parse_json(body: bytes) -> Any:
-    """orjson first (fast, depth-limited); the stdlib parser only for what orjson refuses
-    but JSON allows (lone-surrogate escapes, which the validator then replaces)."""
+    """orjson first (fast, depth-limited, strict); the stdlib parser only for what orjson
+    refuses but JSON allows (lone-surrogate escapes, which the validator then replaces),
+    held to orjson's number rules so both paths read the same document."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
+        # Decoded here, not by json.loads: given bytes it guesses UTF-16/32 and lets encoded
+        # surrogates through. A UTF-8 byte order mark is ignored, as RFC 8259 allows.
+        text = body.decode("utf-8-sig")
+        return json.loads(
+            text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_int
+        )
+    except (ValueError, RecursionError, OverflowError):
         return _INVALID
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: orjson refuses what a double cannot hold
+        raise ValueError("number out of range")
+    return value
+
+
+def _int(text: str) -> int | float:
+    # orjson keeps integers of 64 bits (signed or unsigned) and reads wider ones as doubles;
+    # float() raises OverflowError past the double range, which orjson refuses too.
+    value = int(text)
+    if _I64_MIN <= value <= _U64_MAX:
+        return value
+    return float(value)
+
+
+@lru_cache(maxsize=64)
+def _charset_ok(content_type: str) -> bool:
+    """Only UTF-8 (or its subset US-ASCII) is read: a body in another charset would be
+    decoded wrongly, not refused, by a UTF-8 parser."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').strip().lower()
+        if name.strip().lower() == "charset" and charset not in _CHARSETS:
+            return False
+    return True
 
 
 def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
@@ -60,9 +102,12 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
             return error(403, "missing_origin", "no Origin or Referer header")
         return error(403, "origin_not_allowed", "origin is not on the allow-list")
 
-    content_type = (req.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    raw_type = req.headers.get("Content-Type") or ""
+    content_type = raw_type.split(";", 1)[0].strip().lower()
     if content_type not in _CONTENT_TYPES:
         return error(415, "unsupported_media_type", "send application/json or text/plain", cors)
+    if ";" in raw_type and not _charset_ok(raw_type):
+        return error(415, "unsupported_charset", "send the body as UTF-8 (charset=utf-8)", cors)
     if req.content_length is not None and req.content_length > s.max_body_bytes:
         return error(413, "body_too_large", f"body over {s.max_body_bytes} bytes", cors)
     body = req.read_body(s.max_body_bytes + 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
@@ -47,6 +48,15 @@ def service(tmp_path_factory=None) -> Service:
 
 
 def post(body: bytes, content_type: str = "application/json", origin: str = "http://127.0.0.1:1"):
+    return post_to(service(), body, content_type, origin)
+
+
+def post_to(
+    svc: Service,
+    body: bytes,
+    content_type: str = "application/json",
+    origin: str = "http://127.0.0.1:1",
+):
     headers = Headers({"Origin": origin, "Content-Type": content_type, "User-Agent": "fuzz"})
     req = HttpRequest(
         method="POST",
@@ -57,7 +67,7 @@ def post(body: bytes, content_type: str = "application/json", origin: str = "htt
         content_length=len(body),
         read_body=lambda limit: body[:limit],
     )
-    return service().handle(req)
+    return svc.handle(req)
 
 
 json_values = st.recursive(
@@ -100,9 +110,20 @@ def test_structured_batches_never_5xx_and_counts_add_up(batch, meta):
     if len(body) > 65536:
         assert reply.status == 413
         return
+    if not _finite(batch, meta):  # json.dumps wrote NaN/Infinity: not JSON, refused whole
+        assert reply.status == 400 and json.loads(reply.body)["error"] == "invalid_json"
+        return
     assert reply.status == 200, reply.body
     doc = json.loads(reply.body)
     assert doc["accepted"] + doc["rejected"] == len(batch)
+
+
+def _finite(*values: object) -> bool:
+    try:
+        json.dumps(values, allow_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 @FUZZ
@@ -151,16 +172,20 @@ def test_scrubbed_urls_never_contain_an_email(prefix, email):
 
 
 def test_fuzzed_landing_files_all_parse():
-    # Everything the in-process fuzz runs above landed must be valid NDJSON.
+    # Everything the in-process fuzz runs above landed must be strict NDJSON (orjson refuses
+    # NaN and lone surrogates) with no number a double cannot hold exactly.
+    from tests.python.ingest.test_strict_json import assert_numbers_safe
+
     assert post(b"{broken").status == 400  # at least one rejected line, even when run alone
     svc = service()
     svc.close()
     rows = [
-        json.loads(line)
+        orjson.loads(line)
         for path in svc.settings.landing_dir.glob("*/*/*/*.ndjson*")
         for line in path.read_bytes().splitlines()
     ]
     assert rows and all(isinstance(r, dict) for r in rows)
+    assert_numbers_safe(rows)
 
 
 @settings(
@@ -185,6 +210,8 @@ def test_real_server_never_5xx(server, body, content_type):
 
 
 def test_real_server_landing_after_fuzzing_parses(server):
-    # Runs after the fuzz above (file order): every line it landed is a JSON object.
-    rows = server.landed("events") + server.landed("rejected")
+    # Runs after the fuzz above (file order): every line it landed is a strict JSON object.
+    from tests.python.ingest.test_strict_json import strict_rows
+
+    rows = strict_rows(server.landing_dir, "events") + strict_rows(server.landing_dir, "rejected")
     assert all(isinstance(r, dict) for r in rows)

@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+import orjson
+
 from oie_core.landing import LandingWriter, encode_lines, iso_ms, partition_of, seal_stale
 
 
@@ -138,9 +140,9 @@ def test_seal_stale_skips_live_files_and_moves_torn_lines_to_rejected(tmp_path):
 
 
 def test_encode_lines_survives_lone_surrogates():
-    data = encode_lines([{"t": "ok \ud800"}])
-    assert json.loads(data)["t"] == "ok \ud800"
-    data.decode("ascii")
+    # Replaced, not escaped: strict readers (orjson, BigQuery) refuse a lone \ud800 escape.
+    data = encode_lines([{"t": "ok \ud800", "pair": "\ud83d\ude00"}])
+    assert orjson.loads(data) == {"t": "ok \ufffd", "pair": "\U0001f600"}
 
 
 def test_a_deleted_open_file_is_replaced_not_written_blind(tmp_path):
