@@ -45,7 +45,10 @@ def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path:
     and sources say `data` too, which is the same folder because dbt runs in the project."""
     e = os.environ if env is None else env
     if e.get("OIE_DATA_DIR"):
-        return Path(e["OIE_DATA_DIR"]).expanduser().resolve()
+        path = Path(e["OIE_DATA_DIR"]).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise SettingsError(f"OIE_DATA_DIR={e['OIE_DATA_DIR']}: not a directory")
+        return path
     if (REPO_ROOT / "pyproject.toml").is_file():
         return REPO_ROOT / "data"
     return (Path.cwd() / "data").resolve()
@@ -66,7 +69,7 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*(b|kb|k|mb|m|gb|g)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
 _SIZE_UNITS["gb"] = 1024**3
-_FAULT_RE = re.compile(r"^(sink|deadletter)-(503|raise|timeout)(?:-next-(\d+))?$")
+_FAULT_RE = re.compile(r"^(sink|deadletter)-(503|raise|timeout|enospc)(?:-next-(\d+))?$")
 
 
 def parse_duration(name: str, raw: str) -> float:
@@ -93,20 +96,21 @@ class Fault:
     """One OIE_FAULT clause: which store fails, how, and for how many calls (None = always)."""
 
     target: str  # "sink" | "deadletter"
-    kind: str  # "503" | "raise" | "timeout"
+    kind: str  # "503" | "raise" | "timeout" | "enospc"
     count: int | None
     spec: str
 
 
 def parse_faults(raw: str | None) -> tuple[Fault, ...]:
-    """`sink-503-next-3`, `sink-raise`, `sink-timeout`, `deadletter-raise`, comma-separated."""
+    """`sink-503-next-3`, `sink-raise`, `sink-timeout`, `sink-enospc`, `deadletter-raise`,
+    comma-separated."""
     out = []
     for part in _csv(raw):
         m = _FAULT_RE.match(part.lower())
         if not m:
             raise SettingsError(
                 f"OIE_FAULT={raw!r}: clauses look like sink-503-next-3, sink-raise, "
-                "sink-timeout or deadletter-raise"
+                "sink-timeout, sink-enospc or deadletter-raise"
             )
         out.append(Fault(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None, part))
     return tuple(out)
@@ -160,6 +164,7 @@ class Settings:
     max_future_skew_s: float = 300
     max_body_bytes: int = 64 * 1024
     max_batch_events: int = 100
+    read_timeout_s: float = 10.0
     ip_mode: str = "truncate"
     ip_hash_secret: str | None = None
     bq_project: str | None = None
@@ -170,6 +175,7 @@ class Settings:
     bq_endpoint: str | None = None
     bq_grpc_endpoint: str | None = None
     dead_letter: str | None = None
+    replay_claim_ttl_s: float = 900.0
     kv: str = "local"
     faults: tuple[Fault, ...] = ()
     sink_timeout_s: float = 10.0
@@ -277,6 +283,7 @@ class Settings:
             ),
             max_body_bytes=parse_size("OIE_MAX_BODY_BYTES", text("OIE_MAX_BODY_BYTES", "65536")),
             max_batch_events=integer("OIE_MAX_BATCH_EVENTS", 100, minimum=1),
+            read_timeout_s=parse_duration("OIE_READ_TIMEOUT", text("OIE_READ_TIMEOUT", "10s")),
             ip_mode=ip_mode,
             ip_hash_secret=get("OIE_IP_HASH_SECRET"),
             bq_project=bq_project,
@@ -290,6 +297,9 @@ class Settings:
             bq_endpoint=get("OIE_BQ_API_ENDPOINT"),
             bq_grpc_endpoint=get("OIE_BQ_GRPC_ENDPOINT"),
             dead_letter=get("OIE_DEAD_LETTER"),
+            replay_claim_ttl_s=parse_duration(
+                "OIE_REPLAY_CLAIM_TTL", text("OIE_REPLAY_CLAIM_TTL", "15m")
+            ),
             kv=choice("OIE_KV", kv_default, ("local", "cloudflare")),
             faults=parse_faults(get("OIE_FAULT")),
             sink_timeout_s=parse_duration("OIE_SINK_TIMEOUT", text("OIE_SINK_TIMEOUT", "10s")),

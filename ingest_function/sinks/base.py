@@ -3,11 +3,17 @@
 Sink.write(batch)              raise on failure; return only when the batch is durable
 Sink.health()                  {"name", "ok", ...} for /health
 Sink.close()                   flush/seal (process exit, end of `oie replay`)
-DeadLetter.write(batch, reason), .items(), .claim(), .remove(), .release(), .health()
+DeadLetter.write(batch, reason)   store a batch the sink refused, whole
+DeadLetter.items()                what is stored (keys only; nothing is read yet)
+DeadLetter.claim(item)            True when this process now owns the item; a claim dies
+                                  with its holder, so a killed replay never strands a batch
+DeadLetter.read(item)             the Batch, or raise BadDeadLetter (then quarantine it)
+DeadLetter.remove/.release/.quarantine(item[, reason]), .health()
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -57,6 +63,31 @@ class Batch:
         )
 
 
+class BadDeadLetter(ValueError):
+    """A stored dead letter that cannot be replayed as it is; str() is the reason."""
+
+
+def parse_dead_letter(raw: bytes) -> Batch:
+    """A dead-letter document back into its Batch, or BadDeadLetter saying what is wrong.
+    The server writes them whole (temp file + rename, or a create-only upload), so a bad
+    one was damaged or put there by something else: it must not block the others."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BadDeadLetter(f"not JSON ({str(exc)[:80]})") from None
+    if not isinstance(doc, dict):
+        raise BadDeadLetter("not a JSON object")
+    for name in ("events", "rejected"):
+        rows = doc.get(name) or []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise BadDeadLetter(f'"{name}" is not a list of objects')
+    try:
+        return Batch.from_json(doc)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        detail = "missing" if isinstance(exc, KeyError) else f"{str(exc)[:80]}"
+        raise BadDeadLetter(f'bad "received_at" ({detail})') from None
+
+
 class Sink(Protocol):
     name: str
 
@@ -69,8 +100,7 @@ class Sink(Protocol):
 
 @dataclass
 class DeadLetterItem:
-    key: str
-    batch: Batch
+    key: str  # a path, or `name#generation` on GCS
 
 
 class DeadLetter(Protocol):
@@ -82,9 +112,13 @@ class DeadLetter(Protocol):
 
     def claim(self, item: DeadLetterItem) -> bool: ...
 
+    def read(self, item: DeadLetterItem) -> Batch: ...
+
     def remove(self, item: DeadLetterItem) -> None: ...
 
     def release(self, item: DeadLetterItem) -> None: ...
+
+    def quarantine(self, item: DeadLetterItem, reason: str) -> str: ...
 
     def health(self) -> dict[str, Any]: ...
 

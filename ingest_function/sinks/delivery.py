@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ingest_function.sinks.base import Batch, DeadLetter, Sink, Unavailable
 from ingest_function.sinks.bigquery import BigQuerySink
-from ingest_function.sinks.dead_letter import FolderDeadLetter, GcsDeadLetter
+from ingest_function.sinks.dead_letter import FolderDeadLetter
+from ingest_function.sinks.dead_letter_gcs import GcsDeadLetter
 from ingest_function.sinks.faults import FaultCounter, FaultyDeadLetter, FaultySink
 from ingest_function.sinks.landing import LocalSink
 from oie_core.settings import Settings
@@ -39,7 +40,9 @@ def make_dead_letter(settings: Settings, *, with_faults: bool = True) -> DeadLet
         return None
     store: DeadLetter
     if settings.dead_letter.startswith("gs://"):
-        store = GcsDeadLetter(settings.dead_letter, settings.sink_timeout_s)
+        store = GcsDeadLetter(
+            settings.dead_letter, settings.sink_timeout_s, settings.replay_claim_ttl_s
+        )
     else:
         store = FolderDeadLetter(Path(settings.dead_letter).expanduser().resolve())
     faults = settings.faults_for("deadletter")

@@ -6,6 +6,7 @@ budget; the real store is untouched when a fault fires.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -61,6 +62,8 @@ def fire(faults: tuple[Fault, ...], counter: FaultCounter, timeout_s: float) -> 
         if fault.kind == "timeout":
             time.sleep(timeout_s)
             raise SinkTimeout(f"injected fault {fault.spec}: store timed out")
+        if fault.kind == "enospc":  # a full disk, where the machine cannot mount a small one
+            raise OSError(errno.ENOSPC, f"injected fault {fault.spec}: No space left on device")
         raise RuntimeError(f"injected fault {fault.spec}")
 
 
@@ -107,8 +110,14 @@ class FaultyDeadLetter:
     def claim(self, item: DeadLetterItem) -> bool:
         return self.inner.claim(item)
 
+    def read(self, item: DeadLetterItem) -> Batch:
+        return self.inner.read(item)
+
     def remove(self, item: DeadLetterItem) -> None:
         self.inner.remove(item)
+
+    def quarantine(self, item: DeadLetterItem, reason: str) -> str:
+        return self.inner.quarantine(item, reason)
 
     def release(self, item: DeadLetterItem) -> None:
         self.inner.release(item)

@@ -10,13 +10,16 @@ from oie.errors import EXIT_FAILED, UserError
 from oie.replay import replay_dead_letters
 from oie_core.settings import Settings, SettingsError
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 HELP = """Re-send the batches the ingest function dead-lettered (because the primary sink
 refused them) to the primary sink (OIE_SINK: local landing files or BigQuery), each exactly
 once: a batch is deleted from the dead-letter store only after the sink took it. Safe to run
-again or concurrently; the warehouse dedupes events by event_id.
+again or concurrently, and after a replay that was killed (its claims die with it); the
+warehouse dedupes events by event_id. A file that cannot be read is moved to quarantine/
+with its reason and listed; the others are replayed. Exit 1 when a batch failed or was
+quarantined.
 
 \b
 Examples:
@@ -45,5 +48,7 @@ def register(app: typer.Typer) -> None:
         )
         for failure in report.failed:
             err.print(f"failed: {failure}")
-        if report.failed:
+        for bad in report.quarantined:
+            err.print(f"quarantined: {bad}")
+        if report.failed or (report.quarantined and not dry_run):
             raise typer.Exit(EXIT_FAILED)

@@ -119,7 +119,7 @@ def test_insert_all_checks_the_per_row_error_list(tmp_path):
     dead = FolderDeadLetter(tmp_path)
     assert deliver(sink, dead, Batch([EVENT], [REJECTED])) == "dead_letter"
     (item,) = list(dead.items())
-    assert item.batch.events[0]["event_id"] == EVENT["event_id"]
+    assert dead.read(item).events[0]["event_id"] == EVENT["event_id"]
 
 
 def test_insert_all_success_sends_both_tables():

@@ -1,65 +1,32 @@
-"""Dead-letter stores and replay in-process: the GCS store against a stand-in bucket."""
+"""Dead-letter stores and replay in-process: the GCS store through the real SDK against the
+local JSON API stand-in (tests/python/helpers/gcs_standin.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
 
 from ingest_function.sinks.base import Batch, Unavailable
-from ingest_function.sinks.dead_letter import FolderDeadLetter, GcsDeadLetter
+from ingest_function.sinks.dead_letter import FolderDeadLetter
+from ingest_function.sinks.dead_letter_gcs import GcsDeadLetter
 from ingest_function.sinks.delivery import deliver
 from ingest_function.sinks.landing import LocalSink
 from oie.replay import replay
+from tests.python.helpers.gcs_standin import running_gcs
 
 
-class FakeBlob:
-    def __init__(self, bucket: FakeBucket, name: str) -> None:
-        self.bucket, self.name = bucket, name
-        self.generation = bucket.generations.get(name, 0)
-
-    def upload_from_string(self, body, content_type=None, if_generation_match=None, timeout=None):
-        if if_generation_match == 0 and self.name in self.bucket.objects:
-            raise RuntimeError("412 precondition failed")
-        self.bucket.objects[self.name] = body.encode() if isinstance(body, str) else body
-        self.bucket.generations[self.name] = self.bucket.generations.get(self.name, 0) + 1
-        self.bucket.uploads.append((self.name, content_type, if_generation_match))
-
-    def download_as_bytes(self):
-        return self.bucket.objects[self.name]
-
-    def delete(self, if_generation_match=None):
-        if (
-            if_generation_match is not None
-            and if_generation_match != self.bucket.generations[self.name]
-        ):
-            raise RuntimeError("412 precondition failed")
-        del self.bucket.objects[self.name]
+@pytest.fixture
+def gcs(monkeypatch):
+    """The real google-cloud-storage SDK against the local JSON API stand-in."""
+    with running_gcs() as standin:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", standin.url)
+        yield standin
 
 
-class FakeBucket:
-    """What GcsDeadLetter uses of google.cloud.storage: blob(), client.list_blobs()."""
-
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-        self.generations: dict[str, int] = {}
-        self.uploads: list[tuple] = []
-        self.client = self
-
-    def blob(self, name: str) -> FakeBlob:
-        return FakeBlob(self, name)
-
-    def list_blobs(self, bucket, prefix=""):
-        return [FakeBlob(self, n) for n in sorted(self.objects) if n.startswith(prefix)]
-
-
-def _gcs() -> tuple[GcsDeadLetter, FakeBucket]:
-    store = GcsDeadLetter("gs://acme-oie/dead-letter/", timeout_s=5)
-    bucket = FakeBucket()
-    store._bucket, store._pid = bucket, os.getpid()
-    return store, bucket
+def _gcs_store() -> GcsDeadLetter:
+    return GcsDeadLetter("gs://acme-oie/dead-letter/", timeout_s=5)
 
 
 def _event(i: int) -> dict:
@@ -71,25 +38,27 @@ def _event(i: int) -> dict:
     }
 
 
-def test_gcs_dead_letter_names_and_create_only_uploads():
-    store, bucket = _gcs()
+def test_gcs_dead_letter_names_and_create_only_uploads(gcs):
+    store = _gcs_store()
     store.write(Batch([_event(1)], [], time.time()), "sink_failed: test")
-    ((name, ctype, gen),) = bucket.uploads
+    (name,) = gcs.names("acme-oie")
     assert name.startswith("dead-letter/20") and name.endswith(".json")
-    assert ctype == "application/json" and gen == 0
-    doc = json.loads(bucket.objects[name])
+    (upload,) = [path for method, path in gcs.requests if method == "POST"]
+    assert "ifGenerationMatch=0" in upload
+    assert gcs.objects[("acme-oie", name)].content_type == "application/json"
+    doc = json.loads(gcs.data("acme-oie", name))
     assert doc["reason"] == "sink_failed: test" and doc["events"][0]["event_id"] == "evt-000001"
 
 
-def test_replay_from_gcs_lands_each_batch_once(tmp_path):
-    store, bucket = _gcs()
+def test_replay_from_gcs_lands_each_batch_once(tmp_path, gcs):
+    store = _gcs_store()
     for i in range(3):
         store.write(Batch([_event(i), _event(100 + i)], [], time.time()), "sink_failed")
     sink = LocalSink(tmp_path, 1 << 20, 300)
     report = replay(sink, store)
     sink.close()
     assert (report.batches, report.events, report.failed) == (3, 6, [])
-    assert bucket.objects == {}
+    assert gcs.names("acme-oie") == []  # batches and their claims deleted
     assert replay(sink, store).batches == 0
     lines = [
         json.loads(x)
