@@ -178,6 +178,8 @@ def create_campaign(
     landing_url = check_landing_url(landing_url)
     if tracking_base is not None:
         check_landing_url(tracking_base)
+    if csv_path.is_dir():
+        raise CampaignError(f"{csv_path}: is a directory, not a CSV file")
     if not csv_path.is_file():
         raise CampaignError(f"{csv_path}: no such file")
     moment = now or datetime.now(UTC)

@@ -141,7 +141,13 @@ def _run_dbt(
     sources_json.unlink(missing_ok=True)  # never read a previous run's answer
     data_dir.mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
-        args, cwd=warehouse.PROJECT_DIR, env=env, capture_output=True, text=True, check=False
+        args,
+        cwd=warehouse.PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        pass_fds=warehouse.child_fds(),  # the run lock lives as long as this dbt does
     )
     if not sources_json.is_file():
         tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-5:])

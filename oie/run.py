@@ -6,8 +6,10 @@ run exits non-zero. Nothing here edits the warehouse by hand: dbt's own transact
 materializations plus the models' received_at watermarks are what let the next run catch
 up after a failure or a kill.
 
-The lock is an flock on $OIE_DATA_DIR/oie-run.lock: the kernel drops it when the holder
-dies, so a crashed or killed run can never leave a stale lock behind.
+The lock is an flock on $OIE_DATA_DIR/oie-run.lock, inherited by the dbt subprocess: the
+kernel drops it when the last process holding it dies, so a crashed or killed run never
+leaves a stale lock behind, and a killed `oie run` whose dbt lives on still holds it until
+that dbt ends (the next run waits or exits 75 rather than colliding with it).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rich.console import Console
 
 from oie import dbt_vars, freshness
 from oie.dbt_in_process import InProcessDbt
-from oie.errors import UserError
+from oie.errors import EXIT_BAD_INPUT, EXIT_FAILED, UserError
 from oie_core.settings import Settings, SettingsError
 
 # The names other parts (docs, job definitions) cite: the lock file in $OIE_DATA_DIR, the
@@ -105,7 +107,10 @@ def run_lock(
                 time.sleep(poll_s)
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "started_at": _now_iso()}).encode(), 0)
-        yield path
+        from oie import warehouse  # lazily, like the steps: it imports duckdb
+
+        with warehouse.children_inherit(fd):
+            yield path
     finally:
         # Closing the descriptor releases the flock.
         os.close(fd)
@@ -128,6 +133,7 @@ class StepResult:
     name: str
     status: str  # ok | skipped | failed
     detail: str = ""
+    exit_code: int = EXIT_FAILED  # of the run, when this step failed
     seconds: float = 0.0
 
 
@@ -233,6 +239,8 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
         "OIE_TARGET": settings.target,
         TEST_SCOPE_ENV: scope,
     }
+    run_results = Path(warehouse.dbt_env(env)["DBT_TARGET_PATH"]) / "run_results.json"
+    run_results.unlink(missing_ok=True)  # never judge this build by the previous one's results
     if options.in_process is not None:
         args = warehouse.dbt_command(
             command,
@@ -256,6 +264,14 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
         return StepResult(
             "dbt build", "failed", f"dbt exited with code {code}: see the dbt log above"
         )
+    if options.select and not _ran_anything(run_results):
+        return StepResult(
+            "dbt build",
+            "failed",
+            f"--select {options.select!r} matches no model, seed, snapshot or test "
+            "(`dbt ls --select` lists what a selector picks)",
+            exit_code=EXIT_BAD_INPUT,
+        )
     if not options.select:  # only a whole build covers every model a seed feeds
         write_seed_checksums(settings.data_dir, sums)
     what = f"selection {options.select!r}" if options.select else "all models"
@@ -266,6 +282,14 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
         what += " (full refresh)"
     what += "; data tests on every row" if scope == "all" else "; data tests on this run's rows"
     return StepResult("dbt build", "ok", what)
+
+
+def _ran_anything(run_results: Path) -> bool:
+    """dbt exits 0 with "Nothing to do" when a selector matches nothing: its results say so."""
+    try:
+        return bool(json.loads(run_results.read_text()).get("results"))
+    except (OSError, ValueError):
+        return False
 
 
 def step_freshness(settings: Settings, options: RunOptions) -> StepResult:

@@ -23,7 +23,7 @@ from oie.errors import EXIT_FAILED, UserError
 from oie.lead_list import slugify
 from oie.stack import running_stack
 from oie.token_registry import TokenRegistry
-from oie.traffic.http_sender import RateLimited
+from oie.traffic.http_sender import RateLimited, check_endpoint
 from oie.traffic.journeys import plan_journeys
 from oie.traffic.model import SimLead, SimStats, count_actions
 from oie.traffic.send import send_journeys
@@ -73,6 +73,8 @@ def simulate(
 
     `settings` (default: from the environment) names the token registry the leads come
     from and configures the in-process ingest code that lands earlier days."""
+    if endpoint is not None:
+        check_endpoint(endpoint)  # before any planning: a typo is not a run-time failure
     settings = settings or settings_from_env()
     leads = load_leads(settings, campaign, visitors)
     if not leads:

@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,27 @@ def dbt_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env.setdefault("DBT_LOG_PATH", str(directory / "dbt" / "logs"))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     return env
+
+
+# Descriptors every dbt child inherits: the `oie run` lock, so the lock lives exactly as long
+# as the last process of the run (a killed `oie run` leaves its dbt holding the lock, and the
+# next run waits or exits 75 instead of failing on DuckDB's own file lock).
+_CHILD_FDS: set[int] = set()
+
+
+@contextmanager
+def children_inherit(fd: int) -> Iterator[None]:
+    """dbt subprocesses started inside this block inherit `fd` (and any lock on it)."""
+    _CHILD_FDS.add(fd)
+    try:
+        yield
+    finally:
+        _CHILD_FDS.discard(fd)
+
+
+def child_fds() -> tuple[int, ...]:
+    """What every subprocess of a run passes as `pass_fds`."""
+    return tuple(_CHILD_FDS)
 
 
 def dbt_command(
@@ -103,7 +125,9 @@ def dbt_build(
         args.insert(1, "--quiet")
     directory = data_dir(dbt_env(env))
     directory.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(args, cwd=project_dir, env=dbt_env(env), check=False)
+    completed = subprocess.run(
+        args, cwd=project_dir, env=dbt_env(env), check=False, pass_fds=child_fds()
+    )
     return completed.returncode
 
 

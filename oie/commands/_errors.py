@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from oie.errors import EXIT_BAD_INPUT, EXIT_FAILED, UserError
+from oie_core.settings import SettingsError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,9 +40,11 @@ def friendly_errors() -> Iterator[None]:
         raise
     except UserError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    except SettingsError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
         name = exc.filename if exc.filename is not None else ""
         raise fail(f"{exc.strerror or exc}: {name}".rstrip(": ")) from None
     except Exception as exc:

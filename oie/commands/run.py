@@ -9,7 +9,7 @@ from rich.console import Console
 
 from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
-from oie.errors import EXIT_BUSY, EXIT_FAILED, UserError
+from oie.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, UserError
 from oie.run import (
     LOCK_NAME,
     SCHEDULED_DBT_COMMAND,
@@ -125,8 +125,10 @@ def register(app: typer.Typer) -> None:
             raise UserError(str(busy), EXIT_BUSY) from None
         failed = [r for r in results if r.status == "failed"]
         if failed:
+            step = failed[0]
+            if step.exit_code == EXIT_BAD_INPUT:
+                raise UserError(f"step '{step.name}' failed: {step.detail}", EXIT_BAD_INPUT)
             raise UserError(
-                f"step '{failed[0].name}' failed: {failed[0].detail}; the next run catches up",
-                EXIT_FAILED,
+                f"step '{step.name}' failed: {step.detail}; the next run catches up", EXIT_FAILED
             )
         console.print("[green]pipeline finished[/]")

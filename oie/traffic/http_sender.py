@@ -7,8 +7,9 @@ import http.client
 import json
 import threading
 import time
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
+from oie.errors import UserError
 from oie.traffic.catalogue import PIXEL_VERSION
 from oie.traffic.model import Click, SimStats, TrackBatch
 
@@ -17,14 +18,18 @@ class RateLimited(RuntimeError):
     """The server answered 429: a simulation would only pile up retries."""
 
 
+def check_endpoint(endpoint: str) -> SplitResult:
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UserError(f"--endpoint must be http(s)://host:port, got {endpoint!r}")
+    return parts
+
+
 class HttpSender:
     """Today's traffic: the running server's real HTTP API, a connection per thread."""
 
     def __init__(self, endpoint: str, site: str, stats: SimStats) -> None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"--endpoint must be http(s)://host:port, got {endpoint!r}")
-        self.parts = parts
+        self.parts = check_endpoint(endpoint)
         self.origin = site.rstrip("/")
         self.stats = stats
         self.local = threading.local()
