@@ -410,7 +410,12 @@ def _is_json_object(line: bytes) -> bool:
     try:
         return isinstance(orjson.loads(line), dict)
     except orjson.JSONDecodeError:
-        try:  # orjson refuses lone-surrogate escapes that the stdlib writer may have used
-            return isinstance(json.loads(line), dict)
+        try:  # orjson refuses lone-surrogate escapes that older writers may have used
+            return isinstance(json.loads(line, parse_constant=_refuse_constant), dict)
         except (ValueError, RecursionError):
             return False
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN / Infinity are not JSON: such a line would break every strict reader downstream.
+    raise ValueError(f"{name} is not JSON")

@@ -139,6 +139,19 @@ def test_seal_stale_skips_live_files_and_moves_torn_lines_to_rejected(tmp_path):
     assert seal_stale(tmp_path).sealed == []
 
 
+def test_seal_stale_keeps_lines_that_are_not_strict_json_out_of_the_events(tmp_path):
+    folder = tmp_path / "events" / "dt=2026-11-22" / "hr=00"
+    folder.mkdir(parents=True)
+    (folder / "deadhost-999997-nan.ndjson.open").write_bytes(
+        b'{"event_id":"ok"}\n{"event_id":"nan","x":NaN}\n{"event_id":"sur","t":"\\ud800"}\n'
+    )
+    report = seal_stale(tmp_path)
+    assert report.torn_lines == 1
+    assert [r["event_id"] for r in read_rows(tmp_path)] == ["ok", "sur"]
+    (bad,) = read_rows(tmp_path, "rejected")
+    assert bad["raw"] == '{"event_id":"nan","x":NaN}'
+
+
 def test_encode_lines_survives_lone_surrogates():
     # Replaced, not escaped: strict readers (orjson, BigQuery) refuse a lone \ud800 escape.
     data = encode_lines([{"t": "ok \ud800", "pair": "\ud83d\ude00"}])
