@@ -9,5 +9,8 @@ if [[ -f pixel/package.json ]]; then
   (cd pixel && npm run --silent build)
 fi
 scripts/lint.sh
-# -p no:cacheprovider keeps a read-only checkout clean; xdist spreads files over both cores.
+# -p no:cacheprovider keeps a read-only checkout clean; xdist spreads files over both cores;
+# pytest-randomly shuffles files and tests (and seeds `random`) differently on every run and
+# prints the seed at the top: `make test` forwards nothing, so replay an order with
+# `scripts/test.sh --randomly-seed=N`.
 exec .venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@"

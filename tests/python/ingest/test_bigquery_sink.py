@@ -164,4 +164,6 @@ def test_a_real_write_client_builds_offline():
     from google.cloud import bigquery_storage_v1
 
     client = bigquery_storage_v1.BigQueryWriteClient(credentials=AnonymousCredentials())
-    assert client.transport is not None  # constructing a client opens no connection
+    # Constructing a client opens no connection; it is the gRPC client for the real service.
+    assert type(client.transport).__name__ == "BigQueryWriteGrpcTransport"
+    assert client.api_endpoint == "bigquerystorage.googleapis.com"

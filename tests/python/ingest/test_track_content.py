@@ -6,6 +6,7 @@ does not depend on the socket; test_track_status.py checks the codes on the wire
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -20,7 +21,6 @@ from tests.python.ingest.conftest import (
     make_event,
     now_ms,
     track,
-    uid,
 )
 from tests.python.ingest.inprocess import start_ingest_app
 
@@ -90,7 +90,8 @@ def test_emails_and_form_values_never_land_in_urls(app):
     track(app, batch(event))
     row = landed_by_id(app)[event["event_id"]][0]
     line = json.dumps(row)
-    assert "ada" not in line.lower().replace("ada@", "") or "example.com" not in line
+    assert "ada@example.com" not in line.lower() and "ada%40example.com" not in line.lower()
+    assert row["data"]["text"] == "Write to [email]"
     assert "@" not in row["url"] and "ada%40" not in row["url"]
     assert "utm_source=mail" in row["url"] and "plan=pro" in row["url"]
     assert "name=" not in row["url"] and "phone" not in row["url"]
@@ -172,7 +173,8 @@ def test_ip_modes(tmp_path, mode, expect):
         track(srv, batch(event))
         ip = landed_by_id(srv)[event["event_id"]][0]["ip"]
     if expect == "hex":
-        assert len(ip) == 32 and int(ip, 16) >= 0 and "127" not in ip[:3]
+        assert re.fullmatch(r"[0-9a-f]{32}", ip), ip
+        assert "127.0.0" not in ip
     else:
         assert ip == expect
 
@@ -320,7 +322,6 @@ def test_ids_are_checked(app):
     events = [make_event(visitor_id="x"), make_event(event_id="a" * 65), make_event(ts="now")]
     reply = track(app, batch(*events))
     assert counts(reply) == {"accepted": 0, "rejected": 3}
-    assert uid()  # uuid helper sanity: the happy path uses real UUIDs
 
 
 def test_rejected_originals_are_scrubbed_too(app):
