@@ -6,10 +6,11 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route
 
 from tests.python.helpers.servers import IngestServer
 
@@ -28,12 +29,38 @@ def wait_for(fn: Callable[[], Any], timeout: float = 20.0, what: str = "conditio
         time.sleep(0.05)
 
 
+def wait_routed(page: Page, held: list[Route], what: str) -> Route:
+    """The first request a test's route handler is holding (handler: `held.append`).
+    Playwright hands routes to a sync handler only while the test is inside a Playwright
+    call, so each poll makes one."""
+    return wait_for(lambda: held[0] if held else page.evaluate("false"), what=what)
+
+
 def install_clock(page: Page) -> None:
     """Fake timers for the page (Playwright's clock). Its requestIdleCallback fires only
     when the fake clock decides the page is idle, which made waits flaky; the pixel's own
     fallback for browsers without it (Safari: setTimeout 0) is used instead."""
     page.clock.install()
     page.add_init_script("delete window.requestIdleCallback")
+
+
+def pause_clock(page: Page) -> None:
+    """Fake timers that stay paused: nothing scheduled on the page's clock fires until the
+    test runs the clock (page.clock.run_for), and Date.now() stands still in between, so a
+    wait the pixel schedules is an exact number of ms and never races the machine's speed.
+    requestIdleCallback is removed as in install_clock: the pixel's idle work is then a
+    setTimeout 0, which run_idle fires."""
+    # The installed clock runs until paused, and a clock only moves forward: pause a minute
+    # ahead. Harmless for the events: the server corrects client clocks by meta.sent_at.
+    start = datetime.now(UTC)
+    page.clock.install(time=start)
+    page.clock.pause_at(start + timedelta(minutes=1))
+    page.add_init_script("delete window.requestIdleCallback")
+
+
+def run_idle(page: Page) -> None:
+    """Fire what is due now on a paused clock (the pixel's idle work), without moving it."""
+    page.clock.run_for(0)
 
 
 def advance(page: Page, ms: int) -> None:
@@ -112,6 +139,22 @@ _NET_SCRIPT = """(() => {
     save();
     return b.call(navigator, url, data);
   };
+})();"""
+
+
+# Wraps the lazy chunk's API as the chunk installs it (window.__oieChunk = {...}) and logs
+# each call in window.__calls: "personalize", or "handle:<event type>" for a forwarded event.
+# A call is logged when the core makes it, so once an entry is there the chunk has acted.
+CHUNK_SPY = """(() => {
+  let chunk; window.__calls = [];
+  Object.defineProperty(window, '__oieChunk', {configurable: true, get: () => chunk, set(c) {
+    const {personalize, handle} = c;
+    c.personalize = function () { window.__calls.push('personalize');
+                                  return personalize.apply(this, arguments); };
+    c.handle = function (e) { window.__calls.push('handle:' + e.type);
+                              return handle.apply(this, arguments); };
+    chunk = c;
+  }});
 })();"""
 
 

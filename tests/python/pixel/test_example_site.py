@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 
+from oie import example_site
 from oie.example_site import serve_example_site
 from tests.python.pixel.conftest import DIST
 
@@ -51,16 +54,40 @@ def test_routes_post_spa_and_traversal():
         assert get(site.url + "/media/demo.webm")[1] == "video/webm"
 
 
-def test_without_tag_and_with_delayed_pixel():
+def test_without_tag_and_with_delayed_pixel(monkeypatch: pytest.MonkeyPatch):
     with serve_example_site("127.0.0.1", 0, COLLECTOR, include_tag=False) as bare:
         assert "oie.js" not in get(bare.url + "/")[2]
-    with serve_example_site("127.0.0.1", 0, COLLECTOR, pixel_delay_s=0.3) as slow:
-        html = get(slow.url + "/")[2]
-        assert f'src="/_pixel/oie.js" data-endpoint="{COLLECTOR}"' in html
-        t0 = time.monotonic()
-        status, _, js = get(slow.url + "/_pixel/oie.js")
-        assert time.monotonic() - t0 >= 0.3
+
+    # The delay is the server's sleep: the test holds it as a gate, so "the pixel is not
+    # served before the delay is over" is checked by order, not with a stopwatch.
+    asked: list[float] = []
+    sleeping, wake = threading.Event(), threading.Event()
+
+    def gate(seconds: float) -> None:
+        asked.append(seconds)
+        sleeping.set()
+        wake.wait(60)
+
+    monkeypatch.setattr(example_site, "time", SimpleNamespace(sleep=gate))
+    with (
+        serve_example_site("127.0.0.1", 0, COLLECTOR, pixel_delay_s=0.3) as slow,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        try:
+            html = get(slow.url + "/")[2]
+            assert f'src="/_pixel/oie.js" data-endpoint="{COLLECTOR}"' in html
+            pending = pool.submit(get, slow.url + "/_pixel/oie.js")
+            assert sleeping.wait(20), "the pixel was served without the delay"
+            assert asked == [0.3]
+            # Held in the delay: pages are still served meanwhile, the pixel is not.
+            assert get(slow.url + "/pricing.html")[0] == 200
+            assert not pending.done()
+        finally:
+            wake.set()
+        status, _, js = pending.result(20)
         assert status == 200 and js == (DIST / "oie.js").read_text()
+        assert get(slow.url + "/_pixel/oie-hash.js")[0] == 200
+        assert asked == [0.3]  # only oie.js is delayed
         assert get(slow.url + "/_pixel/other.js")[0] == 404
 
 

@@ -1,38 +1,62 @@
-"""Personalization from the local KV store through the real /personalize, without flicker."""
+"""Personalization from the local KV store through the real /personalize, without flicker.
+
+The page's clock is paused (support.pause_clock): the pixel's 1 s anti-flicker deadline
+passes only when a test runs the clock past it, so "in time" and "late" are decided by the
+test, not by how fast this machine answers.
+"""
 
 from __future__ import annotations
-
-import time
 
 from playwright.sync_api import Page, Route
 
 from oie.example_site import ExampleSite
 from tests.python.helpers.servers import IngestServer
-from tests.python.pixel.support import put_profile, visitor_id, wait_for
+from tests.python.pixel.support import (
+    CHUNK_SPY,
+    pause_clock,
+    put_profile,
+    run_idle,
+    visitor_id,
+    wait_for,
+    wait_routed,
+)
 
-# Samples, on every animation frame from the first one, what a reader could see: the
-# greeting's text while it is visible, and whether the "hot" block is displayed. Also keeps
-# the oie:profile event's detail.
+# Samples what a reader could see at every change of the document, from its first node:
+# the greeting's text while it is visible, and whether the "hot" block is displayed. A
+# MutationObserver runs before the browser can render the change, so no rendered state is
+# missed (and, unlike requestAnimationFrame, it does not stop with the paused clock). Also
+# keeps the oie:profile event's detail.
 OBSERVER = """
 window.__seen = []; window.__hotShown = false;
 document.addEventListener('oie:profile', (e) => { window.__profile = e.detail; window.__got = 1; });
-(function sample() {
+new MutationObserver(() => {
   const el = document.querySelector('[data-personalize]');
-  if (el && getComputedStyle(el).visibility !== 'hidden' && el.isConnected) {
+  if (el && getComputedStyle(el).visibility !== 'hidden') {
     const t = el.textContent;
     if (window.__seen[window.__seen.length - 1] !== t) window.__seen.push(t);
   }
   const hot = document.getElementById('hot-offer');
   if (hot && getComputedStyle(hot).display !== 'none') window.__hotShown = true;
-  requestAnimationFrame(sample);
-})();
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 """
+
+# The pixel's deadline and the site snippet's own fallback timer, on the page's clock.
+DEADLINE_MS = 1000
+SNIPPET_MS = 1500
 
 
 def open_home(page: Page, site: ExampleSite) -> None:
+    """Open the home page and let the pixel decide before its deadline (the paused clock
+    does not reach it); then run the clock past both timers, so whatever they would still
+    change has happened before the test looks."""
+    page.add_init_script(OBSERVER)
+    pause_clock(page)
     page.goto(site.url + "/")
+    run_idle(page)  # identity, then the chunk and /personalize
     wait_for(lambda: page.evaluate("window.__got === 1"), what="oie:profile")
-    page.wait_for_timeout(100)  # a few more frames after the decision
+    # The pixel revealed the page itself on deciding (neither timer has run yet).
+    assert not page.evaluate("document.documentElement.classList.contains('oie-pending')")
+    page.clock.run_for(SNIPPET_MS)
 
 
 def test_known_visitor_sees_their_first_name(
@@ -45,18 +69,15 @@ def test_known_visitor_sees_their_first_name(
         vid,
         {"first_name": "Ada", "company": "Analytical Engines", "engagement_level": "hot"},
     )
-    page.add_init_script(OBSERVER)
     open_home(page, site)
     assert page.text_content("#greeting") == "Hi Ada, see who is warming up."
     assert page.is_visible("#hot-offer")
     assert page.evaluate("window.__profile.first_name") == "Ada"
     # No flicker: the fallback was never on screen before the name.
     assert page.evaluate("window.__seen") == ["Ada"]
-    assert not page.evaluate("document.documentElement.classList.contains('oie-pending')")
 
 
 def test_unknown_visitor_sees_the_fallback(page: Page, site: ExampleSite):
-    page.add_init_script(OBSERVER)
     open_home(page, site)
     assert page.text_content("#greeting") == "Hi there, see who is warming up."
     assert page.evaluate("window.__profile") is None
@@ -69,7 +90,6 @@ def test_show_if_needs_a_matching_value(page: Page, site: ExampleSite, collector
     page.goto(site.url + "/")
     vid = visitor_id(page)
     put_profile(collector.data_dir, vid, {"first_name": "Grace", "engagement_level": "warm"})
-    page.add_init_script(OBSERVER)
     open_home(page, site)
     assert page.text_content("[data-personalize]") == "Grace"
     assert page.evaluate("window.__hotShown") is False  # never, not even for a frame
@@ -83,15 +103,20 @@ def test_late_profile_does_not_swap_visible_text(
     page.goto(site.url + "/")
     vid = visitor_id(page)
     put_profile(collector.data_dir, vid, {"first_name": "Ada", "engagement_level": "hot"})
-
-    def slow(route: Route) -> None:
-        time.sleep(1.6)
-        route.continue_()
-
-    page.route(collector.url + "/personalize*", slow)
+    held: list[Route] = []
+    page.route(collector.url + "/personalize*", lambda route: held.append(route))
     page.add_init_script(OBSERVER)
-    open_home(page, site)
-    assert page.evaluate("window.__profile.first_name") == "Ada"  # it did arrive, late
+    pause_clock(page)
+    page.goto(site.url + "/")
+    run_idle(page)
+    wait_routed(page, held, "the /personalize request")
+    assert page.evaluate("window.__seen") == []  # hidden while the pixel decides
+    page.clock.run_for(DEADLINE_MS)  # the deadline passes on the page's clock, not the snippet's
+    assert page.evaluate("window.__seen") == ["there"]  # the fallback, revealed by the pixel
+    held[0].continue_()  # the profile arrives, late
+    wait_for(lambda: page.evaluate("window.__got === 1"), what="oie:profile")
+    assert page.evaluate("window.__profile.first_name") == "Ada"  # it did arrive
+    page.clock.run_for(SNIPPET_MS)
     assert page.text_content("[data-personalize]") == "there"
     assert page.evaluate("window.__seen") == ["there"]
     assert page.evaluate("window.__hotShown") is False
@@ -104,12 +129,17 @@ def test_opt_out_while_the_chunk_loads_personalizes_nobody(page: Page, site: Exa
     page.route("**/oie-hash.js*", lambda route: held.append(route))
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/personalize" in r.url else None)
+    page.add_init_script(CHUNK_SPY)
     page.goto(site.url + "/")
     visitor_id(page)
-    wait_for(lambda: held, what="the chunk request")
+    wait_routed(page, held, "the chunk request")
     page.evaluate("oie('optout')")
     held[0].continue_()
     wait_for(lambda: page.evaluate("typeof window.__oieChunk === 'object'"), what="chunk")
-    page.wait_for_timeout(200)  # a chance for a wrong callback to run
+    # A copy reaches the chunk through the same load promise, after the personalization
+    # callback (registered first): once it is handled, that callback has run.
+    page.evaluate("document.dispatchEvent(new Event('copy'))")
+    wait_for(lambda: page.evaluate("window.__calls"), what="the copy handled")
+    assert page.evaluate("window.__calls") == ["handle:copy"]
     assert asked == []
     assert page.evaluate("localStorage.getItem('_oie_visitor')") is None

@@ -21,6 +21,8 @@ from tests.python.pixel.support import (
     advance,
     events_for,
     install_clock,
+    pause_clock,
+    run_idle,
     visitor_id,
     wait_events,
     wait_for,
@@ -145,21 +147,26 @@ def test_503_then_recovery_lands_everything_once_in_the_mart(page: Page, tmp_pat
         serve_example_site("127.0.0.1", 0, faulty.url) as site,
     ):
         log = TrackLog(page, faulty.url)
-        install_clock(page)
+        pause_clock(page)
         page.goto(site.url + "/case-studies/acme.html")
+        run_idle(page)
         vid = visitor_id(page)
-        track(page, 4)  # 5 events: one batch, answered 503
+        track(page, 4)
+        run_idle(page)  # 5 events: one batch, answered 503
         wait_for(lambda: log.statuses, what="first answer")
         assert log.statuses == [503]
         wait_for(lambda: len(queued(page)) == 5, what="the batch in the retry queue")
-        for answers in (2, 3, 4):  # the retries (the clock jumps past each backoff)
-            advance(page, 5000)
+        for answers in (2, 3, 4):
+            # The paused clock only moves here, so the answer before was handled (and its
+            # retry scheduled) at the very ms it was logged. 8 s covers a backoff twice too
+            # long: a wrong schedule shows as wrong numbers below rather than as a timeout.
+            page.clock.run_for(8000)
             wait_for(lambda n=answers: len(log.statuses) >= n, what=f"answer {answers}")
-        # Exponential backoff on the page's clock: each retry 1 s, 2 s, 4 s after the
-        # failed answer (a few ms for the page to handle the answer).
+        # Exponential backoff on the page's clock, exactly: each retry 1 s, 2 s, 4 s after the
+        # failed answer (the fake clock stood still while the page handled it).
         calls = log.track_calls()
         waits = [nxt["t"] - prev["rt"] for prev, nxt in itertools.pairwise(calls)]
-        assert all(b <= w < b + 500 for b, w in zip([1000, 2000, 4000], waits, strict=True)), waits
+        assert waits == [1000, 2000, 4000]
         assert log.statuses == [503, 503, 503, 200]
         wait_for(lambda: queued(page) == [], what="queue emptied")
         ids = {e["event_id"] for e in log.requests[0]["events"]}
@@ -231,16 +238,27 @@ def test_retry_queue_is_bounded_keeping_the_oldest(
     page: Page, site: ExampleSite, collector: IngestServer
 ):
     page.route(collector.url + "/track", lambda route: route.abort())
+    log = TrackLog(page, collector.url)
+    pause_clock(page)  # no retry runs in between: only the 50 batches reach the queue
     page.goto(site.url + "/case-studies/acme.html")
+    run_idle(page)
     visitor_id(page)
-    track(page, 249)  # 250 events with the pageview
-    wait_for(lambda: len(queued(page)) == 200, what="a full queue")
-    page.wait_for_timeout(300)
+    # 250 events with the pageview, batch after batch as a visitor would make them (the
+    # pixel holds at most 100 events between two idle drains).
+    for batch in range(50):
+        page.evaluate(
+            "([first, n]) => { for (let i = first; i < first + n; i++)"
+            " oie('track', 'copy', {chars: i}) }",
+            [1, 4] if batch == 0 else [batch * 5, 5],
+        )
+        run_idle(page)  # the drain posts the batch of 5 before run_for returns
+        # Each failed answer is queued by the handler right after the log's own (same task).
+        wait_for(lambda n=batch + 1: log.statuses == ["error"] * n, what=f"failure {batch + 1}")
     q = queued(page)
     assert len(q) == 200
     assert q[0]["type"] == "pageview"  # the first events (the email visit) are kept
     chars = [e["data"]["chars"] for e in q if e["type"] == "copy"]
-    assert chars == list(range(1, len(chars) + 1)) and len(chars) >= 198  # the newest dropped
+    assert chars == list(range(1, 200))  # the newest dropped
 
 
 def test_429_keeps_the_batch_and_retries_it(page: Page, tmp_path: Path):
