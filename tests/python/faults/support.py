@@ -5,6 +5,7 @@ as real processes, and the one assertion: every acknowledged event is in `events
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -72,6 +73,19 @@ class Ledger:
             assert status in (0, 503), f"unexpected status {status}"
             self.refused += 1
             return False
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (a gunicorn master's workers, `oie run`'s dbt)."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(entry.name))
+    return kids
 
 
 def oie_env(data_dir: Path, **extra: str) -> dict[str, str]:

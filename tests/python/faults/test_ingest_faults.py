@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.python.faults.support import (
     Ledger,
     assert_nothing_lost_nothing_doubled,
+    children,
     new_batch,
     oie,
     oie_env,
@@ -51,17 +52,6 @@ def test_sink_down_then_replays_killed_before_during_and_after_a_claim(tmp_path:
     built = oie(run_env, "run")
     assert built.returncode == 0, built.stdout + built.stderr
     assert_nothing_lost_nothing_doubled(data, ledger.acknowledged)
-
-
-def _workers(master: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                    kids.append(int(entry.name))
-    return kids
 
 
 class Load:
@@ -112,7 +102,7 @@ def test_server_killed_mid_load_worker_then_master_and_restarted(tmp_path: Path)
         Load(ledger, first.url) as load,
     ):
         load.wait_for(500)
-        worker = _workers(first.proc.pid)[0]
+        worker = children(first.proc.pid)[0]
         os.kill(worker, signal.SIGKILL)  # the master forks a new one
         load.wait_for(len(ledger.acknowledged) + 500)
         os.killpg(first.proc.pid, signal.SIGKILL)  # master and workers at once

@@ -16,11 +16,11 @@ from tests.python.faults.support import (
     OIE,
     Ledger,
     assert_nothing_lost_nothing_doubled,
+    children,
     new_batch,
     oie,
     oie_env,
 )
-from tests.python.faults.test_ingest_faults import _workers as children
 from tests.python.helpers.servers import REPO, start_ingest_server
 
 

@@ -24,17 +24,9 @@ from oie.replay import replay
 from tests.python.helpers.gcs_standin import running_gcs
 from tests.python.helpers.servers import REPO
 from tests.python.ingest.test_faults import run_replay
+from tests.python.ingest.test_sinks import _event
 
 BUCKET = "acme-oie"
-
-
-def _event(i: int) -> dict:
-    return {
-        "event_id": f"evt-{i:06d}",
-        "type": "pageview",
-        "received_at": "2026-11-22T00:00:00.000Z",
-        "event_at": "2026-11-22T00:00:00.000Z",
-    }
 
 
 def _landed_ids(landing: Path) -> list[str]:
@@ -43,6 +35,15 @@ def _landed_ids(landing: Path) -> list[str]:
         for path in landing.glob("events/*/*/*.ndjson")
         for line in path.read_bytes().splitlines()
     )
+
+
+def _cli_env(tmp_path: Path, dead_letter: str, **extra: str) -> dict[str, str]:
+    return {
+        "OIE_DATA_DIR": str(tmp_path / "data"),
+        "OIE_DEAD_LETTER": dead_letter,
+        "OIE_TOKEN_SECRET": "replay-test-secret-0123456789",
+        **extra,
+    }
 
 
 def _replay_into(landing: Path, store) -> tuple:
@@ -100,11 +101,7 @@ def test_a_claim_left_by_an_older_rename_based_replay_is_replayed(tmp_path):
     FolderDeadLetter(folder).write(Batch([_event(7)], [], time.time()), "sink_failed")
     (path,) = folder.glob("*/*.json")
     os.rename(path, str(path) + ".replaying")
-    env = {
-        "OIE_DATA_DIR": str(tmp_path / "data"),
-        "OIE_DEAD_LETTER": str(folder),
-        "OIE_TOKEN_SECRET": "replay-test-secret-0123456789",
-    }
+    env = _cli_env(tmp_path, str(folder))
     dry = run_replay(env, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would replay 1 batch(es): 1 event(s)" in dry.stdout
@@ -122,11 +119,7 @@ def test_bad_files_are_quarantined_with_their_reason_and_the_rest_replayed(tmp_p
     (day / "0000000000002-when.json").write_text(
         json.dumps({"version": 1, "received_at": "yesterday", "events": [_event(2)]})
     )
-    env = {
-        "OIE_DATA_DIR": str(tmp_path / "data"),
-        "OIE_DEAD_LETTER": str(folder),
-        "OIE_TOKEN_SECRET": "replay-test-secret-0123456789",
-    }
+    env = _cli_env(tmp_path, str(folder))
     dry = run_replay(env, "--dry-run")
     assert dry.returncode == 0 and "Traceback" not in dry.stderr, dry.stderr
     assert dry.stderr.count("would be quarantined") == 2
@@ -154,17 +147,16 @@ def test_bad_files_are_quarantined_with_their_reason_and_the_rest_replayed(tmp_p
 
 
 def test_replay_from_gs_without_credentials_is_one_line(tmp_path):
-    env = {
-        "OIE_DATA_DIR": str(tmp_path / "data"),
-        "OIE_DEAD_LETTER": "gs://acme-oie/dead-letter",
-        "OIE_TOKEN_SECRET": "replay-test-secret-0123456789",
-        # No credentials anywhere, and the metadata-server probe stays on a closed local port.
-        "GOOGLE_APPLICATION_CREDENTIALS": "",
-        "CLOUDSDK_CONFIG": str(tmp_path / "gcloud"),
-        "GCE_METADATA_HOST": "127.0.0.1:9",
-        "GCE_METADATA_IP": "127.0.0.1:9",
-        "NO_GCE_CHECK": "True",
-    }
+    # No credentials anywhere, and the metadata-server probe stays on a closed local port.
+    env = _cli_env(
+        tmp_path,
+        "gs://acme-oie/dead-letter",
+        GOOGLE_APPLICATION_CREDENTIALS="",
+        CLOUDSDK_CONFIG=str(tmp_path / "gcloud"),
+        GCE_METADATA_HOST="127.0.0.1:9",
+        GCE_METADATA_IP="127.0.0.1:9",
+        NO_GCE_CHECK="True",
+    )
     done = run_replay(env)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
