@@ -106,7 +106,9 @@ def check_statement(sql: str, path: str = "<sql>") -> list[Problem]:
 
 def check_compiled_tree(compiled_root: Path) -> tuple[int, list[Problem]]:
     """Checks every compiled .sql file; returns (files checked, problems)."""
-    files = sorted(compiled_root.rglob("*.sql"))
+    # dbt may also leave a folder named `from remote system.sql` (its introspective
+    # queries): only files are statements.
+    files = sorted(p for p in compiled_root.rglob("*.sql") if p.is_file())
     problems: list[Problem] = []
     for file in files:
         problems += check_statement(file.read_text(), str(file.relative_to(compiled_root)))
