@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, Route
+from playwright.sync_api import BrowserContext, Page, Route
 
 from tests.python.helpers.servers import IngestServer
 
@@ -36,26 +36,26 @@ def wait_routed(page: Page, held: list[Route], what: str) -> Route:
     return wait_for(lambda: held[0] if held else page.evaluate("false"), what=what)
 
 
-def install_clock(page: Page) -> None:
-    """Fake timers for the page (Playwright's clock). Its requestIdleCallback fires only
-    when the fake clock decides the page is idle, which made waits flaky; the pixel's own
-    fallback for browsers without it (Safari: setTimeout 0) is used instead."""
-    page.clock.install()
-    page.add_init_script("delete window.requestIdleCallback")
-
-
-def pause_clock(page: Page) -> None:
+def pause_clock(target: Page | BrowserContext, at: datetime | None = None) -> None:
     """Fake timers that stay paused: nothing scheduled on the page's clock fires until the
-    test runs the clock (page.clock.run_for), and Date.now() stands still in between, so a
-    wait the pixel schedules is an exact number of ms and never races the machine's speed.
-    requestIdleCallback is removed as in install_clock: the pixel's idle work is then a
-    setTimeout 0, which run_idle fires."""
-    # The installed clock runs until paused, and a clock only moves forward: pause a minute
-    # ahead. Harmless for the events: the server corrects client clocks by meta.sent_at.
-    start = datetime.now(UTC)
-    page.clock.install(time=start)
-    page.clock.pause_at(start + timedelta(minutes=1))
-    page.add_init_script("delete window.requestIdleCallback")
+    test runs the clock (page.clock.run_for, which leaves it paused), and Date.now() stands
+    still in between, so a wait the pixel schedules is an exact number of ms and never races
+    the machine's speed. Nothing here lets the clock flow again (no clock.resume).
+
+    `at` is the instant the clock stands at (a literal, for a test that asserts on dates);
+    by default about now. On a BrowserContext the clock is shared by all its pages: a
+    run_for on one tab runs every tab's timers.
+
+    Playwright's requestIdleCallback fires only when the fake clock decides the page is idle;
+    it is removed, so the pixel uses its own fallback for browsers without it (Safari: a
+    setTimeout 0), which run_idle fires."""
+    # The installed clock runs until paused, and a clock only moves forward: install it a
+    # minute before the instant and pause there. Harmless for the events: the server
+    # corrects client clocks by meta.sent_at.
+    start = at or datetime.now(UTC) + timedelta(minutes=1)
+    target.clock.install(time=start - timedelta(minutes=1))
+    target.clock.pause_at(start)
+    target.add_init_script("delete window.requestIdleCallback")
 
 
 def run_idle(page: Page) -> None:
@@ -63,11 +63,20 @@ def run_idle(page: Page) -> None:
     page.clock.run_for(0)
 
 
-def advance(page: Page, ms: int) -> None:
-    """Run the page's fake clock forward (timers fire), then let time flow again:
-    Playwright leaves the clock paused after run_for."""
-    page.clock.run_for(ms)
-    page.clock.resume()
+def wait_for_with_clock(
+    page: Page, fn: Callable[[], Any], step_ms: int, what: str, timeout: float = 20.0
+) -> Any:
+    """wait_for, for a result the page reaches only as its paused clock moves (a retry after
+    a backoff): each poll that finds nothing runs the clock step_ms further (run_for, so it
+    stays paused). The page's time then moves in whole steps, set by the test."""
+
+    def poll() -> Any:
+        value = fn()
+        if not value:
+            page.clock.run_for(step_ms)
+        return value
+
+    return wait_for(poll, timeout, what)
 
 
 def visitor_id(page: Page) -> str:

@@ -8,15 +8,41 @@ from playwright.sync_api import Page
 
 from oie.example_site import ExampleSite
 from tests.python.helpers.servers import IngestServer
-from tests.python.pixel.support import advance, install_clock, visitor_id, wait_events, wait_for
+from tests.python.pixel.support import (
+    CHUNK_SPY,
+    pause_clock,
+    run_idle,
+    visitor_id,
+    wait_events,
+    wait_for,
+)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 BATCH_WAIT_MS = 10_500
 
 
 def flush(page: Page) -> None:
-    """Let the 10 s batch timer fire (the page clock is installed by each test)."""
-    advance(page, BATCH_WAIT_MS)
+    """Let the idle drain and the 10 s batch timer fire: each test pauses the page's clock
+    (support.pause_clock), which run_for leaves paused."""
+    page.clock.run_for(BATCH_WAIT_MS)
+
+
+def open_page(page: Page, url: str) -> str:
+    """Load a page on the paused clock and run the pixel's first idle drain: its visitor id."""
+    page.goto(url)
+    run_idle(page)
+    return visitor_id(page)
+
+
+# Records the events the page dispatched, from listeners added after the pixel's (capture,
+# on window): once one is seen, the pixel's own listener has handled it.
+HEARD = """() => { window.__heard = [];
+for (const t of ['scroll', 'popstate', 'hashchange'])
+  addEventListener(t, () => window.__heard.push([t, scrollY, location.href]), true); }"""
+
+
+def heard(page: Page, kind: str) -> list[list]:
+    return [h for h in page.evaluate("window.__heard") if h[0] == kind]
 
 
 def by_type(events: list[dict], etype: str) -> list[dict]:
@@ -24,9 +50,8 @@ def by_type(events: list[dict], etype: str) -> list[dict]:
 
 
 def test_pageview_envelope_and_fields(page: Page, site: ExampleSite, collector: IngestServer):
-    install_clock(page)
-    page.goto(site.url + "/pricing.html")
-    vid = visitor_id(page)
+    pause_clock(page)
+    vid = open_page(page, site.url + "/pricing.html")
     flush(page)
     (pv,) = wait_events(collector, vid, "pageview")
     assert UUID_RE.match(pv["event_id"]) and UUID_RE.match(vid)
@@ -43,29 +68,33 @@ def test_pageview_envelope_and_fields(page: Page, site: ExampleSite, collector: 
 
 
 def test_scroll_depth_milestones_once_each(page: Page, site: ExampleSite, collector: IngestServer):
-    install_clock(page)
-    page.goto(site.url + "/pricing.html")
+    pause_clock(page)
+    vid = open_page(page, site.url + "/pricing.html")
     page.wait_for_load_state("load")
-    vid = visitor_id(page)
+    page.evaluate(HEARD)
     for y in (600, 1200, 1800, 99999, 0, 99999):  # down, back up, down again
-        page.evaluate(f"window.scrollTo(0, {y})")
-        advance(page, 300)  # the throttled (250 ms) depth check
+        at = page.evaluate(f"window.scrollTo(0, {y}); scrollY")
+        # The browser fires scroll on its next frame, not on the page's clock.
+        wait_for(
+            lambda at=at: [h[1] for h in heard(page, "scroll")][-1:] == [at],
+            what=f"the scroll to {at} handled",
+        )
+        page.clock.run_for(300)  # the throttled (250 ms) depth check
     flush(page)
     depths = sorted(e["data"]["depth"] for e in wait_events(collector, vid, "scroll_depth", 5))
     assert depths == [25, 50, 75, 90, 100]
 
 
 def test_clicks_roles_and_rage(page: Page, site: ExampleSite, collector: IngestServer):
-    install_clock(page)
-    page.goto(site.url + "/")
-    vid = visitor_id(page)
+    pause_clock(page)
+    vid = open_page(page, site.url + "/")
     # Keep the page: the site's own handler cancels navigation (the pixel never does).
     page.evaluate("document.addEventListener('click', e => e.preventDefault())")
     page.click("#hero-cta")  # class="cta"
     page.click("header nav a[href='/pricing.html']")
     page.click("#tour")  # a <button>
     page.click("#learn-more")  # a plain link in <main>
-    advance(page, 2000)  # separate the rage burst from the clicks above
+    page.clock.run_for(2000)  # separate the rage burst from the clicks above
     for _ in range(3):
         page.mouse.click(300, 400)
     flush(page)
@@ -86,7 +115,7 @@ def test_clicks_roles_and_rage(page: Page, site: ExampleSite, collector: IngestS
 
 def test_configurable_role_selectors(page: Page, site: ExampleSite, collector: IngestServer):
     """data-cta / data-nav on the site tag and data-oie-role on an element set the role."""
-    install_clock(page)
+    pause_clock(page)
 
     # Set the tag's data- options as the parser inserts it (before the async script runs).
     page.add_init_script(
@@ -95,8 +124,7 @@ def test_configurable_role_selectors(page: Page, site: ExampleSite, collector: I
             if (s) { s.dataset.cta = '#special'; s.dataset.nav = 'footer a'; obs.disconnect(); }
         }).observe(document, {childList: true, subtree: true});"""
     )
-    page.goto(site.url + "/product.html")
-    vid = visitor_id(page)
+    vid = open_page(page, site.url + "/product.html")
     page.evaluate("document.addEventListener('click', e => e.preventDefault())")
     page.evaluate(
         """document.querySelector('main').insertAdjacentHTML('afterbegin',
@@ -152,9 +180,9 @@ def test_video_events(page: Page, site: ExampleSite, collector: IngestServer):
 
 
 def test_focus_copy_select_and_exit(page: Page, site: ExampleSite, collector: IngestServer):
-    install_clock(page)
-    page.goto(site.url + "/")
-    vid = visitor_id(page)
+    page.add_init_script(CHUNK_SPY)
+    pause_clock(page)
+    vid = open_page(page, site.url + "/")
     page.evaluate("window.dispatchEvent(new Event('blur'))")
     page.evaluate("window.dispatchEvent(new Event('focus'))")
     page.evaluate(
@@ -166,10 +194,17 @@ def test_focus_copy_select_and_exit(page: Page, site: ExampleSite, collector: In
         }"""
     )
     chars = page.evaluate("String(getSelection()).length")
-    advance(page, 1500)  # text_select waits for the selection to be still for 1 s
+    # The selection loads the chunk, which waits for the selection to be still for 1 s on
+    # the page's clock before reporting text_select.
+    wait_for(
+        lambda: "handle:selectionchange" in page.evaluate("window.__calls"),
+        what="the selection handled by the chunk",
+    )
+    page.clock.run_for(1500)
     page.evaluate("document.dispatchEvent(new Event('copy'))")
-    page.mouse.move(10, 10)
-    advance(page, 5000)
+    wait_for(lambda: "handle:copy" in page.evaluate("window.__calls"), what="the copy handled")
+    page.mouse.move(10, 10)  # 1.5 s after the page view
+    page.clock.run_for(5000)
     page.mouse.move(20, 20)  # active: 5 s between two movements
     page.goto(site.url + "/thanks.html")  # page_exit by beacon on pagehide
     assert wait_events(collector, vid, "focus_lost") and wait_events(collector, vid, "focus_gained")
@@ -179,18 +214,27 @@ def test_focus_copy_select_and_exit(page: Page, site: ExampleSite, collector: In
     assert copy["data"] == {"chars": chars}
     exits = [e for e in wait_events(collector, vid, "page_exit") if e["url"] == site.url + "/"]
     assert len(exits) == 1
-    assert exits[0]["data"]["active_ms"] >= 5000
+    # The page's clock moved only in run_for: 1.5 s from the page view to the first
+    # movement, then 5 s to the second; leaving adds nothing.
+    assert exits[0]["data"]["active_ms"] == 6500
     assert exits[0]["data"]["max_depth"] > 0
 
 
 def test_spa_navigations_are_pageviews(page: Page, site: ExampleSite, collector: IngestServer):
-    install_clock(page)
-    page.goto(site.url + "/app.html")
-    vid = visitor_id(page)
+    pause_clock(page)
+    vid = open_page(page, site.url + "/app.html")
+    page.evaluate(HEARD)
+    # Each view a second after the one before on the page's clock (ts orders them below).
+    page.clock.run_for(1000)
     page.click("#to-leads")  # pushState
+    page.clock.run_for(1000)
     page.click("#filter")  # replaceState with a new query
+    page.clock.run_for(1000)
     page.go_back()  # popstate back to /app.html
+    wait_for(lambda: heard(page, "popstate"), what="the popstate handled")
     page.evaluate("location.hash = '#section'")  # a fragment change is not a page view
+    # hashchange comes after the fragment's popstate: the pixel has seen both.
+    wait_for(lambda: heard(page, "hashchange"), what="the hashchange")
     flush(page)
     views = wait_events(collector, vid, "pageview", 4)
     urls = [e["url"] for e in sorted(views, key=lambda e: e["ts"])]
@@ -209,13 +253,12 @@ def test_spa_navigations_are_pageviews(page: Page, site: ExampleSite, collector:
 
 def test_custom_track_api_and_queue_stub(page: Page, site: ExampleSite, collector: IngestServer):
     """Calls made before the file loads (the queue stub) run once it loads."""
-    install_clock(page)
+    pause_clock(page)
     page.add_init_script(
         "window.oie = window.oie || function () { (oie.q = oie.q || []).push(arguments) };"
         "oie('track', 'video', {src: 'https://youtube.example/v/1', action: 'play', percent: 0});"
     )
-    page.goto(site.url + "/case-studies/acme.html")
-    vid = visitor_id(page)
+    vid = open_page(page, site.url + "/case-studies/acme.html")
     page.evaluate("oie('track', 'copy', {chars: 7})")
     flush(page)
     (video,) = wait_events(collector, vid, "video")

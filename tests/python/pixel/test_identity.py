@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
+from datetime import UTC, datetime
 
 from playwright.sync_api import BrowserContext, Page
 
@@ -12,15 +12,26 @@ from tests.python.helpers.servers import IngestServer
 from tests.python.pixel.support import (
     TOKEN,
     TrackLog,
-    advance,
-    install_clock,
     pause_clock,
+    run_idle,
     visitor_id,
     wait_events,
     wait_for,
 )
 
 NINETY_DAYS_S = 90 * 86400
+# Where the page's clock stands in the tests that assert on dates (any instant would do).
+FIXED = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+FIXED_MS = int(FIXED.timestamp()) * 1000
+
+# Logs every document.cookie write (the pixel's cookies are set from script).
+COOKIE_WRITES = """(() => {
+  const jar = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
+  window.__cookieWrites = [];
+  Object.defineProperty(Document.prototype, 'cookie', {configurable: true,
+    get() { return jar.get.call(this); },
+    set(v) { window.__cookieWrites.push(String(v)); jar.set.call(this, v); }});
+})();"""
 
 
 def stored(page: Page) -> dict:
@@ -44,17 +55,34 @@ def wipe(page: Page, site: ExampleSite, local: bool = False, vid_cookie: bool = 
 def test_token_is_persisted_and_stripped(
     page: Page, context: BrowserContext, site: ExampleSite, collector: IngestServer
 ):
+    page.add_init_script(COOKIE_WRITES)
+    pause_clock(page, at=FIXED)
     page.goto(f"{site.url}/pricing.html?utm_source=mail&i={TOKEN}#plans")
+    # The pixel stores at idle time, which the paused clock has not reached. The browser
+    # counts a cookie's max-age on its own clock, not on the page's fake one: two reference
+    # cookies of the same lifetime, written just before and just after the pixel's, bracket
+    # its expiry in the cookie store.
+    page.evaluate(f"document.cookie = 'ref_before=1;path=/;max-age={NINETY_DAYS_S}'")
+    run_idle(page)
     vid = visitor_id(page)
+    page.evaluate(f"document.cookie = 'ref_after=1;path=/;max-age={NINETY_DAYS_S}'")
     assert page.url == f"{site.url}/pricing.html?utm_source=mail#plans"  # i= gone, rest kept
     assert stored(page)["t"] == TOKEN
+    # 90 days after the (fake, standing) instant the pixel stored it.
+    assert page.evaluate("Date.now()") == FIXED_MS
+    assert stored(page)["x"] == FIXED_MS + NINETY_DAYS_S * 1000
     c = cookie(context, "_oie_vid")
     assert c is not None and c["value"] == f"{vid}.{TOKEN}"
     assert c["sameSite"] == "Lax" and c["secure"] is False  # Secure only on https
-    assert abs(c["expires"] - (time.time() + NINETY_DAYS_S)) < 3600
-    assert stored(page)["x"] / 1000 > time.time() + NINETY_DAYS_S - 3600
+    (written,) = [w for w in page.evaluate("window.__cookieWrites") if w.startswith("_oie_vid=")]
+    attrs = dict(a.strip().partition("=")[::2] for a in written.lower().split(";")[1:])
+    assert attrs.get("max-age") == str(NINETY_DAYS_S) and "expires" not in attrs
+    before, after = cookie(context, "ref_before"), cookie(context, "ref_after")
+    assert before is not None and after is not None
+    assert before["expires"] <= c["expires"] <= after["expires"]
     # The token rides on every event; the landed URL has no i=.
     page.goto(site.url + "/thanks.html")
+    page.clock.run_for(11_000)  # this page's idle drain and 10 s batch timer
     pv = next(e for e in wait_events(collector, vid, "pageview", 2) if "pricing" in e["url"])
     assert pv["token"] == TOKEN and pv["url"] == f"{site.url}/pricing.html?utm_source=mail#plans"
     assert all(e["token"] == TOKEN for e in wait_events(collector, vid, "pageview", 2))
@@ -116,20 +144,21 @@ def test_identity_with_localstorage_blocked(
 def test_session_rotates_after_30_minutes_and_is_shared_across_tabs(
     context: BrowserContext, site: ExampleSite, collector: IngestServer
 ):
-    context.clock.install()
-    context.add_init_script("delete window.requestIdleCallback")  # see install_clock
+    pause_clock(context)  # the context's clock: a run_for on either tab runs both tabs' timers
     tab1 = context.new_page()
     tab1.goto(site.url + "/")
+    run_idle(tab1)
     vid = visitor_id(tab1)
     s1, l1 = stored(tab1)["s"], stored(tab1)["l"]
-    advance(tab1, 29 * 60_000)  # 29 min: still the same session
+    tab1.clock.run_for(29 * 60_000)  # 29 min: still the same session
     tab2 = context.new_page()
     tab2.goto(site.url + "/pricing.html")
+    run_idle(tab2)
     wait_for(lambda: stored(tab2)["l"] > l1, what="tab2's pageview stamped")
+    assert stored(tab2)["l"] == l1 + 29 * 60_000
     tab1.clock.fast_forward(31 * 60_000)  # 31 min without an event: a new session
     tab1.evaluate("oie('track', 'copy', {chars: 3})")
-    advance(tab1, 11_000)
-    advance(tab2, 11_000)
+    tab1.clock.run_for(11_000)  # the copy's drain and both tabs' 10 s batch timers
     events = wait_events(collector, vid, count=3)
     sessions = {
         e["type"] + ":" + e["url"].rsplit("/", 1)[-1]: e["client_session_id"] for e in events
@@ -145,18 +174,20 @@ def test_server_cookie_restores_visitor(
 ):
     """Safari caps script-set storage at 7 days: the collector's HttpOnly first-party cookie
     (_oie_svid) restores the visitor id, and the pixel adopts it from /track's answer."""
-    install_clock(page)
+    pause_clock(page)
     page.goto(site.url + "/")
+    run_idle(page)
     vid = visitor_id(page)
-    advance(page, 10_500)
+    page.clock.run_for(10_000)  # the batch timer: /track answers with the server's cookie
     wait_for(lambda: cookie(context, "_oie_svid"), what="server cookie")
     assert cookie(context, "_oie_svid")["httpOnly"] is True
     # Safari's cap strikes: script storage gone, the server's cookie stays.
     wipe(page, site, local=True, vid_cookie=True)
     page.goto(site.url + "/")
+    run_idle(page)
     new_vid = visitor_id(page)
     assert new_vid != vid
-    advance(page, 10_500)
+    page.clock.run_for(10_000)
     wait_for(lambda: stored(page).get("v") == vid, what="visitor id adopted from the server")
     assert cookie(context, "_oie_vid")["value"].startswith(vid)
     # What the server landed for the lost id was attributed to the restored one.
@@ -171,12 +202,16 @@ def test_gpc_means_nothing_stored_or_sent(
         "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
     )
     log = TrackLog(page, collector.url)
-    install_clock(page)
+    pause_clock(page)
     page.goto(f"{site.url}/?i={TOKEN}")
     page.click("#tour")
-    advance(page, 15_000)
-    page.goto(site.url + "/thanks.html")  # pagehide would flush
-    advance(page, 15_000)
+    # The pixel is there, and everything its clock would do has run inside run_for (idle
+    # storage, the 10 s batch timer); fetch/sendBeacon calls are logged as they are made.
+    assert page.evaluate("window._oie") == 1
+    page.clock.run_for(15_000)
+    page.goto(site.url + "/thanks.html")  # pagehide would flush (it has run by now)
+    assert page.evaluate("window._oie") == 1
+    page.clock.run_for(15_000)
     assert log.requests == []
     assert not any("/personalize" in u for u in log.all_urls)
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('_oie'))") == []
@@ -197,17 +232,20 @@ def test_consent_mode_sends_nothing_before_consent(
 ):
     _consent_required(page)
     log = TrackLog(page, collector.url)
-    install_clock(page)
+    pause_clock(page)
     page.goto(f"{site.url}/?i={TOKEN}")
     page.click("#tour")
-    advance(page, 15_000)
+    # The pixel is there and its clock has run past every timer (see the GPC test); the
+    # events it held are sent below, once consent is given.
+    assert page.evaluate("window._oie") == 1
+    page.clock.run_for(15_000)
     assert log.requests == []
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('_oie'))") == []
     assert [c["name"] for c in context.cookies() if c["name"].startswith("_oie")] == []
     # The site's consent banner says yes: what happened so far is sent, identity stored.
     page.evaluate("oieConsent(true)")
     vid = visitor_id(page)
-    advance(page, 11_000)
+    page.clock.run_for(10_000)  # the batch timer
     types = {e["type"] for e in wait_events(collector, vid, count=2)}
     assert {"pageview", "click"} <= types
     assert stored(page)["t"] == TOKEN

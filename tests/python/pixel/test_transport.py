@@ -18,14 +18,13 @@ from tests.python.helpers.servers import IngestServer, start_ingest_server
 from tests.python.pixel.conftest import DIST, REPO
 from tests.python.pixel.support import (
     TrackLog,
-    advance,
     events_for,
-    install_clock,
     pause_clock,
     run_idle,
     visitor_id,
     wait_events,
     wait_for,
+    wait_for_with_clock,
 )
 
 
@@ -40,13 +39,17 @@ def track(page: Page, n: int) -> None:
 
 def test_batch_of_five_leaves_at_once(page: Page, site: ExampleSite, collector: IngestServer):
     log = TrackLog(page, collector.url)
-    install_clock(page)
+    pause_clock(page)
     page.goto(site.url + "/case-studies/acme.html")
+    run_idle(page)
     visitor_id(page)
     track(page, 3)  # pageview + 3 = 4 events: below the batch size
-    advance(page, 1000)
+    # The paused clock runs the idle drain inside run_for: the 4 events are batched (and a
+    # batch that left would have been logged) by the time it returns; 1 s is not 10 s.
+    page.clock.run_for(1000)
     assert log.requests == []
     track(page, 1)  # the fifth event
+    run_idle(page)  # its drain fills the batch, which leaves without a timer
     wait_for(lambda: log.requests, what="the batch of 5")
     assert [len(r["events"]) for r in log.requests] == [5]
     assert log.track_calls()[0]["kind"] == "fetch"
@@ -54,25 +57,36 @@ def test_batch_of_five_leaves_at_once(page: Page, site: ExampleSite, collector: 
 
 def test_batch_leaves_after_ten_seconds(page: Page, site: ExampleSite, collector: IngestServer):
     log = TrackLog(page, collector.url)
-    install_clock(page)
+    pause_clock(page)
     page.goto(site.url + "/case-studies/acme.html")
+    run_idle(page)  # the drain batches the pageview and starts the 10 s timer, at this ms
     vid = visitor_id(page)
-    advance(page, 9000)
+    # A fetch is logged when the pixel calls it, inside run_for: exactly 10 s, not before.
+    page.clock.run_for(9_999)
     assert log.requests == []
-    advance(page, 1500)
-    wait_for(lambda: log.requests, what="the timed batch")
+    page.clock.run_for(1)
+    assert len(log.requests) == 1
     assert [e["type"] for e in log.requests[0]["events"]] == ["pageview"]
     assert wait_events(collector, vid, "pageview")
 
 
 def test_batches_stay_under_64_kb(page: Page, site: ExampleSite, collector: IngestServer):
     log = TrackLog(page, collector.url)
-    install_clock(page)
+    pause_clock(page)
     page.goto(site.url + "/case-studies/acme.html")
+    run_idle(page)
     vid = visitor_id(page)
     for i in range(4):  # 4 x 25 KB: too much for one body
         page.evaluate(f"oie('track', 'click', {{text: 'x'.repeat(25000), id: 'big{i}'}})")
-    wait_events(collector, vid, "click", 4)
+    run_idle(page)  # the drain fills the batch of 5, which leaves in parts
+    # Parts sent at once share Chromium's 64 KiB budget for keepalive fetches in flight: one
+    # may fail and be retried after the backoff, which needs the page's clock to move.
+    wait_for_with_clock(
+        page,
+        lambda: len(events_for(collector, vid, "click")) >= 4,
+        step_ms=1000,
+        what="the 4 big clicks landed",
+    )
     assert len(log.requests) >= 2
     assert all(len(b.encode()) < 64_000 for b in log.bodies_raw)
 
@@ -120,17 +134,20 @@ def test_refused_batches_are_not_retried(
 ):
     """400 and 413 (the server's real answers to a corrupted body) are never retried."""
     log = TrackLog(page, collector.url, corrupt=[body])  # the first body is replaced
-    install_clock(page)
+    pause_clock(page)
     page.goto(site.url + "/case-studies/acme.html")
+    run_idle(page)
     vid = visitor_id(page)
-    advance(page, 10_500)
+    page.clock.run_for(10_000)  # the batch timer
     wait_for(lambda: log.statuses, what="the refused answer")
     assert log.statuses[0] == status
     lost_ids = {e["event_id"] for e in json.loads(log.track_calls()[0]["original"])["events"]}
     assert lost_ids
-    for _ in range(6):  # well past every backoff step
-        advance(page, 60_000)
+    # The log sees the answer before the pixel's handler (same task): a retry it scheduled
+    # is on the paused clock now, and fires (is logged) inside this run_for.
+    page.clock.run_for(6 * 60_000)  # well past every backoff step (capped at 256 s)
     track(page, 5)  # a healthy batch afterwards goes through
+    run_idle(page)
     wait_events(collector, vid, "copy", 5)
     resent = [e for e in log.events() if e.get("event_id") in lost_ids]
     assert resent == [] and queued(page) == []
@@ -219,16 +236,19 @@ def test_network_error_queue_retried_on_next_load(
     page: Page, site: ExampleSite, collector: IngestServer
 ):
     page.route(collector.url + "/track", lambda route: route.abort())
-    install_clock(page)
+    pause_clock(page)  # its retries (1 s, 2 s, ...) never run: the page's clock stands still
     page.goto(site.url + "/case-studies/acme.html")
+    run_idle(page)
     vid = visitor_id(page)
     track(page, 4)
+    run_idle(page)  # the batch of 5 leaves, and fails
     wait_for(lambda: len(queued(page)) == 5, what="the failed batch queued")
     # Leaving while the collector is failing: the rest is queued too, not beaconed away.
     page.goto(site.url + "/site.css")
     assert len(queued(page)) == 6  # + page_exit
     page.unroute(collector.url + "/track")
     page.goto(site.url + "/thanks.html")  # the next load retries the queue
+    run_idle(page)  # at its first drain
     evs = wait_events(collector, vid, count=6)
     assert collections.Counter(e["type"] for e in evs)["copy"] == 4
     wait_for(lambda: queued(page) == [], what="queue emptied")
@@ -269,16 +289,21 @@ def test_429_keeps_the_batch_and_retries_it(page: Page, tmp_path: Path):
         serve_example_site("127.0.0.1", 0, srv.url) as site,
     ):
         log = TrackLog(page, srv.url)
-        install_clock(page)
+        pause_clock(page)
         page.goto(site.url + "/case-studies/acme.html")
+        run_idle(page)
         vid = visitor_id(page)
         track(page, 4)  # batch 1: takes the only token
+        run_idle(page)
         wait_for(lambda: log.statuses == [200], what="first batch accepted")
         track(page, 5)  # batch 2: rate limited
+        run_idle(page)
         wait_for(lambda: len(log.statuses) == 2, what="second answer")
         assert log.statuses[1] == 429
         wait_for(lambda: len(queued(page)) == 5, what="the limited batch kept")
-        advance(page, 1500)  # the first retry (1 s backoff): limited again, kept again
+        # The first retry (1 s backoff): limited again, kept again. The next one (2 s) does
+        # not run: the clock stays paused after run_for.
+        page.clock.run_for(1500)
         wait_for(lambda: len(log.statuses) == 3, what="the retry")
         assert log.statuses[2] == 429
         second, retried = log.requests[1]["events"], log.requests[2]["events"]
@@ -299,12 +324,14 @@ def test_retry_without_localstorage(page: Page, tmp_path: Path):
             "{get() { throw new DOMException('blocked', 'SecurityError') }})"
         )
         log = TrackLog(page, srv.url)
-        install_clock(page)
+        pause_clock(page)
         page.goto(site.url + "/case-studies/acme.html")
+        run_idle(page)
         wait_for(lambda: page.context.cookies(), what="the visitor cookie")
         track(page, 4)
+        run_idle(page)
         wait_for(lambda: log.statuses == [503], what="the failed batch")
-        advance(page, 1500)
+        page.clock.run_for(1500)  # the retry, 1 s after the failed answer
         wait_for(lambda: log.statuses == [503, 200], what="the retry")
         assert log.requests[0]["events"] == log.requests[1]["events"]
         vid = log.requests[0]["events"][0]["visitor_id"]
