@@ -62,7 +62,8 @@ def clean_str(value: str, limit: int, scrub: bool = True) -> str:
     if _BAD_CHARS.search(value):
         value = _BAD_CHARS.sub(lambda m: "" if m.group() < "\ud800" else "\ufffd", value)
     if len(value) <= limit:
-        return scrub_text(value) if scrub else value
+        # `[email]` is longer than the shortest addresses: the mask may need the cut too.
+        return cut(scrub_text(value), limit) if scrub else value
     if not scrub:
         return cut(value, limit)
     # Mask, then cut: cut first, an address across the limit leaves a fragment no mask

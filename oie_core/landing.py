@@ -224,10 +224,13 @@ class LandingWriter:
         self._stop = threading.Event()
 
     def _start_timer(self) -> None:
-        if not self.background_rotation or (self._timer and self._timer.is_alive()):
+        if not self.background_rotation:
             return
         if self._stop.is_set():  # reused after close(): rotation resumes
+            # A new thread even if the old one has not seen its stop yet: it is on its way out.
             self._stop = threading.Event()
+        elif self._timer and self._timer.is_alive():
+            return
         interval = max(0.05, min(self.max_age_s / 2, 30.0))
         stop = self._stop
         ref = weakref.ref(self)

@@ -56,9 +56,9 @@ class Keyring:
     @classmethod
     def parse(cls, spec: str | None) -> Keyring:
         """`id:secret,id:secret` pairs, or a single secret that becomes key `0`."""
-        if not spec or not spec.strip():
+        parts = [p.strip() for p in (spec or "").split(",") if p.strip()]
+        if not parts:  # also "," alone, which would leave no key to mint with
             raise TokenConfigError("OIE_TOKEN_SECRET is empty: set a secret or id:secret pairs")
-        parts = [p.strip() for p in spec.split(",") if p.strip()]
         keys: dict[str, bytes] = {}
         if len(parts) == 1 and ":" not in parts[0]:
             keys["0"] = parts[0].encode("utf-8")
