@@ -1,5 +1,5 @@
 # The two commands a newcomer needs are `make demo` and `make test` (see README.md).
-.PHONY: demo test lint bench bench-warehouse install
+.PHONY: demo test lint bench bench-warehouse mutate install
 
 demo:
 	@scripts/bootstrap.sh
@@ -16,10 +16,15 @@ install:
 	@scripts/bootstrap.sh pixel chromium bqemulator
 
 bench:
-	@scripts/bootstrap.sh pixel chromium
+	@scripts/bootstrap.sh pixel chromium wrk
 	@cd pixel && npm run --silent build
 	@.venv/bin/python -m bench.run all
 
 bench-warehouse:
 	@scripts/bootstrap.sh
 	@.venv/bin/python -m bench.warehouse
+
+# Mutation score of the modules where a silent bug costs most (tens of minutes; not CI's).
+mutate:
+	@scripts/bootstrap.sh mutmut
+	@.venv/bin/python -m bench.mutate

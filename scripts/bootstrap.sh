@@ -45,6 +45,16 @@ for part in "$@"; do
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
       fi
       ;;
+    wrk)
+      # The ingest benchmark's load generator (C, light on the cores it shares with the
+      # server); bench/ingest.py falls back to a Python one without it.
+      if ! command -v wrk >/dev/null; then
+        echo "bootstrap: installing Debian wrk" >&2
+        SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+      fi
+      ;;
     bqemulator)
       # The BigQuery emulator pins an older sqlglot, so it lives in its own venv.
       BQV=.venv-bqemu
@@ -55,6 +65,15 @@ for part in "$@"; do
         # duckdb 2.x breaks the emulator's insertAll ("connection has an unfinished result").
         quiet_pip "$BQV/bin/pip" install -q "bqemulator==1.4.0" "duckdb>=1.4,<2" numpy
         echo "bqemulator-1.4.0-duckdb1" > "$BQV/.oie-installed"
+      fi
+      ;;
+    mutmut)
+      # `make mutate` only, so not a pyproject dependency. Pinned: bench/mutate.py reads
+      # the result files this version writes into mutants/.
+      if [[ ! -f $VENV/.oie-mutmut || $(cat "$VENV/.oie-mutmut") != "mutmut-3.8.1" ]]; then
+        echo "bootstrap: installing mutmut into $VENV" >&2
+        quiet_pip "$VENV/bin/pip" install -q -c constraints.txt "mutmut==3.8.1"
+        echo "mutmut-3.8.1" > "$VENV/.oie-mutmut"
       fi
       ;;
     *) echo "bootstrap: unknown part $part" >&2; exit 2 ;;
