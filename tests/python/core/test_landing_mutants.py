@@ -22,8 +22,8 @@ import pytest
 
 from oie_core import landing
 from oie_core.landing import LandingWriter, SealReport, encode_lines, seal_stale
+from tests.python.helpers.landing_clock import T0, Clock
 
-T0 = 1795305600.0  # 2026-11-22T00:00:00Z
 HOUR = "dt=2026-11-22/hr=00"
 
 
@@ -173,21 +173,6 @@ def test_the_seal_report_says_what_happened():
     assert str(SealReport(skipped_live=[Path("c")])) == (
         "0 stale file(s) sealed, 1 file(s) still being written"
     )
-
-
-class Clock:
-    """The landing module's view of time, moved by hand (the module's `time`, nothing else)."""
-
-    gmtime = staticmethod(time.gmtime)
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return T0
 
 
 @pytest.fixture

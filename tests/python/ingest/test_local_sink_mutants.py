@@ -5,14 +5,12 @@ against the mutants `make mutate` found alive (bench/results/mutation.md)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from ingest_function.sinks.base import Batch
 from ingest_function.sinks.landing import LocalSink
 from oie_core import landing
-
-T0 = 1795305600.0  # 2026-11-22T00:00:00Z
+from tests.python.helpers.landing_clock import T0, Clock
 
 
 def lines(root: Path, stream: str) -> dict[str, list[dict]]:
@@ -52,21 +50,6 @@ def test_the_size_limit_reaches_the_writer(tmp_path):
         sink.write(Batch([{"event_id": f"e{i}", "pad": "x" * 30}], [], T0))
     sink.close()
     assert len(list((tmp_path / "events").glob("dt=*/hr=*/*.ndjson"))) == 3
-
-
-class Clock:
-    """The landing module's view of time, moved by hand."""
-
-    gmtime = staticmethod(time.gmtime)
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return T0
 
 
 def test_the_age_limit_reaches_the_writer(tmp_path, monkeypatch):
