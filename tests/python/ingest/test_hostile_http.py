@@ -7,17 +7,15 @@ neither http.client nor the in-process app can show. Each test takes a few secon
 
 from __future__ import annotations
 
-import json
 import re
-import select
 import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.python.helpers.raw_http import chunked, exchange, filler, parse_answer
 from tests.python.helpers.servers import IngestServer, http_call, start_ingest_server
 from tests.python.ingest.conftest import DESKTOP_UA, ORIGIN, batch, make_event, track
 
@@ -42,18 +40,6 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IngestServer]:
         yield s
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> dict[str, str]:
-        doc = json.loads(self.body)
-        assert isinstance(doc, dict)
-        return doc
-
-
 def worker_pid(master: int) -> int:
     """The gunicorn worker: the one child of the master (WORKERS=1)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -71,80 +57,6 @@ def rss(pid: int) -> int:
     m = re.search(r"VmRSS:\s+(\d+) kB", status)
     assert m, status
     return int(m.group(1)) * 1024
-
-
-def parse_answer(raw: bytes) -> Answer | None:
-    """The first final (non-1xx) response in `raw`, once it is complete."""
-    while True:
-        end = raw.find(b"\r\n\r\n")
-        if end < 0:
-            return None
-        lines = raw[:end].decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        rest = raw[end + 4 :]
-        if 100 <= status < 200:
-            raw = rest
-            continue
-        length = int(headers.get("content-length", "0"))
-        if len(rest) < length:
-            return None
-        return Answer(status, headers, rest[:length])
-
-
-def exchange(
-    port: int, head: bytes, body: Iterator[bytes] | None = None, timeout: float = 8.0
-) -> Answer | None:
-    """Send `head`, then `body` piece by piece for as long as the server takes it, and stop
-    sending as soon as an answer arrives (like curl). None when no answer came in time."""
-    body = body or iter(())
-    sock = socket.create_connection(("127.0.0.1", port))
-    sock.setblocking(False)
-    pending = head
-    received = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            want_write = [sock] if pending else []
-            readable, writable, _ = select.select([sock], want_write, [], 0.05)
-            if readable:
-                try:
-                    data = sock.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not data:
-                    break
-                received += data
-                answer = parse_answer(received)
-                if answer is not None:
-                    return answer
-                continue
-            if writable and pending:
-                try:
-                    sent = sock.send(pending)
-                except (BrokenPipeError, ConnectionResetError):
-                    pending = b""
-                    continue
-                pending = pending[sent:] or next(body, b"")
-        return parse_answer(received)
-    finally:
-        sock.close()
-
-
-def filler(total: int, piece: int = 64 * 1024) -> Iterator[bytes]:
-    sent = 0
-    while sent < total:
-        yield b"x" * piece
-        sent += piece
-
-
-def chunked(total: int, piece: int = 64 * 1024) -> Iterator[bytes]:
-    """Chunked framing of `total` bytes, never terminated (an endless upload)."""
-    for data in filler(total, piece):
-        yield b"%x\r\n%s\r\n" % (len(data), data)
 
 
 def warm_up(srv: IngestServer) -> int:
