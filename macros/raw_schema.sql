@@ -56,7 +56,8 @@
       ('campaign_name', 'STRING', 'varchar', false),
       ('token', 'STRING', 'varchar', false),
       ('created_at', 'TIMESTAMP', 'varchar', true),
-      ('attributes', 'JSON', 'json', false)
+      ('attributes', 'JSON', 'json', false),
+      ('imported_at', 'TIMESTAMP', 'varchar', false)
     ]
   } -%}
   {{ return(tables[table]) }}

@@ -25,6 +25,15 @@
   {%- for table in ['raw_events', 'raw_rejected_events', 'raw_leads'] -%}
     {%- do statements.append(oie_raw_table_ddl(project, dataset, table, options)) -%}
   {%- endfor -%}
+  {#- A table made before a column was declared gets it here (new columns are nullable:
+      BigQuery adds no NOT NULL column to a table that has rows). -#}
+  {%- for table in ['raw_events', 'raw_rejected_events', 'raw_leads'] -%}
+    {%- set added = [] -%}
+    {%- for name, bigquery_type, _landing_type, required in oie_raw_columns(table) if not required -%}
+      {%- do added.append('add column if not exists ' ~ name ~ ' ' ~ bigquery_type) -%}
+    {%- endfor -%}
+    {%- do statements.append("alter table `" ~ project ~ "`.`" ~ dataset ~ "`.`" ~ table ~ "` " ~ added | join(', ')) -%}
+  {%- endfor -%}
   {{ return(statements) }}
 {% endmacro %}
 

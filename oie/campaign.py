@@ -377,6 +377,7 @@ class _Import:
         prefix, suffix, url_col = self.url_prefix, self.url_suffix, self.url_col
         field_cols, extra_cols = self.field_cols, self.extra_cols
         campaign_name, stamp = result.campaign_name, self.stamp
+        imported_at = f",{encode('imported_at')}:{encode(stamp)}}}"  # the record's last key
         for line, email, values in unique:
             if email in earlier:
                 result.duplicates += 1
@@ -410,6 +411,8 @@ class _Import:
             record["attributes"] = {
                 n: values[i].strip() for i, n in extra_cols if values[i].strip()
             }
+            # The hash is the lead's content, not when it was imported: an unchanged row
+            # stays unchanged (and registries written before imported_at stay valid).
             text = encode(record)
             row_hash = hashlib.sha256(text.encode()).hexdigest()[:32]
             if not known:
@@ -421,7 +424,7 @@ class _Import:
             else:
                 result.unchanged += 1
             if not known or row_hash != old_hash:
-                write_lead(text + "\n")
+                write_lead(text[:-1] + imported_at + "\n")
                 self.leads.lines += 1
             if url_col is None:
                 write_url([*values, prefix + token + suffix])

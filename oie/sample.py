@@ -24,7 +24,7 @@ from typing import Any
 from oie_core.landing import iso_ms, partition_of
 
 SAMPLE_FILE = Path(__file__).with_name("sample_data") / "sample.ndjson.gz"
-_ISO_FIELDS = {"events": ("received_at", "event_at"), "leads": ("created_at",)}
+_ISO_FIELDS = {"events": ("received_at", "event_at"), "leads": ("created_at", "imported_at")}
 _MS_FIELDS = {"events": ("ts", "sent_at")}
 
 

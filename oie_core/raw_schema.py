@@ -220,8 +220,18 @@ RAW_LEADS = RawTable(
         Column("campaign_id", "string", "Slug of the campaign name ([a-z0-9-])."),
         Column("campaign_name", "string", "Campaign name as given."),
         Column("token", "string", "The lead's 11-character email token."),
-        Column("created_at", "timestamp", "Import time (UTC).", required=True),
+        Column(
+            "created_at",
+            "timestamp",
+            "First import of the lead (UTC); a re-import keeps it.",
+            required=True,
+        ),
         Column("attributes", "json", "Every other column of the lead list."),
+        Column(
+            "imported_at",
+            "timestamp",
+            "When this row was written (UTC): of a lead's rows, the latest import is the lead.",
+        ),
     ),
 )
 

@@ -8,10 +8,17 @@
 
 -- One row per lead: who they are, what they did in the score window, and the intent score
 -- with its five components so an SDR can see why. Incremental: a run rewrites the leads
--- int_lead_scores rescored (every change to a lead's row - activity, lead list, recency,
--- score vars - rescores it first).
+-- int_lead_scores rescored (every change to a lead's activity, recency or score vars
+-- rescores it first) and the leads a re-import changed (names, company, title: nothing the
+-- score reads), looked for a lookback before the last run so an import sealed while that run
+-- was reading the lead list is not missed.
 
 {% set watermark = oie_watermark('oie_updated_at') %}
+{% if watermark %}
+    {% set reimported_since = oie_timestamp_add(
+        'minute', -1 * var('oie_lookback_minutes'), oie_timestamp_literal(watermark.ts)
+    ) %}
+{% endif %}
 
 with
 
@@ -25,7 +32,12 @@ activity as (
 
 scores as (
     select * from {{ ref('int_lead_scores') }}{% if watermark %}
-    where oie_scored_at > {{ oie_timestamp_literal(watermark.ts) }}{% endif %}
+    where
+        oie_scored_at > {{ oie_timestamp_literal(watermark.ts) }}
+        or lead_id in (
+            select reimported.lead_id from {{ ref('stg_oie__leads') }} as reimported
+            where reimported.imported_at > {{ reimported_since }}
+        ){% endif %}
 )
 
 select

@@ -1,9 +1,11 @@
 {{ config(materialized='table') }}
 
--- Leads from `oie campaign create`. A re-import writes the same lead again, so the latest
--- row per lead_id is the lead. A table, unlike the other staging models: five models read
--- the lead list on every run, and the latest-import pick is a window over every lead, paid
--- once per run here instead of once per reader.
+-- Leads from `oie campaign create`. A re-import writes a changed lead again with the same
+-- created_at and token, so the latest import (imported_at) per lead_id is the lead; rows
+-- landed before imported_at existed fall back to created_at and lose to any later import.
+-- A table, unlike the other staging models: five models read the lead list on every run,
+-- and the latest-import pick is a window over every lead, paid once per run here instead of
+-- once per reader.
 with
 
 source as (
@@ -28,6 +30,7 @@ renamed as (
         campaign_name,
         token,
         {{ oie_to_timestamp('created_at') }} as created_at,
+        {{ oie_to_timestamp('imported_at') }} as imported_at,
         attributes
     from source
     where lead_id is not null
@@ -37,7 +40,8 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by lead_id order by created_at desc, token desc
+            partition by lead_id
+            order by coalesce(imported_at, created_at) desc, created_at desc, token desc
         ) as import_rank
     from renamed
 )
@@ -55,6 +59,7 @@ select
     campaign_name,
     token,
     created_at,
+    imported_at,
     attributes
 from ranked
 where import_rank = 1

@@ -16,6 +16,7 @@ from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
 from oie.errors import UserError
 from oie.lead_list import CampaignError
+from oie_core.raw_schema import RAW_LEADS
 from oie_core.settings import Settings, SettingsError
 
 console = Console(highlight=False)
@@ -181,24 +182,13 @@ def _bigquery_sink(settings: Settings):  # type: ignore[no-untyped-def]
             source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
             write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
             autodetect=False,
+            # The one declaration (oie_core/raw_schema.py); a table made before a column was
+            # added gets it on the next load instead of refusing the file.
             schema=[
-                bigquery.SchemaField(name, kind)
-                for name, kind in [
-                    ("lead_id", "STRING"),
-                    ("email", "STRING"),
-                    ("email_sha256", "STRING"),
-                    ("first_name", "STRING"),
-                    ("last_name", "STRING"),
-                    ("company", "STRING"),
-                    ("title", "STRING"),
-                    ("industry", "STRING"),
-                    ("campaign_id", "STRING"),
-                    ("campaign_name", "STRING"),
-                    ("token", "STRING"),
-                    ("created_at", "TIMESTAMP"),
-                    ("attributes", "JSON"),
-                ]
+                bigquery.SchemaField(name, kind, mode=mode)
+                for name, kind, mode in RAW_LEADS.bigquery_schema()
             ],
+            schema_update_options=[bigquery.SchemaUpdateOption.ALLOW_FIELD_ADDITION],
         )
         with open(path, "rb") as fh:
             client.load_table_from_file(fh, table, job_config=config).result()

@@ -107,6 +107,7 @@ def lead_records(rng: random.Random, count: int, created: float) -> Iterator[dic
             "token": token,
             "created_at": iso_ms(created),
             "attributes": {"source": "synthetic", "row": n},
+            "imported_at": iso_ms(created),
         }
 
 
