@@ -25,15 +25,6 @@
   {%- for table in ['raw_events', 'raw_rejected_events', 'raw_leads'] -%}
     {%- do statements.append(oie_raw_table_ddl(project, dataset, table, options)) -%}
   {%- endfor -%}
-  {#- A table made before a column was declared gets it here (new columns are nullable:
-      BigQuery adds no NOT NULL column to a table that has rows). -#}
-  {%- for table in ['raw_events', 'raw_rejected_events', 'raw_leads'] -%}
-    {%- set added = [] -%}
-    {%- for name, bigquery_type, _landing_type, required in oie_raw_columns(table) if not required -%}
-      {%- do added.append('add column if not exists ' ~ name ~ ' ' ~ bigquery_type) -%}
-    {%- endfor -%}
-    {%- do statements.append("alter table `" ~ project ~ "`.`" ~ dataset ~ "`.`" ~ table ~ "` " ~ added | join(', ')) -%}
-  {%- endfor -%}
   {{ return(statements) }}
 {% endmacro %}
 
@@ -46,5 +37,29 @@
   {% for statement in oie_raw_tables_ddl(target.project, dataset, partition_expiration_days) %}
     {% do run_query(statement) %}
   {% endfor %}
+  {#- `create table if not exists` leaves a table made by an earlier version as it was: the
+      nullable columns declared since reach it here, one statement each (usually none). -#}
+  {% for table in ['raw_events', 'raw_rejected_events', 'raw_leads'] %}
+    {% set relation = api.Relation.create(database=target.project, schema=dataset, identifier=table) %}
+    {% set existing = adapter.get_columns_in_relation(relation) | map(attribute='name') | list %}
+    {% for statement in oie_raw_column_additions(target.project, dataset, table, existing) %}
+      {% do run_query(statement) %}
+      {{ log("oie_create_raw_tables: " ~ statement, info=true) }}
+    {% endfor %}
+  {% endfor %}
   {{ log("oie_create_raw_tables: raw_events, raw_rejected_events, raw_leads ready in " ~ target.project ~ "." ~ dataset, info=true) }}
 {% endmacro %}
+
+{% macro oie_raw_column_additions(project, dataset, table, existing_columns) -%}
+  {#- One `alter table … add column` per declared column missing from `existing_columns`
+      (nullable ones only: BigQuery adds no NOT NULL column to a table; the required columns
+      are as old as the tables). -#}
+  {%- set have = existing_columns | map('lower') | list -%}
+  {%- set statements = [] -%}
+  {%- for name, bigquery_type, _landing_type, required in oie_raw_columns(table) -%}
+    {%- if not required and name | lower not in have -%}
+      {%- do statements.append("alter table `" ~ project ~ "`.`" ~ dataset ~ "`.`" ~ table ~ "` add column if not exists " ~ name ~ " " ~ bigquery_type) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(statements) }}
+{%- endmacro %}

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from oie import warehouse
-from oie_core.raw_schema import RAW_TABLES, RawTable
+from oie_core.raw_schema import RAW_LEADS, RAW_TABLES, RawTable
 from tests.python.helpers.bigquery_check import check_compiled_tree, check_statement
 from tests.python.helpers.partition_check import partitioned_reads
 
@@ -214,21 +214,43 @@ def _ddl_columns(ddl: str) -> list[tuple[str, str, str]]:
 
 def test_raw_table_ddl_parses_as_bigquery_sql(raw_tables_ddl: list[str]) -> None:
     assert raw_tables_ddl[0] == "create schema if not exists `oie-offline`.`oie`"
-    assert len(raw_tables_ddl) == 1 + 2 * len(RAW_TABLES)  # create, then add what is missing
+    assert len(raw_tables_ddl) == 1 + len(RAW_TABLES)
     for statement in raw_tables_ddl:
         assert check_statement(statement) == [], statement
 
 
-@pytest.mark.parametrize("table", RAW_TABLES, ids=lambda t: t.name)
-def test_a_raw_table_made_earlier_gets_every_nullable_column(
-    raw_tables_ddl: list[str], table: RawTable
+def test_a_raw_table_made_earlier_gets_the_columns_declared_since(
+    compiled: dict[str, Path],
 ) -> None:
-    # `create table if not exists` leaves an existing table as it was: a column declared
-    # since (raw_leads.imported_at, say) reaches it through the alter statement.
-    prefix = f"alter table `oie-offline`.`oie`.`{table.name}` "
-    (alter,) = [s for s in raw_tables_ddl if s.startswith(prefix)]
-    added = re.findall(r"add column if not exists (\w+) (\w+)", alter)
-    assert added == [(n, t) for n, t, mode in table.bigquery_schema() if mode == "NULLABLE"]
+    # `create table if not exists` leaves an existing table as it was; oie_create_raw_tables
+    # then adds each declared nullable column the table lacks (raw_leads.imported_at, say).
+    # Rendered offline from the table's columns as the adapter would list them.
+    before_imported_at = [n for n in RAW_LEADS.names if n != "imported_at"]
+    required_only = [c.name for c in RAW_LEADS.columns if c.required]
+    cases = [before_imported_at, list(RAW_LEADS.names), required_only]
+    inline = " ~ '\\n--\\n' ~ ".join(
+        f"(oie_raw_column_additions('oie-offline', 'oie', 'raw_leads', {names}) | join(';\\n'))"
+        for names in cases
+    )
+    out = _dbt_compile(
+        compiled["full"].parents[1],
+        "full",
+        "--quiet",
+        "--output",
+        "json",
+        "--inline",
+        "{{ " + inline + " }}",
+    )
+    rendered = json.loads(out[out.index("{") :])["compiled"].split("\n--\n")
+    one, none, every = ([s for s in part.split(";\n") if s] for part in rendered)
+    prefix = "alter table `oie-offline`.`oie`.`raw_leads` add column if not exists "
+    assert one == [prefix + "imported_at TIMESTAMP"]
+    assert none == []
+    assert every == [
+        prefix + f"{n} {t}" for n, t, mode in RAW_LEADS.bigquery_schema() if mode == "NULLABLE"
+    ]
+    for statement in every:
+        assert check_statement(statement) == [], statement
 
 
 @pytest.mark.parametrize("table", RAW_TABLES, ids=lambda t: t.name)
