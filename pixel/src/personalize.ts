@@ -1,7 +1,7 @@
 // Personalization trigger. On pages with personalized nodes
 //   <span data-personalize="first_name">there</span>          (its text is the fallback)
 //   <div data-show-if="engagement_level=hot|burning">…</div>  (shown only on a match)
-// the chunk is loaded, asks GET {endpoint}/personalize?vid=…, fills the nodes and
+// the chunk is loaded, asks GET {endpoint}/personalize?vid=…[&i=token], fills the nodes and
 // dispatches `oie:profile` on document (detail: the profile, or null for an unknown visitor).
 // No flicker: the site's snippet in <head> (docs/pixel.md) hides [data-show-if] blocks until
 // they get class "oie-show", and hides [data-personalize] nodes while <html> has class
@@ -25,7 +25,10 @@ export function startPersonalize(): void {
     d.querySelector("[data-personalize],[data-show-if]") &&
     load().then((c) => {
       // The visitor may opt out while the chunk loads: then there is no one to personalize.
-      if (id) c.personalize(endpoint + "/personalize?vid=" + id.v, () => late);
+      // The email token rides along: its `t:` key personalizes a first visit, before any
+      // run has linked this browser (`v:` is tried first).
+      if (id)
+        c.personalize(endpoint + "/personalize?vid=" + id.v + (id.t ? "&i=" + id.t : ""), () => late);
     });
   onIdentified.push(() => (d.readyState == "loading" ? on(d, "DOMContentLoaded", go) : go()));
 }

@@ -7,6 +7,8 @@ test, not by how fast this machine answers.
 
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import Page, Route
 
 from oie.example_site import ExampleSite
@@ -75,6 +77,35 @@ def test_known_visitor_sees_their_first_name(
     assert page.evaluate("window.__profile.first_name") == "Ada"
     # No flicker: the fallback was never on screen before the name.
     assert page.evaluate("window.__seen") == ["Ada"]
+
+
+def test_a_first_visit_from_an_email_link_is_personalized_by_its_token(
+    page: Page, site: ExampleSite, collector: IngestServer
+):
+    """A browser never seen before arrives with ?i=TOKEN: the pixel sends the token along
+    (&i=), and the token's key (`t:`, written by the KV sync's own store) answers before any
+    run has linked this visitor."""
+    from kv_sync.clock import SystemClock
+    from kv_sync.local import LocalKV
+    from kv_sync.store import Entry
+
+    token = "TkFirst0001"
+    value = json.dumps({"first_name": "Ada", "company": "AE", "engagement_level": "hot"})
+    LocalKV(collector.data_dir / "kv.sqlite", SystemClock()).put_many(
+        [Entry(f"t:{token}", value, 3600, {"h": "0" * 32})]
+    )
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/personalize" in r.url else None)
+    page.add_init_script(OBSERVER)
+    pause_clock(page)
+    page.goto(site.url + "/?i=" + token)
+    run_idle(page)
+    wait_for(lambda: page.evaluate("window.__got === 1"), what="oie:profile")
+    page.clock.run_for(SNIPPET_MS)
+    assert page.text_content("#greeting") == "Hi Ada, see who is warming up."
+    assert page.evaluate("window.__seen") == ["Ada"]
+    vid = visitor_id(page)
+    assert asked == [f"{collector.url}/personalize?vid={vid}&i={token}"]
 
 
 def test_unknown_visitor_sees_the_fallback(page: Page, site: ExampleSite):
