@@ -24,7 +24,9 @@
 #   EXTRA_SECRETS             more VAR=secret:version pairs, comma-separated []
 #   MEMORY, CPU               per task [1Gi, 1]
 #   TIME_ZONE                 of the schedule [Etc/UTC]
-# Every other OIE_* variable set in your shell is passed to the job as is (not secrets).
+# Every other OIE_* variable set in your shell is passed to the job as is (not secrets), and
+# so are CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_BASE_URL (the KV sync's destination); the API
+# token is a secret: EXTRA_SECRETS=CLOUDFLARE_API_TOKEN=<secret>:latest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +34,7 @@ DRY_RUN=0
 for arg in "$@"; do
   case $arg in
     --dry-run) DRY_RUN=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "schedule: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -71,7 +73,7 @@ ENV_VARS="OIE_TARGET=bigquery@OIE_SINK=bigquery@OIE_DATA_DIR=$DATA_DIR@OIE_BQ_PR
 while IFS='=' read -r key value; do
   if [[ $value == *@* ]]; then echo "schedule: $key contains '@', which this script cannot pass" >&2; exit 2; fi
   ENV_VARS="$ENV_VARS@$key=$value"
-done < <(env | grep -E '^OIE_[A-Z0-9_]+=' \
+done < <(env | grep -E '^(OIE_[A-Z0-9_]+|CLOUDFLARE_ACCOUNT_ID|CLOUDFLARE_BASE_URL)=' \
   | grep -vE '^OIE_(TOKEN_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|FAULT|TARGET|SINK|DATA_DIR|LANDING_DIR|PIXEL_DIR|IMAGE|BQ_PROJECT)=' \
   | sort)
 

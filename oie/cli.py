@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oie.commands import campaign, demo, leads, replay, run, serve, simulate, tune
+from oie.commands import campaign, demo, leads, replay, run, serve, simulate, sync, tune
 
 app = typer.Typer(
     name="oie",
@@ -21,6 +21,7 @@ campaign.register(app)
 serve.register(app)
 simulate.register(app)
 run.register(app)
+sync.register(app)
 tune.register(app)
 
 

@@ -113,9 +113,11 @@ def demo_env(data_dir: Path, base: Mapping[str, str] | None = None) -> dict[str,
         "OIE_SINK",
         "OIE_DEAD_LETTER",
         "OIE_FAULT",
-        "OIE_KV",
     ):
         env.pop(name, None)
+    # The KV sync step fills the demo folder's kv.sqlite: never the caller's Workers KV,
+    # which a CLOUDFLARE_API_TOKEN in the environment would otherwise choose.
+    env["OIE_KV"] = "local"
     return env
 
 

@@ -315,9 +315,33 @@ def _installed(module: str) -> bool:
 
 
 def step_kv_sync(settings: Settings, options: RunOptions) -> StepResult:
-    if not _installed("kv_sync.sync"):
-        return StepResult("kv sync", "skipped", "not built yet (no kv_sync package)")
-    return StepResult("kv sync", "skipped", "kv_sync has no runner wired into `oie run` yet")
+    """edge_profiles -> the KV store (docs/kv.md), change-only, after dbt and under this
+    run's lock (the state table is written here, never while dbt builds).
+
+    Keys that failed one by one (too big, still unsuccessful) leave the step `ok` with their
+    count: the rest was pushed, those keys are retried on the next run, and the alerts after
+    this step need not wait for them (`oie sync` exits 1 for them). Before anything was built
+    the step is skipped. A configuration or token to fix fails it with exit code 2, an
+    unreachable store with 1.
+    """
+    if not _installed("kv_sync.runner"):
+        return StepResult("kv sync", "skipped", "not installed (no kv_sync package)")
+    from kv_sync import runner
+    from kv_sync.errors import KVError, NothingBuilt
+
+    try:
+        report = runner.run(settings)
+    except NothingBuilt as exc:
+        return StepResult("kv sync", "skipped", f"nothing to sync: {exc}")
+    except SettingsError as exc:
+        return StepResult("kv sync", "failed", str(exc), exit_code=EXIT_BAD_INPUT)
+    except KVError as exc:
+        return StepResult("kv sync", "failed", str(exc), exit_code=exc.exit_code)
+    detail = report.summary()
+    if report.failed:
+        first = report.failed[0]
+        detail += f" (first failed: {first.key}: {first.reason}; `oie sync` lists them all)"
+    return StepResult("kv sync", "ok", detail)
 
 
 def step_alerts(settings: Settings, options: RunOptions) -> StepResult:

@@ -69,6 +69,8 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*(b|kb|k|mb|m|gb|g)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3}
 _SIZE_UNITS["gb"] = 1024**3
+# Workers KV's smallest expiration_ttl; the sync's keys expire OIE_KV_TTL after each push.
+MIN_KV_TTL_S = 60
 _FAULT_RE = re.compile(r"^(sink|deadletter)-(503|raise|timeout|enospc)(?:-next-(\d+))?$")
 
 
@@ -177,6 +179,14 @@ class Settings:
     dead_letter: str | None = None
     replay_claim_ttl_s: float = 900.0
     kv: str = "local"
+    # The KV sync (docs/kv.md): Cloudflare's names where Cloudflare has one; the SDK's own
+    # CLOUDFLARE_BASE_URL is passed on so a settings object built from another mapping
+    # (tests, `oie demo`) reaches the same endpoint as the environment it came from.
+    kv_ttl_s: float = 90 * 86400
+    kv_namespace_id: str | None = None
+    cloudflare_account_id: str | None = None
+    cloudflare_api_token: str | None = None
+    cloudflare_base_url: str | None = None
     faults: tuple[Fault, ...] = ()
     sink_timeout_s: float = 10.0
     landing_max_bytes: int = 64 * 1024**2
@@ -264,6 +274,12 @@ class Settings:
                 raise SettingsError(f"OIE_SCANNER_NETWORKS entry {cidr!r}: not a CIDR") from None
 
         kv_default = "cloudflare" if get("CLOUDFLARE_API_TOKEN") else "local"
+        kv_ttl_s = parse_duration("OIE_KV_TTL", text("OIE_KV_TTL", "90d"))
+        if kv_ttl_s < MIN_KV_TTL_S:
+            raise SettingsError(
+                f"OIE_KV_TTL={get('OIE_KV_TTL')!r}: must be at least 60s "
+                "(Workers KV refuses a shorter expiration_ttl)"
+            )
 
         return cls(
             data_dir=data_dir,
@@ -301,6 +317,11 @@ class Settings:
                 "OIE_REPLAY_CLAIM_TTL", text("OIE_REPLAY_CLAIM_TTL", "15m")
             ),
             kv=choice("OIE_KV", kv_default, ("local", "cloudflare")),
+            kv_ttl_s=kv_ttl_s,
+            kv_namespace_id=get("OIE_KV_NAMESPACE_ID"),
+            cloudflare_account_id=get("CLOUDFLARE_ACCOUNT_ID"),
+            cloudflare_api_token=get("CLOUDFLARE_API_TOKEN"),
+            cloudflare_base_url=get("CLOUDFLARE_BASE_URL"),
             faults=parse_faults(get("OIE_FAULT")),
             sink_timeout_s=parse_duration("OIE_SINK_TIMEOUT", text("OIE_SINK_TIMEOUT", "10s")),
             landing_max_bytes=parse_size(

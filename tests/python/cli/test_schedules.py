@@ -379,6 +379,10 @@ def test_schedule_skip_dbt_and_settings(gcloud: Gcloud) -> None:
         OIE_ALLOWED_ORIGINS="https://a.example,https://b.example",
         OIE_TOKEN_SECRET="must-not-leak",
         EXTRA_SECRETS="CLOUDFLARE_API_TOKEN=cf-api-token:latest",
+        OIE_KV="cloudflare",
+        CLOUDFLARE_ACCOUNT_ID="acct-123",
+        OIE_KV_NAMESPACE_ID="ns-456",
+        CLOUDFLARE_API_TOKEN="token-must-not-leak",
     )
     assert proc.returncode == 0, proc.stderr
     calls = gcloud.calls()
@@ -391,6 +395,9 @@ def test_schedule_skip_dbt_and_settings(gcloud: Gcloud) -> None:
     assert settings["OIE_BQ_LOCATION"] == "EU"
     assert settings["OIE_ALLOWED_ORIGINS"] == "https://a.example,https://b.example"
     assert "OIE_TOKEN_SECRET" not in settings and "must-not-leak" not in json.dumps(calls)
+    # the KV sync's destination travels; its API token only as a secret
+    assert (settings["OIE_KV"], settings["CLOUDFLARE_ACCOUNT_ID"]) == ("cloudflare", "acct-123")
+    assert settings["OIE_KV_NAMESPACE_ID"] == "ns-456" and "CLOUDFLARE_API_TOKEN" not in settings
     assert flag(run_job, "--set-secrets") == (
         "OIE_TOKEN_SECRET=oie-token-secret:latest,CLOUDFLARE_API_TOKEN=cf-api-token:latest"
     )

@@ -1,7 +1,7 @@
 """The house's shape, checked from the code's own imports (docs/design.md "Layers").
 
 Layers, each importing only itself and what is below it:
-    oie_core (0)  <-  ingest_function (1)  <-  oie (2)  <-  bench (3)
+    oie_core (0)  <-  ingest_function (1)  <-  kv_sync, oie (2)  <-  bench (3)
 Inside a layer no import cycle, and inside `oie` the commands sit on top: no logic module
 imports a command. Every import counts, also the ones inside functions (lazy imports are
 still dependencies). The deploy bundle must hold every module the function reaches.
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-LAYERS = {"oie_core": 0, "ingest_function": 1, "oie": 2, "bench": 3}
+LAYERS = {"oie_core": 0, "ingest_function": 1, "kv_sync": 2, "oie": 2, "bench": 3}
 # Only the test suite and the developer's tools may use these (the `dev` extra).
 DEV_ONLY = {"pytest", "hypothesis", "sqlglot", "sqlfluff", "playwright", "mypy", "ruff"}
 MAX_LINES = 500

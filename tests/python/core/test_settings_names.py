@@ -60,9 +60,18 @@ def test_the_demo_points_its_own_environment_at_its_folder_and_leaves_ours_alone
     from oie.demo import demo_env
 
     before = dict(os.environ)
-    env = demo_env(tmp_path, {**BASE, "OIE_TARGET": "bigquery", "OIE_FAULT": "sink-raise"})
+    env = demo_env(
+        tmp_path,
+        {
+            **BASE,
+            "OIE_TARGET": "bigquery",
+            "OIE_FAULT": "sink-raise",
+            "CLOUDFLARE_API_TOKEN": "a-real-token",  # would make OIE_KV default to cloudflare
+        },
+    )
     assert dict(os.environ) == before
     assert env["OIE_DATA_DIR"] == str(tmp_path)
     assert env["OIE_LANDING_DIR"] == str(tmp_path / "landing")
     assert "OIE_TARGET" not in env and "OIE_FAULT" not in env
     assert Settings.from_env(env).data_dir == tmp_path.resolve()
+    assert Settings.from_env(env).kv == "local"  # the demo never syncs to Workers KV

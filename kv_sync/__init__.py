@@ -1,0 +1,9 @@
+"""Warehouse -> KV store: the change-only sync of `edge_profiles` (docs/kv.md).
+
+One job per module: `store` (the KVStore protocol and Workers KV's limits), `local` and
+`cloudflare` (the two stores), `pacing` (requests per window), `clock`, `errors`, `state`
+(the protocol over the warehouse table `kv_sync_state`), `state_sql` (its SQL, per
+dialect), `duckdb_state` and `bigquery_state` (where that SQL runs), `batches`, `sync` (the
+diff pushed and recorded), `reconcile` (state rebuilt from the store) and `runner` (all of
+it from the settings).
+"""

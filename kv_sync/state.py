@@ -1,0 +1,48 @@
+"""Where the sync remembers what each destination holds: the protocol over the warehouse
+table `kv_sync_state` (kv_sync/state_sql.py has its SQL; duckdb_state.py and
+bigquery_state.py run it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """A key to send (`new`, `changed`, `refresh`: with its value and hash) or to delete
+    (`gone`: value and hash are None)."""
+
+    key: str
+    action: str
+    value: str | None
+    hash: str | None
+
+
+@dataclass(frozen=True)
+class StateRow:
+    """What a destination confirmed for a key; times in epoch seconds (None: unknown)."""
+
+    key: str
+    hash: str | None
+    expires_at: float | None
+    pushed_at: float | None
+
+
+class SyncState(Protocol):
+    def diff(self, store: str, refresh_before: float) -> Iterator[DiffRow]: ...
+
+    def record(self, store: str, pushed: Sequence[StateRow] = (), gone: Sequence[str] = ()) -> None:
+        """Advance the state by what the destination confirmed (one statement)."""
+        ...
+
+    def clear(self, store: str) -> None:
+        """Forget everything about one destination (`oie sync --reconcile` refills it)."""
+        ...
+
+
+def utc(epoch: float | None) -> datetime | None:
+    """Epoch seconds as an aware UTC datetime."""
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)

@@ -1,0 +1,172 @@
+"""The sync state on BigQuery: every statement we send parses as BigQuery SQL without a
+DuckDB-ism (tests/python/helpers/bigquery_check.py), the state advances by one MERGE per
+confirmed batch with typed array parameters, and the whole sync runs against the PyPI
+`bqemulator` on 127.0.0.1 (BigQuery's REST API over DuckDB) with the Cloudflare stand-in:
+first push, nothing the second time, a change, a delete, a refresh, reconcile, dry run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kv_sync import runner, state_sql
+from oie_core.settings import Settings
+from tests.python.helpers.bigquery_check import check_statement
+from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.cf_standin import CloudflareStandin, start_cf_standin
+from tests.python.kv.support import (
+    DAY,
+    FakeClock,
+    cloudflare_env,
+    keys_of,
+    lead_rows,
+    md5,
+    profile,
+)
+
+PROJECT, DATASET = "oie-kv", "oie"
+EDGE = f"`{PROJECT}`.`{DATASET}`.`edge_profiles`"
+STATE = f"`{PROJECT}`.`{DATASET}`.`kv_sync_state`"
+
+
+@pytest.mark.parametrize("dialect", [state_sql.BIGQUERY], ids=["bigquery"])
+def test_every_statement_is_bigquery_sql(dialect: state_sql.Dialect) -> None:
+    statements = [
+        state_sql.create_state(dialect, STATE),
+        state_sql.diff(dialect, EDGE, STATE),
+        state_sql.diff(dialect, EDGE, state_sql.empty_state(dialect)),
+        state_sql.merge(dialect, STATE),
+        state_sql.merge(dialect, STATE, pushed=False),
+        state_sql.merge(dialect, STATE, gone=False),
+        state_sql.clear_store(dialect, STATE),
+    ]
+    for sql in statements:
+        assert check_statement(sql) == [], sql
+        assert "$" not in sql and '"' not in sql  # DuckDB's parameters and quotes
+    merge = state_sql.merge(dialect, STATE)
+    assert merge.startswith(f"merge into {STATE} as synced")
+    assert "`hash` = incoming.`hash`" in merge  # reserved on BigQuery: always quoted
+
+
+class Recording:
+    """A google-cloud-bigquery client that records each query job and its parameters."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.sent: list[tuple[str, list[Any]]] = []
+
+    def query(self, sql: str, job_config: Any = None) -> Any:
+        self.sent.append((sql, list(job_config.query_parameters) if job_config else []))
+        return self._client.query(sql, job_config=job_config)
+
+    def get_table(self, table: str) -> Any:
+        return self._client.get_table(table)
+
+
+@pytest.fixture(scope="module")
+def bigquery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery as bq
+
+    with start_bqemulator(PROJECT, tmp_path_factory.mktemp("bqemu")) as emu:
+        client = bq.Client(
+            project=PROJECT,
+            credentials=AnonymousCredentials(),
+            client_options=ClientOptions(api_endpoint=emu.url),
+        )
+        client.create_dataset(DATASET, exists_ok=True)
+        yield client, emu.url
+
+
+def write_edge_profiles(client: Any, rows: dict[str, str]) -> None:
+    """edge_profiles as dbt builds it on BigQuery (key, value, `hash`)."""
+    from google.cloud import bigquery as bq
+
+    client.query(
+        f"create or replace table {EDGE} (key string, value string, `hash` string)"
+    ).result()
+    client.query(
+        f"insert into {EDGE} (key, value, `hash`) "
+        "select k, v, to_hex(md5(v)) from unnest(@keys) as k with offset as i "
+        "join unnest(@values) as v with offset as j on i = j",
+        job_config=bq.QueryJobConfig(
+            query_parameters=[
+                bq.ArrayQueryParameter("keys", "STRING", list(rows)),
+                bq.ArrayQueryParameter("values", "STRING", list(rows.values())),
+            ]
+        ),
+    ).result()
+
+
+def state(client: Any) -> dict[str, tuple[Any, ...]]:
+    rows = client.query(f"select key, `hash`, expires_at from {STATE}").result()
+    return {r[0]: (r[1], r[2].timestamp()) for r in rows}
+
+
+def test_the_sync_on_bigquery(bigquery: tuple[Any, str], tmp_path: Path) -> None:
+    client, url = bigquery
+    clock = FakeClock()
+    ttl = 90 * DAY
+    rows = lead_rows(40)
+    write_edge_profiles(client, rows)
+    cf: CloudflareStandin
+    with start_cf_standin(clock=clock.now) as cf:
+        env = cloudflare_env(
+            tmp_path,
+            cf,
+            OIE_TARGET="bigquery",
+            OIE_BQ_PROJECT=PROJECT,
+            OIE_BQ_DATASET=DATASET,
+            OIE_BQ_API_ENDPOINT=url,
+        )
+        settings = Settings.from_env(env)
+        recording = Recording(client)
+
+        def sync(**kwargs: Any) -> Any:
+            return runner.run(settings, clock=clock, bigquery_client=recording, **kwargs)
+
+        dry = sync(dry_run=True)  # before any state: reads only, creates nothing
+        assert dry.new == 80 and cf.calls == []
+        assert all(sql.lstrip().startswith("with") for sql, _ in recording.sent)
+
+        first = sync()
+        assert first.new == 80 and cf.values() == rows
+        assert state(client) == {k: (md5(v), clock.now() + ttl) for k, v in rows.items()}
+        assert sync().write_requests == 0
+
+        rows["t:Tk000000003"] = profile(3, "burning")
+        del rows["v:visitor-000004"]
+        write_edge_profiles(client, rows)
+        cf.forget_calls()
+        changed = sync()
+        assert (changed.changed, changed.deleted) == (1, 1)
+        assert keys_of(cf.writes()) == [["t:Tk000000003"]]
+        assert keys_of(cf.writes(), "bulk/delete") == [["v:visitor-000004"]]
+
+        clock.advance(ttl * 2 / 3 + 1)
+        assert sync().refreshed == 79
+
+        client.query(f"drop table {STATE}").result()
+        cf.forget_calls()
+        rebuilt = sync(reconcile_state=True)
+        assert rebuilt.reconciled == 79 and rebuilt.write_requests == 0
+        assert set(state(client)) == set(rows)
+
+    for sql, _ in recording.sent:
+        assert check_statement(sql) == [], sql
+    writes = [(sql, params) for sql, params in recording.sent if sql.startswith("merge")]
+    assert writes, "the state is written with MERGE"
+    for _, params in writes:
+        names = {p.name: p for p in params}
+        assert names.keys() in ({"store", "rows"}, {"store", "gone"}, {"store", "rows", "gone"})
+        assert names["store"].value == f"cloudflare:{cf.account}/{cf.namespace}"
+        if "gone" in names:
+            assert names["gone"].array_type == "STRING" and names["gone"].values
+    assert not any(
+        sql.lstrip().startswith(("insert", "update", "delete from `oie-kv`.`oie`.`edge"))
+        for sql, _ in recording.sent
+    )
