@@ -1,33 +1,35 @@
 """Cutting the diff into bulk requests: at most 10,000 keys and under 100 MB each, measured
-as the SDK sends them, so no request is refused for its size."""
+on the very bytes that are sent, so no request is refused for its size."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from kv_sync.store import MAX_BATCH_BYTES, MAX_BATCH_KEYS
 
 
-def json_size(obj: Any) -> int:
-    """Bytes of `obj` in a request body as the SDK serializes it (compact JSON, UTF-8, no
-    ASCII escaping). orjson writes the same bytes for the strings and numbers the sync
-    sends, several times faster than the json module."""
-    return len(orjson.dumps(obj))
-
-
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """A key on its way: what to write (value and hash; None for a delete), why, and its
-    size in the request body."""
+    bytes in the request body (`wire`: the pair's JSON, or the key's for a delete), which
+    are both its measured size and what a JSON store sends. A tuple: one is made per key."""
 
     key: str
     action: str
     value: str | None
     hash: str | None
-    size: int
+    wire: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.wire)
+
+
+def wire(obj: Any) -> bytes:
+    """`obj` as it goes into a request body: compact JSON, UTF-8, no ASCII escaping
+    (orjson: several times faster than the json module, for the same JSON)."""
+    return orjson.dumps(obj)
 
 
 class Batcher:

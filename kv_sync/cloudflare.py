@@ -15,7 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import cloudflare
+import httpx
+from cloudflare.types.kv import NamespaceBulkUpdateResponse
 
+from kv_sync.batches import wire
 from kv_sync.clock import Clock
 from kv_sync.errors import KVError, KVRejected, KVUnavailable
 from kv_sync.pacing import Pacer
@@ -79,21 +82,37 @@ class CloudflareKV:
         return self._request(call)
 
     def put_many(self, entries: Sequence[Entry]) -> WriteResult:
-        body: list[Any] = [
-            {
-                "key": e.key,
-                "value": e.value,
-                "expiration_ttl": e.expiration_ttl,
-                "metadata": dict(e.metadata),
-            }
+        pairs = [
+            e.wire
+            if e.wire is not None
+            else wire(
+                {
+                    "key": e.key,
+                    "value": e.value,
+                    "expiration_ttl": e.expiration_ttl,
+                    "metadata": dict(e.metadata),
+                }
+            )
             for e in entries
         ]
-        result = self._request(
-            lambda: self._client.kv.namespaces.bulk_update(
-                self.namespace_id, account_id=self.account_id, body=body
-            )
-        )
+        body = b"[" + b",".join(pairs) + b"]"
+        result = self._request(lambda: self._bulk_update(body))
         return WriteResult(frozenset(result.unsuccessful_keys or ()) if result else frozenset())
+
+    def _bulk_update(self, body: bytes) -> NamespaceBulkUpdateResponse | None:
+        """`kv.namespaces.bulk_update`'s request through the client's documented
+        custom-request call, with the body already serialized: bulk_update walks every pair
+        through the SDK's TypedDict transform and then serializes it again, 75 % of a
+        10,000-key push here (bench/results/kv.md). Same path, body, auth and errors; the
+        answer is parsed by the SDK's own response type."""
+        response = self._client.put(
+            f"/accounts/{self.account_id}/storage/kv/namespaces/{self.namespace_id}/bulk",
+            cast_to=httpx.Response,
+            content=body,
+            options={"headers": {"Content-Type": "application/json"}},
+        )
+        result = response.json().get("result")
+        return None if result is None else NamespaceBulkUpdateResponse.model_validate(result)
 
     def delete_many(self, keys: Sequence[str]) -> WriteResult:
         result = self._request(

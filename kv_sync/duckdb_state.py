@@ -51,8 +51,7 @@ class DuckDBState:
                 {"store": store, "refresh_before": _naive(refresh_before)},
             )
             while rows := reader.fetchmany(MAX_BATCH_KEYS):
-                for key, action, value, hash_ in rows:
-                    yield DiffRow(key, action, value, hash_)
+                yield from map(DiffRow._make, rows)  # (key, action, value, hash)
         finally:
             reader.close()
 
@@ -61,16 +60,21 @@ class DuckDBState:
         if not pushed and not gone:
             return
         parameters: dict[str, object] = {"store": store}
+        shared = False
         if pushed:
-            # A batch shares one push time: convert each distinct time once.
-            times = {t: _naive(t) for r in pushed for t in (r.expires_at, r.pushed_at)}
             parameters["keys"] = [r.key for r in pushed]
             parameters["hashes"] = [r.hash for r in pushed]
-            parameters["expires"] = [times[r.expires_at] for r in pushed]
-            parameters["pushed"] = [times[r.pushed_at] for r in pushed]
+            # Epoch seconds; a bulk request's keys share their times: one value each then.
+            expires = {r.expires_at for r in pushed}
+            times = {r.pushed_at for r in pushed}
+            shared = len(expires) == 1 and len(times) == 1
+            parameters["expires"] = expires.pop() if shared else [r.expires_at for r in pushed]
+            parameters["pushed"] = times.pop() if shared else [r.pushed_at for r in pushed]
         if gone:
             parameters["gone"] = list(gone)
-        sql = state_sql.merge(D, state_sql.STATE_TABLE, pushed=bool(pushed), gone=bool(gone))
+        sql = state_sql.merge(
+            D, state_sql.STATE_TABLE, pushed=bool(pushed), gone=bool(gone), shared_times=shared
+        )
         self._con.execute(sql, parameters)
 
     def clear(self, store: str) -> None:

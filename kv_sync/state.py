@@ -5,15 +5,13 @@ bigquery_state.py run it)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class DiffRow:
+class DiffRow(NamedTuple):
     """A key to send (`new`, `changed`, `refresh`: with its value and hash) or to delete
-    (`gone`: value and hash are None)."""
+    (`gone`: value and hash are None). A tuple: one is made per key of the diff."""
 
     key: str
     action: str
@@ -21,8 +19,7 @@ class DiffRow:
     hash: str | None
 
 
-@dataclass(frozen=True)
-class StateRow:
+class StateRow(NamedTuple):
     """What a destination confirmed for a key; times in epoch seconds (None: unknown)."""
 
     key: str

@@ -109,7 +109,16 @@ where
     or synced.expires_at < {d.param("refresh_before")}"""
 
 
-def merge_source(d: Dialect, *, pushed: bool = True, gone: bool = True) -> str:
+def _epoch_to_timestamp(param: str, *, array: bool) -> str:
+    """DuckDB: epoch seconds (double; null stays null), one or each of an array, as a
+    TIMESTAMP holding UTC to the microsecond, as the state table's columns hold it."""
+    epoch = f"unnest(cast({param} as double[]))" if array else f"cast({param} as double)"
+    return f"make_timestamp(cast(round({epoch} * 1000000) as bigint))"
+
+
+def merge_source(
+    d: Dialect, *, pushed: bool = True, gone: bool = True, shared_times: bool = False
+) -> str:
     """The confirmed batch as rows (key, hash, expires_at, pushed_at, gone): pushed keys from
     the row parameters, deleted keys from the `gone` list. A part with nothing in it is left
     out (google-cloud-bigquery cannot read an empty array of structs back from a job)."""
@@ -125,8 +134,9 @@ def merge_source(d: Dialect, *, pushed: bool = True, gone: bool = True) -> str:
             "select\n"
             "        unnest(cast($keys as varchar[])) as key,\n"
             f"        unnest(cast($hashes as varchar[])) as {h},\n"
-            "        unnest(cast($expires as timestamp[])) as expires_at,\n"
-            "        unnest(cast($pushed as timestamp[])) as pushed_at,\n"
+            # Epoch seconds in, UTC timestamps out: no datetime object per key in Python.
+            f"        {_epoch_to_timestamp('$expires', array=not shared_times)} as expires_at,\n"
+            f"        {_epoch_to_timestamp('$pushed', array=not shared_times)} as pushed_at,\n"
             "        false as gone"
         )
     if gone:
@@ -145,12 +155,16 @@ def merge_source(d: Dialect, *, pushed: bool = True, gone: bool = True) -> str:
     return "\n    union all\n    ".join(parts)
 
 
-def merge(d: Dialect, state: str, *, pushed: bool = True, gone: bool = True) -> str:
+def merge(
+    d: Dialect, state: str, *, pushed: bool = True, gone: bool = True, shared_times: bool = False
+) -> str:
+    """`shared_times` (DuckDB): `$expires` and `$pushed` are one value for every key, as
+    after one bulk request, rather than an array each (cheaper to pass)."""
     h = d.ident("hash")
     store = d.param("store")
     return f"""merge into {state} as synced
 using (
-    {merge_source(d, pushed=pushed, gone=gone)}
+    {merge_source(d, pushed=pushed, gone=gone, shared_times=shared_times)}
 ) as incoming
 on synced.store = {store} and synced.key = incoming.key
 when matched and incoming.gone then delete

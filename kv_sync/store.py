@@ -7,8 +7,9 @@ in production fails the same way locally, before anyone deploys.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 MAX_KEY_BYTES = 512
 MAX_VALUE_BYTES = 25 * 1024 * 1024
@@ -21,15 +22,17 @@ MAX_BATCH_BYTES = 99_000_000
 KEY_PREFIXES = ("v:", "t:")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One key to write: the value as text, its time to live, and the metadata stored
-    beside it (the sync's is `{"h": <hash>}`)."""
+    beside it (the sync's is `{"h": <hash>}`). `wire` is the pair as a bulk request's JSON
+    when the caller has already serialized it (the sync has, to measure its batches), so a
+    store that sends JSON does not build it twice. A tuple: one is made per key pushed."""
 
     key: str
     value: str
     expiration_ttl: int
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = MappingProxyType({})
+    wire: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class KVStore(Protocol):
 
 def entry_problem(key: str, value: str) -> str | None:
     """Why Workers KV would refuse this key, or None."""
+    # A character is at most 4 bytes in UTF-8: most keys and values are decided by length.
+    if len(key) * 4 <= MAX_KEY_BYTES and len(value) * 4 <= MAX_VALUE_BYTES:
+        return None
     key_bytes = len(key.encode("utf-8"))
     if key_bytes > MAX_KEY_BYTES:
         return f"key is {key_bytes} bytes (Workers KV takes at most {MAX_KEY_BYTES})"

@@ -12,10 +12,12 @@ and skipped; the rest goes on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
+from contextlib import closing
 from dataclasses import dataclass, field
 
-from kv_sync.batches import Batcher, Pending, json_size
+from kv_sync.ahead import ahead
+from kv_sync.batches import Batcher, Pending, wire
 from kv_sync.clock import Clock
 from kv_sync.state import DiffRow, StateRow, SyncState
 from kv_sync.store import MAX_BATCH_BYTES, MAX_BATCH_KEYS, Entry, KVStore, entry_problem
@@ -104,23 +106,18 @@ class Sync:
         # Keys that expire within a third of their lifetime are pushed again, long before
         # the edge could lose them between two runs.
         refresh_before = self.clock.now() + self.ttl_s / 3
-        puts, deletes = self._batcher(), self._batcher()
-        again: list[Pending] = []
-        for row in self.state.diff(self.store.name, refresh_before):
-            item = self._pending(row)
-            if item is None:
-                continue
-            if dry_run:
-                report.count(item)
-                continue
-            batcher = deletes if item.action == "gone" else puts
-            if full := batcher.add(item):
-                again += self._send(full)
+        rows = self.state.diff(self.store.name, refresh_before)
         if dry_run:
+            for row in rows:
+                if (item := self._pending(row)) is not None:
+                    report.count(item)
             return report
-        for rest in (puts.take(), deletes.take()):
-            if rest:
-                again += self._send(rest)
+        again: list[Pending] = []
+        # Closed here, not when the garbage collector gets to it: a failed request must
+        # stop the read-ahead and release the diff's cursor before the state is closed.
+        with closing(ahead(self._batches(rows))) as batches:
+            for batch in batches:
+                again += self._send(batch)
         for attempt in range(1, self._retries + 1):
             if not again:
                 break
@@ -132,12 +129,24 @@ class Sync:
         ]
         return report
 
+    def _batches(self, rows: Iterable[DiffRow]) -> Generator[list[Pending], None, None]:
+        """The diff cut into bulk requests, puts and deletes apart, each sent when full."""
+        puts, deletes = self._batcher(), self._batcher()
+        for row in rows:
+            if (item := self._pending(row)) is None:
+                continue
+            if full := (deletes if item.action == "gone" else puts).add(item):
+                yield full
+        for rest in (puts.take(), deletes.take()):
+            if rest:
+                yield rest
+
     def _batcher(self) -> Batcher:
         return Batcher(self._max_keys, self._max_bytes)
 
     def _pending(self, row: DiffRow) -> Pending | None:
         if row.action == "gone":
-            return Pending(row.key, row.action, None, None, json_size(row.key))
+            return Pending(row.key, row.action, None, None, wire(row.key))
         value = row.value or ""
         problem = entry_problem(row.key, value)
         if problem is not None:
@@ -149,7 +158,7 @@ class Sync:
             "expiration_ttl": self.ttl_s,
             "metadata": {"h": row.hash},
         }
-        return Pending(row.key, row.action, value, row.hash, json_size(body))
+        return Pending(row.key, row.action, value, row.hash, wire(body))
 
     def _send_all(self, items: Iterable[Pending]) -> list[Pending]:
         """Send items of either kind again, in batches; returns those still unsuccessful."""
@@ -174,7 +183,7 @@ class Sync:
         else:
             pushed_at = self.clock.now()  # before the store stamps its expiry: never later
             result = self.store.put_many(
-                [Entry(p.key, p.value or "", self.ttl_s, {"h": p.hash}) for p in batch]
+                [Entry(p.key, p.value or "", self.ttl_s, {"h": p.hash}, p.wire) for p in batch]
             )
             done = [p for p in batch if p.key not in result.unsuccessful]
             expires_at = pushed_at + self.ttl_s

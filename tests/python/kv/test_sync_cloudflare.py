@@ -16,6 +16,7 @@ from kv_sync.cloudflare import CloudflareKV
 from kv_sync.duckdb_state import open_state
 from kv_sync.errors import KVRejected, KVUnavailable
 from kv_sync.pacing import Pacer
+from kv_sync.store import Entry
 from kv_sync.sync import Sync, SyncReport
 from tests.python.helpers.cf_standin import CloudflareStandin, start_cf_standin
 from tests.python.kv.support import (
@@ -101,6 +102,21 @@ def test_get_reads_one_value_back(tmp_path: Path, cf: CloudflareStandin, clock: 
     store = runner.open_store(settings_for(cloudflare_env(tmp_path, cf)), clock)
     assert store.get("t:Tk000000000") == rows["t:Tk000000000"]
     assert store.get("t:TkNobody000") is None
+
+
+def test_entries_without_their_json_are_serialized_by_the_store(
+    tmp_path: Path, cf: CloudflareStandin, clock: FakeClock
+) -> None:
+    """The sync hands the store each pair's JSON ready-made; any other caller of put_many
+    gives plain entries, which must reach Workers KV just the same (non-ASCII included)."""
+    store = runner.open_store(settings_for(cloudflare_env(tmp_path, cf)), clock)
+    value = '{"first_name":"Zoë","company":"Škoda ☃"}'
+    result = store.put_many([Entry("v:visitor-zoe", value, 3600, {"h": "abc"})])
+    assert result.unsuccessful == frozenset()
+    stored = cf.entry("v:visitor-zoe")
+    assert stored is not None
+    assert (stored.value, stored.metadata) == (value, {"h": "abc"})
+    assert stored.expiration == clock.now() + 3600
 
 
 def test_keys_that_left_edge_profiles_are_deleted(
