@@ -39,7 +39,7 @@ BROWSER_TYPES = frozenset(
     }
 )
 SERVER_TYPES = frozenset({"email_click"})
-ID_RE = re.compile(r"^[0-9A-Za-z_-]{8,64}$")
+ID_RE = re.compile(r"\A[0-9A-Za-z_-]{8,64}\Z")  # \Z: `$` would also pass a trailing newline
 _BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 _HEX = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "sha1": re.compile(r"^[0-9a-f]{40}$")}
 _HEX["md5"] = re.compile(r"^[0-9a-f]{32}$")

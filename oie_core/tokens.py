@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from oie_core.hashing import normalize_email
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-TOKEN_RE = re.compile(r"^[0-9A-Za-z]{11}$")
+TOKEN_RE = re.compile(r"\A[0-9A-Za-z]{11}\Z")  # \Z: `$` would also pass a trailing newline
 ID_LEN = 7
 CHECK_LEN = 3
 MAX_COUNTER = 1000

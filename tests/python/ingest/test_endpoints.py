@@ -70,6 +70,12 @@ def test_personalize_400_for_a_bad_id(srv):
     assert srv.call("/personalize?vid=%27%3B--").status == 400
 
 
+@pytest.mark.parametrize("query", ["vid=visitor-known1%0A", "vid=visitor-known1&i=TkAda000001%0A"])
+def test_personalize_400_for_an_id_or_token_with_a_trailing_newline(srv, query):
+    """A regex ending in `$` also passes a trailing newline; the edge Worker's does not."""
+    assert srv.call(f"/personalize?{query}").status == 400
+
+
 def test_personalize_404_without_a_kv_store(tmp_path):
     with start_ingest_app(data_dir=tmp_path) as server:
         assert server.call("/personalize?vid=visitor-known1").status == 404

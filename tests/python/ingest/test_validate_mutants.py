@@ -30,6 +30,7 @@ from ingest_function.validate import (
     text,
     url,
 )
+from oie_core.tokens import TOKEN_RE
 
 TOKEN = "0AbCdEfGhIj"  # the right shape (11 of [0-9A-Za-z]); validity is checked later
 SHA256 = "b5fc85e5" + "0" * 56
@@ -405,3 +406,10 @@ def test_every_schema_field_has_its_documented_limit():
     assert view(100_000, "v") == 100_000
     assert refusal(view, 100_001, "v") == "invalid_data: v must be an integer in [0, 100000]"
     assert validate.SCHEMAS["pageview"]["language"]("x" * 40, "l") == "x" * 35
+
+
+@pytest.mark.parametrize("pattern", [validate.ID_RE, TOKEN_RE])
+def test_ids_and_tokens_refuse_a_trailing_newline(pattern):
+    good = "visitor-0001" if pattern is validate.ID_RE else "TkAda000001"
+    assert pattern.match(good)
+    assert not pattern.match(good + "\n")
