@@ -1,10 +1,12 @@
 // Builds the pixel: dist/oie.js (core), dist/oie-hash.js (lazy hashing chunk) and
-// dist/oie.bench.js (core with performance marks, for bench/pixel.py only).
+// dist/oie.bench.js (core with performance marks, for bench/pixel.py only); and the edge
+// Worker: worker/dist/worker.js (worker/build.mjs, docs/worker.md).
 // esbuild bundles TypeScript into one ES2015 IIFE per file; terser squeezes the last bytes.
 import { build } from "esbuild";
 import { minify } from "terser";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { buildWorker } from "./worker/build.mjs";
 
 const version = JSON.parse(readFileSync(new URL("./package.json", import.meta.url))).version;
 mkdirSync("dist", { recursive: true });
@@ -34,3 +36,4 @@ async function bundle(entry, out, bench) {
 await bundle("src/main.ts", "dist/oie.js", false);
 await bundle("src/chunk/index.ts", "dist/oie-hash.js", false);
 await bundle("src/main.ts", "dist/oie.bench.js", true);
+await buildWorker();
