@@ -21,6 +21,12 @@ from tests.python.helpers.servers import IngestServer, start_ingest_server
 REPO = Path(__file__).resolve().parents[3]
 DIST = REPO / "pixel" / "dist"
 CHROMIUM = "/usr/bin/chromium"
+# Headless Chromium announces itself ("HeadlessChrome"); the server and the warehouse flag
+# that as a bot. The tests play a desktop Chrome so their traffic is scored like a visitor's.
+DESKTOP_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36"
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -30,13 +36,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The context's user agent is a DevTools override, which the beacons an unloading page
+    # sends (the pixel's pagehide flush) do not get: those said HeadlessChrome and were
+    # scored as a bot's. The browser's own switch covers every request.
+    f"--user-agent={DESKTOP_UA}",
 ]
-# Headless Chromium announces itself ("HeadlessChrome"); the server and the warehouse flag
-# that as a bot. The tests play a desktop Chrome so their traffic is scored like a visitor's.
-DESKTOP_UA = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/156.0.0.0 Safari/537.36"
-)
 
 
 def pytest_configure(config: pytest.Config) -> None:
