@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from oie.commands import campaign, demo, leads, replay, run, serve, simulate, sync, tune
+from oie.commands import alerts, campaign, demo, leads, replay, run, serve, simulate, sync, tune
 
 app = typer.Typer(
     name="oie",
@@ -22,6 +22,7 @@ serve.register(app)
 simulate.register(app)
 run.register(app)
 sync.register(app)
+alerts.register(app)
 tune.register(app)
 
 

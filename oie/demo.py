@@ -118,6 +118,13 @@ def demo_env(data_dir: Path, base: Mapping[str, str] | None = None) -> dict[str,
     # The KV sync step fills the demo folder's kv.sqlite: never the caller's Workers KV,
     # which a CLOUDFLARE_API_TOKEN in the environment would otherwise choose.
     env["OIE_KV"] = "local"
+    # Nor does it page anyone: the caller's alert destinations never apply to the demo.
+    for name in (
+        "OIE_ALERT_SLACK_WEBHOOK_URL",
+        "OIE_ALERT_WEBHOOK_URL",
+        "OIE_ALERT_WEBHOOK_SECRET",
+    ):
+        env.pop(name, None)
     return env
 
 

@@ -345,9 +345,33 @@ def step_kv_sync(settings: Settings, options: RunOptions) -> StepResult:
 
 
 def step_alerts(settings: Settings, options: RunOptions) -> StepResult:
-    if not _installed("kv_sync.alerts"):
-        return StepResult("alerts", "skipped", "not built yet in this project (no alert sender)")
-    return StepResult("alerts", "skipped", "alerts have no runner wired into `oie run` yet")
+    """Hot-lead alerts (docs/alerts.md), after the KV sync and under this run's lock: new
+    alerts are decided once in the warehouse's outbox, then delivered. An outage leaves
+    them pending and the step `ok` (`1 pending`): later runs retry them. Alerts that failed
+    for good leave it `ok` with the first named (`oie alerts` exits 1 for them). No
+    destination configured, or nothing built yet: skipped. A setting to fix fails it with
+    exit code 2.
+    """
+    if not _installed("kv_sync.alerts.runner"):
+        return StepResult("alerts", "skipped", "not installed (no kv_sync.alerts package)")
+    from kv_sync.alerts import runner
+    from kv_sync.errors import KVError, NothingBuilt
+
+    if not runner.destinations(settings):
+        return StepResult("alerts", "skipped", runner.NO_DESTINATION)
+    try:
+        report = runner.run(settings)
+    except NothingBuilt as exc:
+        return StepResult("alerts", "skipped", f"nothing to alert on: {exc}")
+    except SettingsError as exc:
+        return StepResult("alerts", "failed", str(exc), exit_code=EXIT_BAD_INPUT)
+    except KVError as exc:
+        return StepResult("alerts", "failed", str(exc), exit_code=exc.exit_code)
+    detail = report.summary()
+    if report.problems:
+        first = report.problems[0]
+        detail += f" (first problem: {first.line()}; `oie alerts` lists them all)"
+    return StepResult("alerts", "ok", detail)
 
 
 STEPS: tuple[tuple[str, StepFn], ...] = (

@@ -7,6 +7,8 @@ opens a long-lived file: the ingest server forks after import.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 import re
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from oie_core.tokens import Keyring, TokenConfigError
 
@@ -71,6 +74,10 @@ _SIZE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 
 _SIZE_UNITS["gb"] = 1024**3
 # Workers KV's smallest expiration_ttl; the sync's keys expire OIE_KV_TTL after each push.
 MIN_KV_TTL_S = 60
+# Hot-lead alerts (docs/alerts.md): the levels an alert may fire at (cold is where an episode
+# ends at the latest, so it is never one), and the shape of a Standard Webhooks secret.
+ALERT_LEVELS = ("warm", "hot", "burning")
+_WEBHOOK_SECRET_RE = re.compile(r"^whsec_([A-Za-z0-9+/]+={0,2})$")
 _FAULT_RE = re.compile(r"^(sink|deadletter)-(503|raise|timeout|enospc)(?:-next-(\d+))?$")
 
 
@@ -87,6 +94,42 @@ def parse_size(name: str, raw: str) -> int:
     if not m:
         raise SettingsError(f"{name}={raw!r}: expected a size like 65536, 64kb or 128mb")
     return int(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()]
+
+
+def parse_webhook_url(name: str, raw: str | None) -> str | None:
+    """An http(s) URL with a host, or None when unset. The value is never echoed: a Slack
+    incoming-webhook URL is a secret."""
+    if raw is None:
+        return None
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in raw.strip():
+        raise SettingsError(
+            f"{name} is not an http(s) URL with a host (the value is not shown: it is a secret)"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise SettingsError(f"{name} has an invalid port (the value is not shown)") from None
+    return raw.strip()
+
+
+def parse_webhook_secret(name: str, raw: str | None) -> str | None:
+    """A Standard Webhooks secret: `whsec_` and the base64 of the key (never echoed)."""
+    if raw is None:
+        return None
+    m = _WEBHOOK_SECRET_RE.match(raw.strip())
+    key = b""
+    if m:
+        try:
+            key = base64.b64decode(m.group(1), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+    if not key:
+        raise SettingsError(
+            f"{name} must be whsec_ followed by the base64 of the signing key "
+            "(as Standard Webhooks secrets are written; the value is not shown)"
+        )
+    return raw.strip()
 
 
 def _csv(raw: str | None) -> tuple[str, ...]:
@@ -187,6 +230,15 @@ class Settings:
     cloudflare_account_id: str | None = None
     cloudflare_api_token: str | None = None
     cloudflare_base_url: str | None = None
+    # Hot-lead alerts (docs/alerts.md): where they go (none set: the step is skipped), the
+    # level that alerts, how often a delivery is tried, and how old an alert may be and
+    # still be sent.
+    alert_level: str = "hot"
+    alert_slack_webhook_url: str | None = None
+    alert_webhook_url: str | None = None
+    alert_webhook_secret: str | None = None
+    alert_max_attempts: int = 8
+    alert_max_age_s: float = 24 * 3600
     faults: tuple[Fault, ...] = ()
     sink_timeout_s: float = 10.0
     landing_max_bytes: int = 64 * 1024**2
@@ -281,6 +333,25 @@ class Settings:
                 "(Workers KV refuses a shorter expiration_ttl)"
             )
 
+        alert_webhook_url = parse_webhook_url("OIE_ALERT_WEBHOOK_URL", get("OIE_ALERT_WEBHOOK_URL"))
+        alert_webhook_secret = parse_webhook_secret(
+            "OIE_ALERT_WEBHOOK_SECRET", get("OIE_ALERT_WEBHOOK_SECRET")
+        )
+        if alert_webhook_url and not alert_webhook_secret:
+            raise SettingsError(
+                "OIE_ALERT_WEBHOOK_URL needs OIE_ALERT_WEBHOOK_SECRET (whsec_...: the key the "
+                "receiver verifies each alert's webhook-signature with)"
+            )
+        alert_level = (get("OIE_ALERT_LEVEL") or "hot").strip().lower()
+        if alert_level not in ALERT_LEVELS:
+            raise SettingsError(
+                f"OIE_ALERT_LEVEL={alert_level!r}: expected one of {', '.join(ALERT_LEVELS)} "
+                "(a level above the re-arm level oie_alert_rearm_level, cold by default)"
+            )
+        alert_max_age_s = parse_duration("OIE_ALERT_MAX_AGE", text("OIE_ALERT_MAX_AGE", "24h"))
+        if alert_max_age_s <= 0:
+            raise SettingsError(f"OIE_ALERT_MAX_AGE={get('OIE_ALERT_MAX_AGE')!r}: must be above 0")
+
         return cls(
             data_dir=data_dir,
             target=target,
@@ -322,6 +393,14 @@ class Settings:
             cloudflare_account_id=get("CLOUDFLARE_ACCOUNT_ID"),
             cloudflare_api_token=get("CLOUDFLARE_API_TOKEN"),
             cloudflare_base_url=get("CLOUDFLARE_BASE_URL"),
+            alert_level=alert_level,
+            alert_slack_webhook_url=parse_webhook_url(
+                "OIE_ALERT_SLACK_WEBHOOK_URL", get("OIE_ALERT_SLACK_WEBHOOK_URL")
+            ),
+            alert_webhook_url=alert_webhook_url,
+            alert_webhook_secret=alert_webhook_secret,
+            alert_max_attempts=integer("OIE_ALERT_MAX_ATTEMPTS", 8, minimum=1),
+            alert_max_age_s=alert_max_age_s,
             faults=parse_faults(get("OIE_FAULT")),
             sink_timeout_s=parse_duration("OIE_SINK_TIMEOUT", text("OIE_SINK_TIMEOUT", "10s")),
             landing_max_bytes=parse_size(

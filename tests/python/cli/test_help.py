@@ -14,6 +14,8 @@ COMMANDS = [
     ("demo",),
     ("leads",),
     ("tune",),
+    ("sync",),
+    ("alerts",),
 ]
 
 

@@ -404,6 +404,46 @@ def test_schedule_skip_dbt_and_settings(gcloud: Gcloud) -> None:
     assert f"oie run --skip-dbt, under the lock {CLOUD_RUN_DATA_DIR}/{LOCK_NAME}" in proc.stdout
 
 
+def test_schedule_passes_alert_destinations_only_as_secrets(gcloud: Gcloud) -> None:
+    slack = "https://hooks.slack.com/services/T0/B0/must-not-leak"
+    proc = schedule(
+        gcloud,
+        OIE_ALERT_LEVEL="burning",
+        OIE_ALERT_MAX_ATTEMPTS="5",
+        OIE_ALERT_MAX_AGE="12h",
+        OIE_ALERT_SLACK_WEBHOOK_URL=slack,
+        OIE_ALERT_WEBHOOK_URL="https://n8n.example/webhook/must-not-leak",
+        OIE_ALERT_WEBHOOK_SECRET="whsec_bXVzdC1ub3QtbGVhaw==",
+        EXTRA_SECRETS=(
+            "OIE_ALERT_SLACK_WEBHOOK_URL=oie-slack-webhook:latest,"
+            "OIE_ALERT_WEBHOOK_SECRET=oie-webhook-secret:2"
+        ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    calls = gcloud.calls()
+    run_job = calls[1]
+    settings = env_vars(run_job)
+    assert (settings["OIE_ALERT_LEVEL"], settings["OIE_ALERT_MAX_ATTEMPTS"]) == ("burning", "5")
+    assert settings["OIE_ALERT_MAX_AGE"] == "12h"
+    for name in (
+        "OIE_ALERT_SLACK_WEBHOOK_URL",
+        "OIE_ALERT_WEBHOOK_URL",
+        "OIE_ALERT_WEBHOOK_SECRET",
+    ):
+        assert name not in settings
+    assert "must-not-leak" not in json.dumps(calls) + proc.stdout + proc.stderr
+    assert "bXVzdC1ub3QtbGVhaw" not in json.dumps(calls)
+    assert flag(run_job, "--set-secrets") == (
+        "OIE_TOKEN_SECRET=oie-token-secret:latest,"
+        "OIE_ALERT_SLACK_WEBHOOK_URL=oie-slack-webhook:latest,"
+        "OIE_ALERT_WEBHOOK_SECRET=oie-webhook-secret:2"
+    )
+    # the webhook URL was set in the shell but not given as a secret: said, not passed
+    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("schedule: OIE_ALERT")]
+    assert warning.startswith("schedule: OIE_ALERT_WEBHOOK_URL is a secret")
+    assert "EXTRA_SECRETS" in warning
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

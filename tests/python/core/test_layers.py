@@ -16,7 +16,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 LAYERS = {"oie_core": 0, "ingest_function": 1, "kv_sync": 2, "oie": 2, "bench": 3}
 # Only the test suite and the developer's tools may use these (the `dev` extra).
-DEV_ONLY = {"pytest", "hypothesis", "sqlglot", "sqlfluff", "playwright", "mypy", "ruff"}
+DEV_ONLY = {
+    "pytest",
+    "hypothesis",
+    "sqlglot",
+    "sqlfluff",
+    "playwright",
+    "mypy",
+    "ruff",
+    "standardwebhooks",
+}
 MAX_LINES = 500
 
 
