@@ -308,7 +308,7 @@ def report_md(results: dict[str, Any]) -> str:
         "",
         "The no-change figure is one SQL diff of edge_profiles against kv_sync_state in",
         "DuckDB: unchanged keys never reach Python. The Miniflare latency is timed by Node's",
-        "Python client and local HTTP; production latency is Cloudflare's edge plus KV's",
+        "fetch over local HTTP; production latency is Cloudflare's edge plus KV's",
         "cache (cacheTtl 60 s).",
         "",
     ]
