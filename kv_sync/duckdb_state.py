@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from kv_sync import state_sql
+from kv_sync import duckdb_warehouse, state_sql
 from kv_sync.clock import Clock
-from kv_sync.errors import KVUnavailable, NothingBuilt
+from kv_sync.errors import NothingBuilt
 from kv_sync.state import DiffRow, StateRow, utc
 from kv_sync.store import MAX_BATCH_KEYS
 
@@ -33,9 +33,9 @@ class DuckDBState:
     def __init__(self, con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
         self._con = con
         self._read_only = read_only
-        if not _exists(con, state_sql.EDGE_PROFILES):
+        if not duckdb_warehouse.table_exists(con, state_sql.EDGE_PROFILES):
             raise NothingBuilt("the warehouse has no edge_profiles yet: run `oie run` first")
-        self._has_state = _exists(con, state_sql.STATE_TABLE)
+        self._has_state = duckdb_warehouse.table_exists(con, state_sql.STATE_TABLE)
         if not self._has_state and not read_only:
             con.execute(state_sql.create_state(D, state_sql.STATE_TABLE))
             self._has_state = True
@@ -86,36 +86,9 @@ class DuckDBState:
             raise RuntimeError("a dry run records nothing")
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = current_schema() and table_name = ?",
-        [name],
-    ).fetchone()
-    return bool(found and found[0])
-
-
 @contextmanager
 def open_state(
     path: Path, *, read_only: bool, clock: Clock, wait_s: float = 30.0
 ) -> Iterator[DuckDBState]:
-    if not path.is_file():
-        raise NothingBuilt(f"no warehouse at {path}: run `oie run` (or `oie demo`) first")
-    waited, delay = 0.0, 0.05
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:  # another process holds the file
-            if waited >= wait_s:
-                raise KVUnavailable(
-                    f"the warehouse at {path} stayed locked for {wait_s:.0f} s: {exc}"
-                ) from None
-            clock.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 1.0)
-    try:
-        con.execute("set TimeZone = 'UTC'")
+    with duckdb_warehouse.connect(path, read_only=read_only, clock=clock, wait_s=wait_s) as con:
         yield DuckDBState(con, read_only=read_only)
-    finally:
-        con.close()

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import duckdb
 
+from kv_sync import duckdb_warehouse
 from kv_sync.alerts import sql
 from kv_sync.alerts.outbox import AlertPoint, Count, LogRow, Rearm, epoch, naive
 from kv_sync.clock import Clock
-from kv_sync.errors import KVUnavailable, NothingBuilt
+from kv_sync.errors import NothingBuilt
 from kv_sync.state_sql import DUCKDB as D
 
 
@@ -24,9 +25,9 @@ class DuckDBOutbox:
     def __init__(self, con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
         self._con = con
         self._read_only = read_only
-        if not _exists(con, sql.EPISODES):
+        if not duckdb_warehouse.table_exists(con, sql.EPISODES):
             raise NothingBuilt("the warehouse has no lead_level_episodes yet: run `oie run` first")
-        self._has_log = _exists(con, sql.LOG_TABLE)
+        self._has_log = duckdb_warehouse.table_exists(con, sql.LOG_TABLE)
         if not self._has_log and not read_only:
             con.execute(sql.create_log(D, sql.LOG_TABLE))
             self._has_log = True
@@ -89,36 +90,9 @@ class DuckDBOutbox:
             raise RuntimeError("a dry run records nothing")
 
 
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = current_schema() and table_name = ?",
-        [name],
-    ).fetchone()
-    return bool(found and found[0])
-
-
 @contextmanager
 def open_outbox(
     path: Path, *, read_only: bool, clock: Clock, wait_s: float = 30.0
 ) -> Iterator[DuckDBOutbox]:
-    if not path.is_file():
-        raise NothingBuilt(f"no warehouse at {path}: run `oie run` (or `oie demo`) first")
-    waited, delay = 0.0, 0.05
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:  # another process holds the file
-            if waited >= wait_s:
-                raise KVUnavailable(
-                    f"the warehouse at {path} stayed locked for {wait_s:.0f} s: {exc}"
-                ) from None
-            clock.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 1.0)
-    try:
-        con.execute("set TimeZone = 'UTC'")
+    with duckdb_warehouse.connect(path, read_only=read_only, clock=clock, wait_s=wait_s) as con:
         yield DuckDBOutbox(con, read_only=read_only)
-    finally:
-        con.close()
