@@ -139,3 +139,9 @@ def test_build_full_then_incremental_on_the_emulator(emulator: str, tmp_path: Pa
         "select lead_id, engagement_level from {ds}.lead_profiles where engagement_level != 'cold'"
     )
     assert rows("select sum(leads_reached_hot) from {ds}.campaign_daily") == [("3",)]
+    # the on-run-end hook (macros/build_log.sql) logged each build, the first a full refresh
+    assert rows(
+        "select command, full_refresh, count(distinct invocation_id), min(nodes) > 0, "
+        "max(finished_at) > max(started_at) from {ds}.oie_build_log group by 1, 2"
+    ) == [("build", "false", "1", "true", "true"), ("build", "true", "1", "true", "true")]
+    assert {s for (s,) in rows("select status from {ds}.oie_build_log")} <= {"success", "warn"}
