@@ -16,8 +16,9 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from oie.example_site import ExampleSite, serve_example_site
 from tests.python.cli.conftest import Cli, cli_env
+from tests.python.helpers.chromium import DESKTOP_UA
 from tests.python.helpers.servers import IngestServer, start_ingest_server
-from tests.python.pixel.conftest import DESKTOP_UA, DIST
+from tests.python.pixel.conftest import DIST
 from tests.python.pixel.support import (
     events_for,
     pause_clock,

@@ -10,8 +10,9 @@ import pytest
 from playwright.sync_api import BrowserType, Page
 
 from oie.example_site import ExampleSite, serve_example_site
+from tests.python.helpers.chromium import CHROMIUM, CHROMIUM_ARGS, DESKTOP_UA
 from tests.python.helpers.servers import IngestServer, start_ingest_server
-from tests.python.pixel.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP_UA, DIST
+from tests.python.pixel.conftest import DIST
 from tests.python.pixel.support import (
     CHUNK_SPY,
     TOKEN,
