@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from oie.commands import alerts, campaign, demo, leads, replay, run, serve, simulate, sync, tune
+from oie.commands import (
+    alerts,
+    campaign,
+    demo,
+    leads,
+    replay,
+    report,
+    run,
+    serve,
+    simulate,
+    sync,
+    tune,
+)
 
 app = typer.Typer(
     name="oie",
@@ -24,6 +36,7 @@ run.register(app)
 sync.register(app)
 alerts.register(app)
 tune.register(app)
+report.register(app)
 
 
 if __name__ == "__main__":

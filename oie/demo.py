@@ -25,6 +25,7 @@ from oie import sample, warehouse
 from oie.campaign import create_campaign
 from oie.errors import EXIT_FAILED, UserError
 from oie.leads import show_leads
+from oie.report.build import write_report
 from oie.run import RunOptions, execute
 from oie.simulate import simulate
 from oie.stack import running_stack
@@ -72,6 +73,14 @@ def campaign_table(data_dir: Path) -> Table:
     return table
 
 
+def _report(data_dir: Path) -> Path:
+    """The demo's last step: the intent report of the demo warehouse (`oie report`)."""
+    with console.status("Writing the intent report (oie report)…"):
+        path, _ = write_report(data_dir / "report.html", data_dir=data_dir)
+    console.print(f"[green]✓[/] intent report: [bold]{path}[/] (open it in a browser)")
+    return path
+
+
 def run_sample_demo(data_dir: Path) -> float:
     """Sample -> landing files -> dbt build -> hot leads and campaigns; returns seconds."""
     started = time.monotonic()
@@ -92,6 +101,7 @@ def run_sample_demo(data_dir: Path) -> float:
     console.print(f"[green]✓[/] built {data_dir / 'warehouse.duckdb'}")
     show_leads(data_dir, None, None, 15)
     console.print(campaign_table(data_dir))
+    _report(data_dir)
     elapsed = time.monotonic() - started
     console.print(
         f"Done in {elapsed:.1f} s. Explore: "
@@ -207,6 +217,7 @@ def run_live_demo(data_dir: Path, visitors: int, days: int, seed: int) -> float:
     _step(5, "results")
     show_leads(data_dir, None, None, 12)
     console.print(campaign_table(data_dir))
+    _report(data_dir)
     elapsed = time.monotonic() - began
     console.print(
         f"Done in {elapsed:.1f} s. Try it in a browser (collector, example site and "

@@ -23,6 +23,9 @@ def test_demo_from_nothing(cli: Cli) -> None:
     ):
         assert needle in out, out
     demo_dir = cli.data_dir / "demo"
+    # The demo ends with the intent report (`oie report`) and prints where it is.
+    assert f"intent report: {demo_dir / 'report.html'}" in out.replace("\n", ""), out
+    assert "Hot now" in (demo_dir / "report.html").read_text()
     con = duckdb.connect(str(demo_dir / "warehouse.duckdb"), read_only=True)
     try:
         levels = dict(
@@ -55,6 +58,8 @@ def test_demo_sample_offline(cli: Cli) -> None:
     assert "[1/5]" not in proc.stdout  # not the live demo
     assert not (cli.data_dir / "demo" / "serve.log").exists()
     assert (cli.data_dir / "demo" / "warehouse.duckdb").exists()
+    report = cli.data_dir / "demo" / "report.html"
+    assert f"intent report: {report}" in proc.stdout.replace("\n", "") and report.is_file()
 
 
 def test_demo_rejects_bad_options(cli: Cli) -> None:

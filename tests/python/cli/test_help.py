@@ -16,6 +16,7 @@ COMMANDS = [
     ("tune",),
     ("sync",),
     ("alerts",),
+    ("report",),
 ]
 
 
