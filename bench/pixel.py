@@ -32,26 +32,14 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 from oie.example_site import serve_example_site
+from tests.python.helpers.chromium import CHROMIUM
+from tests.python.helpers.chromium import CHROMIUM_ARGS as ARGS
+from tests.python.helpers.chromium import DESKTOP_UA as UA
 from tests.python.helpers.servers import start_ingest_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "pixel" / "dist"
 RESULTS = ROOT / "bench" / "results" / "pixel.md"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-UA = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/156.0.0.0 Safari/537.36"
-)
 PAGES = ["/", "/pricing.html", "/contact.html"]
 DELAY_S = 1.0  # the late pixel
 # Page variants of the timing comparison: label, and how the example site serves the tag.

@@ -33,12 +33,11 @@ from typing import Any
 from bench.warehouse import landing_data
 from oie.report import build, queries
 from oie.report.source import open_source
+from tests.python.helpers.chromium import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
 OIE = str(REPO / ".venv" / "bin" / "oie")
 RESULTS = REPO / "bench" / "results" / "report.md"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 SECRET = "bench-secret-0123456789abcdef"
 TARGET_RATIO = 3.0
 TARGET_BUILD_S = 20.0

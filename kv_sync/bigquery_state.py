@@ -14,6 +14,7 @@ from kv_sync import state_sql
 from kv_sync.errors import NothingBuilt
 from kv_sync.state import DiffRow, StateRow, utc
 from kv_sync.store import MAX_BATCH_KEYS
+from oie_core.bigquery_client import bigquery_client
 
 D = state_sql.BIGQUERY
 
@@ -121,17 +122,5 @@ _TABLES = (state_sql.EDGE_PROFILES, state_sql.STATE_TABLE)
 
 
 def client_for(project: str, endpoint: str | None) -> Any:
-    """A BigQuery client for the dbt project's dataset (an emulator when `endpoint` is set,
-    with anonymous credentials, as the ingest sink does)."""
-    from google.cloud import bigquery
-
-    if endpoint:
-        from google.api_core.client_options import ClientOptions
-        from google.auth.credentials import AnonymousCredentials
-
-        return bigquery.Client(
-            project=project,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=endpoint),
-        )
-    return bigquery.Client(project=project)
+    """A BigQuery client for the dbt project's dataset (oie_core.bigquery_client)."""
+    return bigquery_client(project, endpoint)

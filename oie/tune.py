@@ -28,6 +28,8 @@ from rich.table import Table
 
 from oie import dbt_vars, warehouse
 from oie.errors import EXIT_FAILED, UserError
+from oie_core.bigquery_client import MISSING_EXTRA
+from oie_core.bigquery_client import bigquery_client as shared_bigquery_client
 
 MODEL = "int_lead_scores"
 LEVELS = ("cold", "warm", "hot", "burning")
@@ -274,24 +276,9 @@ def bigquery_fetch(client: Any) -> Fetch:
 
 def bigquery_client(env: Mapping[str, str]) -> Any:
     try:
-        from google.cloud import bigquery
+        return shared_bigquery_client(env.get("OIE_BQ_PROJECT"), env.get("OIE_BQ_API_ENDPOINT"))
     except ImportError:
-        raise UserError(
-            "OIE_TARGET=bigquery needs the bigquery extra: "
-            "pip install 'outbound-intent-engine[bigquery]'"
-        ) from None
-    project = env.get("OIE_BQ_PROJECT")
-    endpoint = env.get("OIE_BQ_API_ENDPOINT")
-    if endpoint:  # an emulator or a private endpoint, as for the ingest sink
-        from google.api_core.client_options import ClientOptions
-        from google.auth.credentials import AnonymousCredentials
-
-        return bigquery.Client(
-            project=project,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=endpoint),
-        )
-    return bigquery.Client(project=project)
+        raise UserError(MISSING_EXTRA) from None
 
 
 def tune(

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from ingest_function.sinks.base import Batch, SinkError
+from oie_core.bigquery_client import bigquery_client
 from oie_core.raw_schema import RAW_EVENTS, RAW_REJECTED_EVENTS
 from oie_core.settings import Settings
 
@@ -191,19 +192,7 @@ class BigQuerySink:
                 else:
                     self._client = bigquery_storage_v1.BigQueryWriteClient()
             else:
-                from google.cloud import bigquery
-
-                if self.endpoint:
-                    from google.api_core.client_options import ClientOptions
-                    from google.auth.credentials import AnonymousCredentials
-
-                    self._client = bigquery.Client(
-                        project=self.project,
-                        credentials=AnonymousCredentials(),
-                        client_options=ClientOptions(api_endpoint=self.endpoint),
-                    )
-                else:
-                    self._client = bigquery.Client(project=self.project)
+                self._client = bigquery_client(self.project, self.endpoint)
             self._pid = os.getpid()
         return self._client
 

@@ -16,6 +16,7 @@ from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
 from oie.errors import UserError
 from oie.lead_list import CampaignError
+from oie_core.bigquery_client import MISSING_EXTRA, bigquery_client
 from oie_core.raw_schema import RAW_LEADS
 from oie_core.settings import Settings, SettingsError
 
@@ -161,22 +162,10 @@ def _bigquery_sink(settings: Settings):  # type: ignore[no-untyped-def]
     def load(path: Path) -> None:
         try:
             from google.cloud import bigquery
-        except ImportError:
-            raise UserError(
-                "OIE_TARGET=bigquery needs the bigquery extra: pip install "
-                "'outbound-intent-engine[bigquery]'"
-            ) from None
-        if settings.bq_endpoint:  # an emulator or a private endpoint, as the ingest sink
-            from google.api_core.client_options import ClientOptions
-            from google.auth.credentials import AnonymousCredentials
 
-            client = bigquery.Client(
-                project=settings.bq_project,
-                credentials=AnonymousCredentials(),
-                client_options=ClientOptions(api_endpoint=settings.bq_endpoint),
-            )
-        else:
-            client = bigquery.Client(project=settings.bq_project)
+            client = bigquery_client(settings.bq_project, settings.bq_endpoint)
+        except ImportError:
+            raise UserError(MISSING_EXTRA) from None
         table = f"{settings.bq_project}.{settings.bq_dataset}.raw_leads"
         config = bigquery.LoadJobConfig(
             source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,

@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from oie import warehouse
 from oie.errors import EXIT_BAD_INPUT, EXIT_FAILED, UserError
+from oie_core.bigquery_client import MISSING_EXTRA, bigquery_client
 
 Row = tuple[Any, ...]
 
@@ -132,35 +133,16 @@ def open_bigquery(env: Mapping[str, str]) -> BigQuerySource:
         raise UserError("OIE_TARGET=bigquery needs OIE_BQ_PROJECT (the models' project)")
     if not _NAME.match(project) or not _NAME.match(dataset):
         raise UserError("OIE_BQ_PROJECT and OIE_BQ_DATASET must be plain BigQuery names")
-    try:
-        from google.cloud import bigquery
-    except ImportError:
-        raise UserError(
-            "OIE_TARGET=bigquery needs the bigquery extra: "
-            "pip install 'outbound-intent-engine[bigquery]'"
-        ) from None
     endpoint = env.get("OIE_BQ_API_ENDPOINT")
-    keyfile = env.get("OIE_BQ_KEYFILE")
-    if endpoint:
-        from google.api_core.client_options import ClientOptions
-        from google.auth.credentials import AnonymousCredentials
-
-        client = bigquery.Client(
-            project=project,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=endpoint),
-        )
-        return BigQuerySource(client, project, dataset)
-    if keyfile:
-        if not Path(keyfile).is_file():
-            raise UserError(f"OIE_BQ_KEYFILE {escape(keyfile)} is not a file")
-        return BigQuerySource(
-            bigquery.Client.from_service_account_json(keyfile, project=project), project, dataset
-        )
-    from google.auth.exceptions import DefaultCredentialsError
-
+    keyfile = None if endpoint else env.get("OIE_BQ_KEYFILE")
+    if keyfile and not Path(keyfile).is_file():
+        raise UserError(f"OIE_BQ_KEYFILE {escape(keyfile)} is not a file")
     try:
-        client = bigquery.Client(project=project)
+        from google.auth.exceptions import DefaultCredentialsError
+
+        client = bigquery_client(project, endpoint, keyfile)
+    except ImportError:
+        raise UserError(MISSING_EXTRA) from None
     except DefaultCredentialsError:
         raise UserError(
             "OIE_TARGET=bigquery found no Google credentials: set OIE_BQ_KEYFILE (a "

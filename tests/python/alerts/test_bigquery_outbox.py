@@ -18,7 +18,7 @@ from kv_sync.state_sql import BIGQUERY
 from oie_core.settings import Settings
 from tests.python.alerts.support import HOUR, alert_env, clock_now
 from tests.python.helpers.bigquery_check import check_statement
-from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.bqemulator import Recording, emulator_dataset
 from tests.python.helpers.webhook_receiver import WebhookReceiver
 
 PROJECT, DATASET = "oie-alerts", "oie"
@@ -45,35 +45,10 @@ def test_every_statement_is_bigquery_sql() -> None:
     assert "when matched" not in sql.decide(BIGQUERY, LOG)  # a decided alert is never touched
 
 
-class Recording:
-    """A google-cloud-bigquery client that records each query job and its parameters."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.sent: list[tuple[str, list[Any]]] = []
-
-    def query(self, text: str, job_config: Any = None) -> Any:
-        self.sent.append((text, list(job_config.query_parameters) if job_config else []))
-        return self._client.query(text, job_config=job_config)
-
-    def get_table(self, table: str) -> Any:
-        return self._client.get_table(table)
-
-
 @pytest.fixture(scope="module")
 def bigquery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import bigquery as bq
-
-    with start_bqemulator(PROJECT, tmp_path_factory.mktemp("bqemu")) as emu:
-        client = bq.Client(
-            project=PROJECT,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=emu.url),
-        )
-        client.create_dataset(DATASET, exists_ok=True)
-        yield client, emu.url
+    with emulator_dataset(PROJECT, DATASET, tmp_path_factory.mktemp("bqemu")) as found:
+        yield found
 
 
 def stamp(at: float) -> str:

@@ -4,7 +4,7 @@ Needs `scripts/bootstrap.sh bqemulator` (scripts/test.sh installs it); fails wit
 
 from __future__ import annotations
 
-from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.bqemulator import emulator_dataset
 
 from .conftest import Cli
 
@@ -12,19 +12,7 @@ PROJECT, DATASET = "oie-cli-test", "raw"
 
 
 def test_leads_are_loaded_into_bigquery(cli: Cli) -> None:
-    with start_bqemulator(PROJECT, cli.cwd) as emu:
-        url = emu.url
-        from google.api_core.client_options import ClientOptions
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud import bigquery
-
-        client = bigquery.Client(
-            project=PROJECT,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=url),
-        )
-        client.create_dataset(DATASET, exists_ok=True)
-
+    with emulator_dataset(PROJECT, DATASET, cli.cwd) as (client, url):
         (cli.cwd / "leads.csv").write_text(
             "Email,First Name,Industry,Seniority\nada@example.com,Ada,Software,C-level\n"
             " BOB@example.com,Bob,Retail,\nbroken,X,Y,Z\n"

@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,42 @@ def start_bqemulator(project: str, log_dir: Path) -> Iterator[Emulator]:
         yield Emulator(url=url, grpc_port=grpc_port, project=project, log=log)
     finally:
         stop_server(proc)
+
+
+def emulator_client(url: str, project: str, dataset: str | None = None) -> Any:
+    """A google-cloud-bigquery client on the emulator at `url` (anonymous credentials, as
+    the code under test uses with OIE_BQ_API_ENDPOINT), with `dataset` created if given."""
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    client = bigquery.Client(
+        project=project,
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=url),
+    )
+    if dataset is not None:
+        client.create_dataset(dataset, exists_ok=True)
+    return client
+
+
+@contextlib.contextmanager
+def emulator_dataset(project: str, dataset: str, log_dir: Path) -> Iterator[tuple[Any, str]]:
+    """A started emulator with `dataset` in it: (client, REST url)."""
+    with start_bqemulator(project, log_dir) as emu:
+        yield emulator_client(emu.url, project, dataset), emu.url
+
+
+class Recording:
+    """A google-cloud-bigquery client that records each query job and its parameters."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.sent: list[tuple[str, list[Any]]] = []
+
+    def query(self, text: str, job_config: Any = None) -> Any:
+        self.sent.append((text, list(job_config.query_parameters) if job_config else []))
+        return self._client.query(text, job_config=job_config)
+
+    def get_table(self, table: str) -> Any:
+        return self._client.get_table(table)

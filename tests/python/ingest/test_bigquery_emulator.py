@@ -12,7 +12,7 @@ import pytest
 from ingest_function.sinks.bigquery import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA, BigQuerySink
 from ingest_function.sinks.dead_letter import FolderDeadLetter
 from oie.replay import replay
-from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.bqemulator import emulator_client, start_bqemulator
 from tests.python.helpers.servers import free_port, start_ingest_server
 from tests.python.ingest.conftest import batch, counts, make_event, track
 
@@ -26,16 +26,9 @@ def emulator(tmp_path_factory):
 
 
 def _emulator_with_tables(url, grpc_port):
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    client = bigquery.Client(
-        project=PROJECT,
-        credentials=AnonymousCredentials(),
-        client_options=ClientOptions(api_endpoint=url),
-    )
-    client.create_dataset(DATASET, exists_ok=True)
+    client = emulator_client(url, PROJECT, DATASET)
     for table, schema in (
         ("raw_events", RAW_EVENTS_SCHEMA),
         ("raw_rejected_events", RAW_REJECTED_SCHEMA),

@@ -15,7 +15,7 @@ import pytest
 from kv_sync import runner, state_sql
 from oie_core.settings import Settings
 from tests.python.helpers.bigquery_check import check_statement
-from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.bqemulator import Recording, emulator_dataset
 from tests.python.helpers.cf_standin import CloudflareStandin, start_cf_standin
 from tests.python.kv.support import (
     DAY,
@@ -51,35 +51,10 @@ def test_every_statement_is_bigquery_sql(dialect: state_sql.Dialect) -> None:
     assert "`hash` = incoming.`hash`" in merge  # reserved on BigQuery: always quoted
 
 
-class Recording:
-    """A google-cloud-bigquery client that records each query job and its parameters."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.sent: list[tuple[str, list[Any]]] = []
-
-    def query(self, sql: str, job_config: Any = None) -> Any:
-        self.sent.append((sql, list(job_config.query_parameters) if job_config else []))
-        return self._client.query(sql, job_config=job_config)
-
-    def get_table(self, table: str) -> Any:
-        return self._client.get_table(table)
-
-
 @pytest.fixture(scope="module")
 def bigquery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import bigquery as bq
-
-    with start_bqemulator(PROJECT, tmp_path_factory.mktemp("bqemu")) as emu:
-        client = bq.Client(
-            project=PROJECT,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=emu.url),
-        )
-        client.create_dataset(DATASET, exists_ok=True)
-        yield client, emu.url
+    with emulator_dataset(PROJECT, DATASET, tmp_path_factory.mktemp("bqemu")) as found:
+        yield found
 
 
 def write_edge_profiles(client: Any, rows: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.bqemulator import emulator_dataset
 
 from .conftest import Cli, Warehouses
 
@@ -58,17 +58,9 @@ def plain(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def bigquery(warehouses: Warehouses, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery as bq
 
-    with start_bqemulator(PROJECT, tmp_path_factory.mktemp("bqemu")) as emu:
-        client = bq.Client(
-            project=PROJECT,
-            credentials=AnonymousCredentials(),
-            client_options=ClientOptions(api_endpoint=emu.url),
-        )
-        client.create_dataset(DATASET, exists_ok=True)
+    with emulator_dataset(PROJECT, DATASET, tmp_path_factory.mktemp("bqemu")) as (client, url):
         con = duckdb.connect(str(warehouses.hostile.data_dir / "warehouse.duckdb"), read_only=True)
         try:
             present = {r[0] for r in con.execute("show tables").fetchall()}
@@ -91,7 +83,7 @@ def bigquery(warehouses: Warehouses, tmp_path_factory: pytest.TempPathFactory) -
             "OIE_TARGET": "bigquery",
             "OIE_BQ_PROJECT": PROJECT,
             "OIE_BQ_DATASET": DATASET,
-            "OIE_BQ_API_ENDPOINT": emu.url,
+            "OIE_BQ_API_ENDPOINT": url,
         }
         yield Cli(env, warehouses.hostile.cwd)
 
