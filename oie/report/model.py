@@ -195,7 +195,6 @@ def _hot(page: Page, raw: Raw) -> None:
 
 def _campaigns(page: Page, raw: Raw, end: date) -> None:
     page.notes["campaigns"] = _note(page, raw.campaigns is not None)
-    medians: dict[str, float] = {}
     gaps: dict[str, list[float]] = defaultdict(list)
     for campaign_id, clicked, visited in raw.click_to_visit or []:
         gap = (_parse(visited) - _parse(clicked)).total_seconds()
