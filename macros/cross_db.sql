@@ -233,3 +233,24 @@
   {#- How to name an item of oie_unnest_list: BigQuery's UNNEST alias is the value itself. -#}
   {{- column if target.type == 'bigquery' else relation ~ '.' ~ column -}}
 {%- endmacro %}
+
+{% macro oie_materialized_cte() -%}
+  {#- `as materialized (...)` on DuckDB: a CTE that several branches read is computed once
+      (its expressions too), where DuckDB would otherwise materialize an earlier, narrower
+      step and recompute the rest per reader. BigQuery has no such hint. -#}
+  {{ return(adapter.dispatch('oie_materialized_cte', 'oie')()) }}
+{%- endmacro %}
+{% macro default__oie_materialized_cte() -%}{%- endmacro %}
+{% macro duckdb__oie_materialized_cte() -%}materialized{%- endmacro %}
+
+{% macro oie_fingerprint(expr) -%}
+  {#- A 64-bit integer hash, for grouping and joining on long strings within one query (never
+      stored, never an id: two values may share one). -#}
+  {{ return(adapter.dispatch('oie_fingerprint', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_fingerprint(expr) -%}
+  hash({{ expr }})
+{%- endmacro %}
+{% macro bigquery__oie_fingerprint(expr) -%}
+  farm_fingerprint({{ expr }})
+{%- endmacro %}

@@ -32,7 +32,9 @@ browser_events as (
         -- every newly loaded event is sessionized in the same run, so this is never older
         sessions.oie_sessionized_at as oie_updated_at
     from {{ ref('int_events_sessionized') }} as sessions
-    inner join {{ ref('int_events_deduped') }} as events on sessions.event_id = events.event_id
+    inner join {{ ref('int_events_deduped') }} as events
+        -- a refused line can carry the id of a valid event (a copy retried too late)
+        on sessions.event_id = events.event_id and events.rejection_reason is null
 ),
 
 click_events as (

@@ -131,17 +131,54 @@ followed as (
     group by clicks.event_id
 ),
 
+-- Seed patterns are matched against the distinct user agents and networks of the clicks
+-- read, then joined back by equality: a few LIKEs per distinct value, whatever the number
+-- of clicks.
+agent_vendors as (
+    select
+        seen.user_agent,
+        min(scanners.vendor) as scanner_vendor
+    from (
+        select distinct user_agent from clicks
+        where user_agent is not null
+    ) as seen
+    inner join {{ ref('oie_link_scanners') }} as scanners
+        on scanners.kind = 'user_agent' and lower(seen.user_agent) like lower(scanners.pattern)
+    group by seen.user_agent
+),
+
+network_vendors as (
+    select
+        seen.ip,
+        min(scanners.vendor) as scanner_vendor
+    from (
+        select distinct ip from clicks
+        where ip is not null
+    ) as seen
+    inner join {{ ref('oie_link_scanners') }} as scanners
+        on scanners.kind = 'ip_prefix' and starts_with(seen.ip, scanners.pattern)
+    group by seen.ip
+),
+
 listed_scanners as (
     -- the first vendor (alphabetically) among the seed rows the click matches
     select
-        clicks.event_id,
-        min(scanners.vendor) as scanner_vendor
-    from clicks
-    inner join {{ ref('oie_link_scanners') }} as scanners
-        on
-            (scanners.kind = 'user_agent' and lower(clicks.user_agent) like lower(scanners.pattern))
-            or (scanners.kind = 'ip_prefix' and starts_with(clicks.ip, scanners.pattern))
-    group by clicks.event_id
+        matched.event_id,
+        min(matched.scanner_vendor) as scanner_vendor
+    from (
+        select
+            clicks.event_id,
+            agent_vendors.scanner_vendor
+        from clicks
+        inner join agent_vendors on clicks.user_agent = agent_vendors.user_agent
+        union all
+        select
+            clicks.event_id,
+            network_vendors.scanner_vendor
+        from clicks
+        inner join network_vendors on clicks.ip = network_vendors.ip
+    ) as matched
+    group by matched.event_id
 )
 
 select

@@ -48,6 +48,7 @@ checked as (
 keyed as (
     select
         *,
+        {{ oie_url_path('url') }} as url_path,
         case
             when rejection_reason is null then event_id
             else 'refused:' || {{ oie_hash(line_identity) }}
@@ -55,53 +56,63 @@ keyed as (
     from checked
 ),
 
--- The dedupe looks at ids only, so it stays linear in the rows read: a narrow aggregate
--- counts the copies of each key (and drops keys already loaded), keys landed once pass
--- straight through, and only the copies of keys landed more than once (retried batches, a
--- few per cent of lines) are ranked: first received wins, ties by event_at, then the
--- browser's send time. No window ever sorts the wide rows of the whole run.
-copy_counts as (
+-- Materialized on DuckDB: the rejection check, the key and the URL path are computed once
+-- per line, not once per reader below.
+lines as {{ oie_materialized_cte() }} (
     select
-        event_key,
-        count(*) as copies
+        *,
+        {{ oie_fingerprint('event_key') }} as key_fingerprint
     from keyed
-    group by event_key
 ),
 
-new_keys as (
+-- The dedupe looks at ids only, so it stays linear in the rows read: a narrow aggregate
+-- counts the lines of each key (on a 64-bit fingerprint of it: integers group and join
+-- faster than strings; keys that share one are merely ranked below like copies, by their
+-- own key), lines whose key is seen once pass straight through, and only the copies of
+-- keys landed more than once (retried batches, a few per cent of lines) are ranked: first
+-- received wins, ties by event_at, then the browser's send time. No window ever sorts the
+-- wide rows of the whole run.
+copy_counts as (
     select
-        event_key,
-        copies
-    from copy_counts{% if oie_is_incremental() %}
+        key_fingerprint,
+        count(*) as copies
+    from lines
+    group by key_fingerprint
+),
+
+new_lines as (
+    select
+        lines.*,
+        copy_counts.copies
+    from lines
+    inner join copy_counts on lines.key_fingerprint = copy_counts.key_fingerprint{% if oie_is_incremental() %}
     where not exists (
         -- a copy landed earlier carries the same browser time, so it lies above the floor of
         -- this run's lines (a day lower still, for a clock correction that differs by batch)
         select 1 from {{ this }} as existing
         where
-            existing.event_key = copy_counts.event_key{% if watermark %}
+            existing.event_key = lines.event_key{% if watermark %}
             and existing.event_at >= {{ oie_event_floor(watermark.ts, 1440) }}{% endif %}
     ){% endif %}
 ),
 
 single_copies as (
     select
-        keyed.*,
+        *,
         1 as copy_rank
-    from keyed
-    inner join new_keys on keyed.event_key = new_keys.event_key
-    where new_keys.copies = 1
+    from new_lines
+    where copies = 1
 ),
 
 repeated_copies as (
     select
-        keyed.*,
+        *,
         row_number() over (
-            partition by keyed.event_key
-            order by keyed.received_at, keyed.event_at, keyed.client_sent_at_ms
+            partition by event_key
+            order by received_at, event_at, client_sent_at_ms
         ) as copy_rank
-    from keyed
-    inner join new_keys on keyed.event_key = new_keys.event_key
-    where new_keys.copies > 1
+    from new_lines
+    where copies > 1
 ),
 
 first_copies as (
@@ -113,17 +124,17 @@ first_copies as (
 
 -- Seed lists (docs/warehouse.md, "Seeds") are matched against the distinct paths and user
 -- agents of this run's rows only, then joined back by equality: a few LIKEs per distinct
--- value, whatever the number of events. They read `keyed` (already kept for the dedupe; a
+-- value, whatever the number of events. They read `lines` (already kept for the dedupe; a
 -- superset is harmless for an equality join), so first_copies is read once and never
 -- stored a second time.
 seen_paths as (
-    select distinct {{ oie_url_path('url') }} as url_path
-    from keyed
+    select distinct url_path
+    from lines
 ),
 
 seen_agents as (
     select distinct user_agent
-    from keyed
+    from lines
     where user_agent is not null
 ),
 
@@ -159,7 +170,7 @@ classified as (
         path_classes.page_class as listed_page_class,
         bot_agents.bot_user_agent is not null as is_listed_bot
     from first_copies
-    left join path_classes on {{ oie_url_path('first_copies.url') }} = path_classes.classified_path
+    left join path_classes on first_copies.url_path = path_classes.classified_path
     left join bot_agents on first_copies.user_agent = bot_agents.bot_user_agent
 ),
 
@@ -179,7 +190,7 @@ unpacked as (
         token,
         token_valid,
         url,
-        {{ oie_url_path('url') }} as url_path,
+        url_path,
         referrer,
         pixel_version,
         ip,

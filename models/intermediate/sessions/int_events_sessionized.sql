@@ -74,12 +74,19 @@ timeline as (
     from visitor_events
 ),
 
+-- Two window passes over the narrow rows, sharing one sort each: the gap to the previous
+-- event with the visitor's running page-view count, then the session's id, start and
+-- page-view offset carried forward from its first row (hashed there only, once a session).
 with_gaps as (
     select
         *,
         lag(event_at) over (
             partition by visitor_id order by event_at, event_id
-        ) as previous_event_at
+        ) as previous_event_at,
+        sum(is_pageview) over (
+            partition by visitor_id order by event_at, event_id
+            rows between unbounded preceding and current row
+        ) as visitor_pageviews
     from timeline
 ),
 
@@ -97,42 +104,39 @@ session_starts as (
     from with_gaps
 ),
 
-numbered as (
+session_heads as (
     select
         *,
-        sum(is_pageview) over (
-            partition by visitor_id order by event_at, event_id
-            rows between unbounded preceding and current row
-        ) as visitor_pageviews
+        case
+            when is_session_start = 1 then {{ oie_hash("visitor_id || '|' || event_id") }}
+        end as head_session_id,
+        case when is_session_start = 1 then event_at end as head_started_at,
+        case when is_session_start = 1 then visitor_pageviews - is_pageview end as head_pageviews_before
     from session_starts
 ),
 
 with_session as (
-    -- the first event and the page-view count before the session, carried forward from
-    -- the session's first row (same window: one more pass over the narrow rows)
     select
         *,
-        last_value(case when is_session_start = 1 then event_id end ignore nulls) over (
+        last_value(head_session_id ignore nulls) over (
             partition by visitor_id order by event_at, event_id
             rows between unbounded preceding and current row
-        ) as session_first_event_id,
-        last_value(case when is_session_start = 1 then event_at end ignore nulls) over (
+        ) as session_id,
+        last_value(head_started_at ignore nulls) over (
             partition by visitor_id order by event_at, event_id
             rows between unbounded preceding and current row
         ) as session_started_at,
-        last_value(
-            case when is_session_start = 1 then visitor_pageviews - is_pageview end ignore nulls
-        ) over (
+        last_value(head_pageviews_before ignore nulls) over (
             partition by visitor_id order by event_at, event_id
             rows between unbounded preceding and current row
         ) as pageviews_before_session
-    from numbered
+    from session_heads
 ),
 
 sessioned as (
     select
         event_id,
-        {{ oie_hash("visitor_id || '|' || session_first_event_id") }} as session_id,
+        session_id,
         visitor_id,
         event_at,
         session_started_at,

@@ -64,7 +64,9 @@ session_events as (
         touched.oie_sessionized_at,
         events.{{ event_columns | join(',\n        events.') }}
     from touched
-    inner join {{ ref('int_events_deduped') }} as events on touched.event_id = events.event_id
+    inner join {{ ref('int_events_deduped') }} as events
+        -- a refused line can carry the id of a valid event (a copy retried too late)
+        on touched.event_id = events.event_id and events.rejection_reason is null
     {% if loaded %}
     where {{ oie_at_or_after('events.event_at', rebuilt_floor) }}
 
