@@ -13,4 +13,4 @@ scripts/lint.sh
 # pytest-randomly shuffles files and tests (and seeds `random`) differently on every run and
 # prints the seed at the top: `make test` forwards nothing, so replay an order with
 # `scripts/test.sh --randomly-seed=N`.
-exec .venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile "$@"
+exec .venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadfile --durations=25 "$@"
