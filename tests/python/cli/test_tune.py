@@ -20,6 +20,7 @@ import pytest
 from oie import tune, warehouse
 from oie.errors import UserError
 from tests.python.helpers.bigquery_check import check_statement
+from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
 from tests.python.warehouse import scenario
 
 from .conftest import Cli, cli_env
@@ -258,11 +259,7 @@ class FakeBigQuery:
 def test_bigquery_target_sends_bigquery_sql_to_the_client(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
     env.update(
-        OIE_TARGET="bigquery",
-        OIE_BQ_AUTH_METHOD="oauth-secrets",
-        OIE_BQ_TOKEN="fake-offline-token",
-        OIE_BQ_PROJECT="oie-offline",
-        OIE_BQ_DATASET="oie",
+        OFFLINE_BIGQUERY_ENV,
         OIE_DATA_DIR=str(tmp_path),
     )
     client = FakeBigQuery()

@@ -21,6 +21,15 @@ import pytest
 from tests.python.helpers.servers import REPO, free_port, stop_server
 
 EMULATOR_PYTHON = REPO / ".venv-bqemu" / "bin" / "python"
+# The BigQuery target with credentials that never leave the machine: for dbt's offline
+# compile and for code that is handed a client instead of connecting.
+OFFLINE_BIGQUERY_ENV = {
+    "OIE_TARGET": "bigquery",
+    "OIE_BQ_AUTH_METHOD": "oauth-secrets",
+    "OIE_BQ_TOKEN": "fake-offline-token",
+    "OIE_BQ_PROJECT": "oie-offline",
+    "OIE_BQ_DATASET": "oie",
+}
 LAUNCHER = REPO / "scripts" / "bqemulator_launcher.py"
 
 

@@ -16,6 +16,7 @@ import yaml
 from oie import warehouse
 from oie_core.raw_schema import RAW_LEADS, RAW_TABLES, RawTable
 from tests.python.helpers.bigquery_check import check_compiled_tree, check_statement
+from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
 from tests.python.helpers.partition_check import partitioned_reads
 
 ROOT = warehouse.PROJECT_DIR
@@ -24,11 +25,7 @@ ROOT = warehouse.PROJECT_DIR
 def _env(tmp: Path, mode: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        OIE_TARGET="bigquery",
-        OIE_BQ_AUTH_METHOD="oauth-secrets",
-        OIE_BQ_TOKEN="fake-offline-token",
-        OIE_BQ_PROJECT="oie-offline",
-        OIE_BQ_DATASET="oie",
+        OFFLINE_BIGQUERY_ENV,
         OIE_DATA_DIR=str(tmp),
         DBT_TARGET_PATH=str(tmp / f"target-{mode}"),
         DBT_LOG_PATH=str(tmp / "logs"),

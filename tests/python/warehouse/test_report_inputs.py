@@ -22,6 +22,7 @@ from kv_sync.alerts import sql as alert_sql
 from kv_sync.state_sql import DUCKDB, STATE_TABLE, create_state
 from oie import warehouse
 from tests.python.helpers.bigquery_check import check_statement
+from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
 from tests.python.warehouse import scenario
 
 ROOT = warehouse.PROJECT_DIR
@@ -188,11 +189,7 @@ def bigquery_rendering(tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     )
     env = dict(os.environ)
     env.update(
-        OIE_TARGET="bigquery",
-        OIE_BQ_AUTH_METHOD="oauth-secrets",
-        OIE_BQ_TOKEN="fake-offline-token",
-        OIE_BQ_PROJECT="oie-offline",
-        OIE_BQ_DATASET="oie",
+        OFFLINE_BIGQUERY_ENV,
         OIE_DATA_DIR=str(tmp),
         DBT_TARGET_PATH=str(tmp / "target"),
         DBT_LOG_PATH=str(tmp / "logs"),
