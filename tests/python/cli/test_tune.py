@@ -17,10 +17,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from oie import tune, warehouse
+from oie import tune
 from oie.errors import UserError
 from tests.python.helpers.bigquery_check import check_statement
 from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
+from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
 from .conftest import Cli, cli_env
@@ -50,8 +51,7 @@ def build_scenario(data_dir: Path) -> None:
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
     env = {"OIE_DATA_DIR": str(data_dir), "OIE_LANDING_DIR": str(data_dir / "landing")}
-    code = warehouse.dbt_build(env=env, quiet=True, vars={"oie_as_of": scenario.AS_OF})
-    assert code == 0
+    assert build_data(data_dir, env=env, vars={"oie_as_of": scenario.AS_OF}) == 0
 
 
 def file_hash(path: Path) -> str:

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from oie import warehouse
 from tests.python.cli.conftest import Cli, cli_env
+from tests.python.helpers.scenario_build import build_data
 from tests.python.helpers.servers import http_call, start_ingest_server
 from tests.python.warehouse import scenario
 
@@ -56,9 +56,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     data_dir = root / "data"
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-    env = {"OIE_DATA_DIR": str(data_dir), "OIE_LANDING_DIR": str(data_dir / "landing")}
-    # `dbt build` with its unit tests: what CI runs, including edge_profiles' own.
-    assert warehouse.dbt_build(vars=scenario.pinned_vars(), env=env, quiet=True) == 0
+    # edge_profiles' unit tests run in tests/python/warehouse/test_unit_tests.py.
+    assert build_data(data_dir, vars=scenario.pinned_vars()) == 0
     (root / "work").mkdir()
     cli_environment = cli_env(data_dir, OIE_KV="local")
     for name in [n for n in cli_environment if n.startswith("CLOUDFLARE_")]:

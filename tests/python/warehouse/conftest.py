@@ -5,15 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from oie import warehouse
+from tests.python.helpers.scenario_build import build_data
 
 
 @pytest.fixture
 def build(tmp_path: Path) -> Callable[..., int]:
-    """Run `dbt build` against a warehouse in this test's own data dir."""
+    """Run `dbt build` (without unit tests) against a warehouse in this test's own data dir."""
 
     def run(data_dir: Path | None = None, **kwargs) -> int:
-        env = {"OIE_DATA_DIR": str(data_dir or tmp_path)}
-        return warehouse.dbt_build(env=env, quiet=True, **kwargs)
+        return build_data(data_dir or tmp_path, **kwargs)
 
     return run

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from oie import freshness, warehouse
+from oie import freshness
 from oie_core.raw_schema import RAW_EVENTS, RAW_LEADS, RAW_TABLES
 from oie_core.settings import Settings
+from tests.python.helpers.scenario_build import build_data
 
 
 def _land_events(landing: Path, *received: datetime) -> None:
@@ -91,7 +92,7 @@ def test_oie_run_reads_freshness_from_the_built_warehouse_and_agrees_with_dbt(
     _land_events(tmp_path / "landing", now - timedelta(hours=30), now - timedelta(hours=27))
     settings = Settings(data_dir=tmp_path, landing_dir=tmp_path / "landing")
     assert freshness.check(settings) == "sources: events: no data landed yet"  # not built yet
-    assert warehouse.dbt_build(env={"OIE_DATA_DIR": str(tmp_path)}, quiet=True) == 0
+    assert build_data(tmp_path) == 0
     local = freshness.warehouse_freshness(tmp_path)
     (events,) = local.stale
     assert (events.table, events.status) == ("raw_events", "error")

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oie import warehouse
+from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
 # Ada's last activity is 2026-03-10 09:04 (scenario): 64 points while it is under 24 h old
@@ -27,12 +27,7 @@ def three_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
     for as_of, full_refresh in RUNS:
-        rc = warehouse.dbt_build(
-            full_refresh=full_refresh,
-            vars=scenario.pinned_vars(as_of),
-            env={"OIE_DATA_DIR": str(data_dir)},
-            quiet=True,
-        )
+        rc = build_data(data_dir, full_refresh=full_refresh, vars=scenario.pinned_vars(as_of))
         assert rc == 0, f"build as of {as_of} failed"
     return data_dir / "warehouse.duckdb"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oie import warehouse
+from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
 START = "2026-03-12T12:00:00"
@@ -21,12 +21,7 @@ LEADS = "select * exclude (scored_as_of, oie_updated_at) from lead_profiles orde
 
 
 def _build(data_dir: Path, as_of: str, *, full_refresh: bool) -> None:
-    rc = warehouse.dbt_build(
-        full_refresh=full_refresh,
-        vars=scenario.pinned_vars(as_of),
-        env={"OIE_DATA_DIR": str(data_dir)},
-        quiet=True,
-    )
+    rc = build_data(data_dir, full_refresh=full_refresh, vars=scenario.pinned_vars(as_of))
     assert rc == 0, f"build as of {as_of} failed"
 
 

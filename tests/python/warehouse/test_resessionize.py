@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from oie import warehouse
 from oie_core.landing import iso_ms
+from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
 VARS = scenario.pinned_vars()
@@ -89,13 +89,7 @@ def _batches() -> list[list[tuple[datetime, dict[str, Any]]]]:
 
 
 def _build(data_dir: Path, full_refresh: bool) -> None:
-    rc = warehouse.dbt_build(
-        select=SELECT,
-        full_refresh=full_refresh,
-        vars=VARS,
-        env={"OIE_DATA_DIR": str(data_dir)},
-        quiet=True,
-    )
+    rc = build_data(data_dir, select=SELECT, full_refresh=full_refresh, vars=VARS)
     assert rc == 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
 VARS = scenario.pinned_vars()
@@ -24,14 +25,11 @@ def _sessions_of(warehouse: Path, visitor: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from oie import warehouse
 
     data_dir = tmp_path_factory.mktemp("full")
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-    rc = warehouse.dbt_build(
-        full_refresh=True, vars=VARS, env={"OIE_DATA_DIR": str(data_dir)}, quiet=True
-    )
+    rc = build_data(data_dir, full_refresh=True, vars=VARS)
     assert rc == 0
     return data_dir / "warehouse.duckdb"
 
@@ -40,15 +38,13 @@ def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def incremental_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """Batch 1 as a full refresh, then batches 2-4 incrementally (batch 3 holds events that
     were received before batch 2's newest: out-of-order commits inside the lookback)."""
-    from oie import warehouse
 
     data_dir = tmp_path_factory.mktemp("incremental")
-    env = {"OIE_DATA_DIR": str(data_dir)}
     db = data_dir / "warehouse.duckdb"
     observed: dict[str, object] = {"db": db}
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-        rc = warehouse.dbt_build(full_refresh=batch == 1, vars=VARS, env=env, quiet=True)
+        rc = build_data(data_dir, full_refresh=batch == 1, vars=VARS)
         assert rc == 0, f"dbt build failed on batch {batch}"
         observed[f"bob_after_{batch}"] = _sessions_of(db, "v-bob")
     return observed

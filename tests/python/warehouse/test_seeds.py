@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from oie import warehouse
+from tests.python.helpers.scenario_build import WITHOUT_UNIT_TESTS
 from tests.python.warehouse import scenario
 
 # What dbt reads; the Python tests and caches are left behind.
@@ -188,13 +189,13 @@ def seed_edit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
     data_dir = tmp_path_factory.mktemp("data")
     land(data_dir)
     observed = {}
-    _assert_ok(run_dbt(project, data_dir, "build", "--full-refresh"))
+    _assert_ok(run_dbt(project, data_dir, "build", "--full-refresh", *WITHOUT_UNIT_TESTS))
     observed["shipped"] = observe(data_dir)
     with (project / "seeds" / "oie_page_classes.csv").open("a") as seed:
         seed.write("%/solutions/%,pricing,50\n")
-    _assert_ok(run_dbt(project, data_dir, "build"))
+    _assert_ok(run_dbt(project, data_dir, "build", *WITHOUT_UNIT_TESTS))
     observed["incremental"] = observe(data_dir)
-    _assert_ok(run_dbt(project, data_dir, "build", "--full-refresh"))
+    _assert_ok(run_dbt(project, data_dir, "build", "--full-refresh", *WITHOUT_UNIT_TESTS))
     observed["full_refresh"] = observe(data_dir)
     return observed
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from oie import warehouse
+from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
 DOC = warehouse.PROJECT_DIR / "docs" / "warehouse.md"
@@ -48,8 +49,7 @@ def scenario_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("tuning-docs")
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-    env = {"OIE_DATA_DIR": str(data_dir)}
-    assert warehouse.dbt_build(vars={"oie_as_of": scenario.AS_OF}, env=env, quiet=True) == 0
+    assert build_data(data_dir, vars={"oie_as_of": scenario.AS_OF}) == 0
     return data_dir
 
 
