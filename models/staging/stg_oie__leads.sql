@@ -1,16 +1,36 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_id',
+    )
+}}
 
 -- Leads from `oie campaign create`. A re-import writes a changed lead again with the same
 -- created_at and token, so the latest import (imported_at) per lead_id is the lead; rows
 -- landed before imported_at existed fall back to created_at and lose to any later import.
 -- A table, unlike the other staging models: five models read the lead list on every run,
--- and the latest-import pick is a window over every lead, paid once per run here instead of
--- once per reader.
+-- and the latest-import pick is a window over every lead, paid once here instead of once
+-- per reader.
+--
+-- Incremental: a run reads the imports that started after the newest one loaded, less
+-- oie_lookback_minutes while that import is recent (one committed while the last run read
+-- the lead list is read by the next: macros/incremental.sql, oie_leads_since), and ranks
+-- them together with the stored row of each lead they touch; a lead no import touched keeps
+-- its row. Locally the landing folder's dt (the import's day) skips older files; on
+-- BigQuery raw_leads is partitioned by created_at, which a re-import keeps, so that read
+-- is not pruned (as before). Rows written before imported_at existed are all read by the
+-- first build after the upgrade (their table has no oie_loaded_at yet).
+
+{% set since = oie_leads_since(var('oie_lookback_minutes')) %}
+
 with
 
 source as (
     {% if oie_landing_has_files('leads') %}
     select * from {{ source('oie', 'raw_leads') }}
+    {%- if since and target.type != 'bigquery' %}
+    where dt >= cast('{{ since.date }}' as date)
+    {%- endif %}
     {% else %}
     {{ oie_empty_raw_leads() }}
     {% endif %}
@@ -36,6 +56,37 @@ renamed as (
     where lead_id is not null
 ),
 
+imports as (
+    select * from renamed
+    {%- if since %}
+    where coalesce(imported_at, created_at) > {{ oie_timestamp_literal(since.ts) }}
+    {%- endif %}
+),
+
+candidates as (
+    select * from imports
+    {%- if since %}
+    union all
+    select
+        stored.lead_id,
+        stored.email,
+        stored.email_sha256,
+        stored.first_name,
+        stored.last_name,
+        stored.company,
+        stored.title,
+        stored.industry,
+        stored.campaign_id,
+        stored.campaign_name,
+        stored.token,
+        stored.created_at,
+        stored.imported_at,
+        stored.attributes
+    from {{ this }} as stored
+    where stored.lead_id in (select imports.lead_id from imports)
+    {%- endif %}
+),
+
 ranked as (
     select
         *,
@@ -43,7 +94,7 @@ ranked as (
             partition by lead_id
             order by coalesce(imported_at, created_at) desc, created_at desc, token desc
         ) as import_rank
-    from renamed
+    from candidates
 )
 
 select
@@ -60,6 +111,7 @@ select
     token,
     created_at,
     imported_at,
-    attributes
+    attributes,
+    {{ oie_run_timestamp() }} as oie_loaded_at
 from ranked
 where import_rank = 1

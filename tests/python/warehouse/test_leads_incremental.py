@@ -1,0 +1,88 @@
+"""stg_oie__leads builds incrementally (macros/incremental.sql, oie_leads_since): a run reads
+the imports newer than the newest loaded, less the lookback while that one is recent, and
+ranks them with the stored rows of the leads they touch. Real dbt builds on DuckDB."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from oie_core.landing import iso_ms
+from tests.python.helpers.scenario_build import build_data
+
+COLUMNS = "lead_id, title, token, created_at, imported_at"
+CREATED = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def _land(data_dir: Path, name: str, imported_at: datetime, leads: dict[str, str]) -> None:
+    """One import's file in the landing folder of its day (what `oie campaign create`
+    writes): lead_id -> title."""
+    folder = data_dir / "landing" / "leads" / f"dt={imported_at:%Y-%m-%d}" / f"hr={imported_at:%H}"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        {
+            "lead_id": lead_id,
+            "email": f"{lead_id}@example.com",
+            "email_sha256": None,
+            "first_name": lead_id.title(),
+            "last_name": None,
+            "company": "Acme",
+            "title": title,
+            "industry": None,
+            "campaign_id": "c1",
+            "campaign_name": "C1",
+            "token": f"Tk{lead_id[:9]:0<9}",
+            "created_at": iso_ms(CREATED.timestamp()),
+            "attributes": None,
+            "imported_at": iso_ms(imported_at.timestamp()),
+        }
+        for lead_id, title in leads.items()
+    ]
+    (folder / f"{name}.ndjson").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def _build(data_dir: Path, *, full_refresh: bool = False) -> list[tuple]:
+    assert build_data(data_dir, select="stg_oie__leads", full_refresh=full_refresh) == 0
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(f"select {COLUMNS} from stg_oie__leads order by lead_id").fetchall()
+
+
+def test_each_run_reads_new_imports_and_a_late_commit_inside_the_lookback(tmp_path: Path):
+    now = datetime.now(UTC).replace(microsecond=0)
+    _land(tmp_path, "a", now - timedelta(minutes=10), {"ada": "CTO", "bob": "Engineer"})
+    first = _build(tmp_path)
+    assert [(r[0], r[1]) for r in first] == [("ada", "CTO"), ("bob", "Engineer")]
+
+    # An import that started before the newest loaded one and committed after that run.
+    _land(tmp_path, "b", now - timedelta(minutes=20), {"cy": "CFO"})
+    # A re-import renames Bob; Ada is not in it and keeps her row.
+    _land(tmp_path, "c", now - timedelta(minutes=5), {"bob": "Head of Engineering"})
+    second = _build(tmp_path)
+    assert [(r[0], r[1]) for r in second] == [
+        ("ada", "CTO"),
+        ("bob", "Head of Engineering"),
+        ("cy", "CFO"),
+    ]
+    assert second[0] == first[0]  # untouched
+
+    # A re-import older than Bob's latest one loses to it, as in a full build.
+    _land(tmp_path, "d", now - timedelta(minutes=7), {"bob": "Engineer"})
+    third = _build(tmp_path)
+    assert third == second
+    assert _build(tmp_path, full_refresh=True) == third
+
+
+def test_an_import_loaded_long_ago_is_not_read_again(tmp_path: Path):
+    """Once the last load is a lookback past the newest import, the bound is that import
+    itself: a later run reads nothing of it (here: its file changed under the warehouse, which
+    only a re-read would notice)."""
+    imported = datetime(2026, 3, 1, 9, tzinfo=UTC)  # the last load (now) is months later
+    _land(tmp_path, "a", imported, {"ada": "CTO"})
+    assert [(r[0], r[1]) for r in _build(tmp_path)] == [("ada", "CTO")]
+    _land(tmp_path, "a", imported, {"ada": "CEO"})  # same import instant, rewritten
+    assert [(r[0], r[1]) for r in _build(tmp_path)] == [("ada", "CTO")]
+    _land(tmp_path, "e", imported + timedelta(seconds=1), {"eve": "COO"})
+    assert [(r[0], r[1]) for r in _build(tmp_path)] == [("ada", "CTO"), ("eve", "COO")]
