@@ -8,20 +8,26 @@
       {'ts': ..., 'date': ...}; none on a first or full-refresh build. Read at run time so the
       filter is a constant: that is what lets DuckDB skip old hive partitions and BigQuery
       prune partitions. -#}
+  {%- set shifted = oie_timestamp_add('minute', -1 * lookback_minutes, 'max(' ~ column ~ ')') -%}
+  {{ return(oie_stored_instant(shifted, column)) }}
+{%- endmacro %}
+
+{% macro oie_stored_instant(instant, column) -%}
+  {#- `instant`, an aggregate over this model's stored rows, on an incremental run (see
+      oie_query_instant); none on a first or full-refresh build, and none while the table
+      lacks `column`: a column added since the table was built (on_schema_change appends
+      it only when the model runs) gives no watermark yet. -#}
   {%- if var('oie_offline_compile', none) == 'incremental' -%}
     {{ return({'ts': '2026-01-01 00:00:00', 'date': '2026-01-01'}) }}
   {%- endif -%}
   {%- if not execute or not oie_is_incremental() -%}
     {{ return(none) }}
   {%- endif -%}
-  {#- a column added since the table was built (on_schema_change appends it only when the
-      model runs): no watermark yet -#}
   {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
   {%- if column | lower not in stored -%}
     {{ return(none) }}
   {%- endif -%}
-  {%- set shifted = oie_timestamp_add('minute', -1 * lookback_minutes, 'max(' ~ column ~ ')') -%}
-  {{ return(oie_query_instant(shifted, 'from ' ~ this)) }}
+  {{ return(oie_query_instant(instant, 'from ' ~ this)) }}
 {%- endmacro %}
 
 {% macro oie_query_instant(instant, from_clause) -%}
@@ -133,16 +139,6 @@
       that started by N had committed before it, and the bound is N itself: the newest
       import is not re-read on every run. Both instants come from the table, so the rule
       holds for a history landed with past times (the tests' scenarios). -#}
-  {%- if var('oie_offline_compile', none) == 'incremental' -%}
-    {{ return({'ts': '2026-01-01 00:00:00', 'date': '2026-01-01'}) }}
-  {%- endif -%}
-  {%- if not execute or not oie_is_incremental() -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-  {%- if 'oie_loaded_at' not in stored -%}
-    {{ return(none) }}
-  {%- endif -%}
   {%- set newest = 'max(coalesce(imported_at, created_at))' -%}
   {%- set instant -%}
     case
@@ -151,5 +147,5 @@
         else {{ oie_timestamp_add('second', -1 * (lookback_minutes * 60 + 1), newest) }}
     end
   {%- endset -%}
-  {{ return(oie_query_instant(instant, 'from ' ~ this)) }}
+  {{ return(oie_stored_instant(instant, 'oie_loaded_at')) }}
 {%- endmacro %}

@@ -9,8 +9,7 @@
 -- created_at and token, so the latest import (imported_at) per lead_id is the lead; rows
 -- landed before imported_at existed fall back to created_at and lose to any later import.
 -- A table, unlike the other staging models: five models read the lead list on every run,
--- and the latest-import pick is a window over every lead, paid once here instead of once
--- per reader.
+-- and the latest-import pick is paid once here instead of once per reader.
 --
 -- Incremental: a run reads the imports that started after the newest one loaded, less
 -- oie_lookback_minutes while that import is recent (one committed while the last run read

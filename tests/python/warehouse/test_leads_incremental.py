@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from oie.campaign import leads_landing_path
 from oie_core.landing import iso_ms
 from tests.python.helpers.scenario_build import build_data
 
@@ -17,11 +18,13 @@ COLUMNS = "lead_id, title, token, created_at, imported_at"
 CREATED = datetime(2026, 2, 1, tzinfo=UTC)
 
 
-def _land(data_dir: Path, name: str, imported_at: datetime, leads: dict[str, str]) -> None:
-    """One import's file in the landing folder of its day (what `oie campaign create`
-    writes): lead_id -> title."""
-    folder = data_dir / "landing" / "leads" / f"dt={imported_at:%Y-%m-%d}" / f"hr={imported_at:%H}"
-    folder.mkdir(parents=True, exist_ok=True)
+def _land(
+    data_dir: Path, imported_at: datetime, leads: dict[str, str], path: Path | None = None
+) -> Path:
+    """One import's file where `oie campaign create` lands it (or at `path`, rewriting that
+    import): lead_id -> title."""
+    path = path or leads_landing_path(data_dir / "landing", imported_at)
+    path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
         {
             "lead_id": lead_id,
@@ -41,7 +44,8 @@ def _land(data_dir: Path, name: str, imported_at: datetime, leads: dict[str, str
         }
         for lead_id, title in leads.items()
     ]
-    (folder / f"{name}.ndjson").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
 
 
 def _build(data_dir: Path, *, full_refresh: bool = False) -> list[tuple]:
@@ -52,14 +56,14 @@ def _build(data_dir: Path, *, full_refresh: bool = False) -> list[tuple]:
 
 def test_each_run_reads_new_imports_and_a_late_commit_inside_the_lookback(tmp_path: Path):
     now = datetime.now(UTC).replace(microsecond=0)
-    _land(tmp_path, "a", now - timedelta(minutes=10), {"ada": "CTO", "bob": "Engineer"})
+    _land(tmp_path, now - timedelta(minutes=10), {"ada": "CTO", "bob": "Engineer"})
     first = _build(tmp_path)
     assert [(r[0], r[1]) for r in first] == [("ada", "CTO"), ("bob", "Engineer")]
 
     # An import that started before the newest loaded one and committed after that run.
-    _land(tmp_path, "b", now - timedelta(minutes=20), {"cy": "CFO"})
+    _land(tmp_path, now - timedelta(minutes=20), {"cy": "CFO"})
     # A re-import renames Bob; Ada is not in it and keeps her row.
-    _land(tmp_path, "c", now - timedelta(minutes=5), {"bob": "Head of Engineering"})
+    _land(tmp_path, now - timedelta(minutes=5), {"bob": "Head of Engineering"})
     second = _build(tmp_path)
     assert [(r[0], r[1]) for r in second] == [
         ("ada", "CTO"),
@@ -69,7 +73,7 @@ def test_each_run_reads_new_imports_and_a_late_commit_inside_the_lookback(tmp_pa
     assert second[0] == first[0]  # untouched
 
     # A re-import older than Bob's latest one loses to it, as in a full build.
-    _land(tmp_path, "d", now - timedelta(minutes=7), {"bob": "Engineer"})
+    _land(tmp_path, now - timedelta(minutes=7), {"bob": "Engineer"})
     third = _build(tmp_path)
     assert third == second
     assert _build(tmp_path, full_refresh=True) == third
@@ -80,9 +84,9 @@ def test_an_import_loaded_long_ago_is_not_read_again(tmp_path: Path):
     itself: a later run reads nothing of it (here: its file changed under the warehouse, which
     only a re-read would notice)."""
     imported = datetime(2026, 3, 1, 9, tzinfo=UTC)  # the last load (now) is months later
-    _land(tmp_path, "a", imported, {"ada": "CTO"})
+    loaded = _land(tmp_path, imported, {"ada": "CTO"})
     assert [(r[0], r[1]) for r in _build(tmp_path)] == [("ada", "CTO")]
-    _land(tmp_path, "a", imported, {"ada": "CEO"})  # same import instant, rewritten
+    _land(tmp_path, imported, {"ada": "CEO"}, loaded)  # the same import, rewritten
     assert [(r[0], r[1]) for r in _build(tmp_path)] == [("ada", "CTO")]
-    _land(tmp_path, "e", imported + timedelta(seconds=1), {"eve": "COO"})
+    _land(tmp_path, imported + timedelta(seconds=1), {"eve": "COO"})
     assert [(r[0], r[1]) for r in _build(tmp_path)] == [("ada", "CTO"), ("eve", "COO")]
