@@ -25,6 +25,7 @@ from ingest_function.sinks.delivery import make_dead_letter, make_primary
 from ingest_function.web import BodyIncomplete, HttpRequest, HttpResponse, error
 from oie_core import tokens
 from oie_core.settings import Settings
+from oie_core.tombstones import TombstoneCache
 
 log = logging.getLogger("oie.ingest")
 
@@ -57,6 +58,17 @@ class Service:
         self._dead_letter: DeadLetter | None = None
         self._sink_lock = threading.Lock()
         self._pid = os.getpid()
+        self.tombstones = TombstoneCache(settings.landing_dir, settings.tombstone_key)
+        self.forgotten_dropped = 0
+
+    def forgotten(self, visitor_ids: tuple[str | None, ...], token: str | None) -> bool:
+        if self.settings.sink != "local":
+            return False  # production tombstones: BigQuery's (docs/privacy.md, not built yet)
+        return self.tombstones.forgotten(visitor_ids, token)
+
+    def count_forgotten(self, n: int) -> None:
+        with self._sink_lock:
+            self.forgotten_dropped += n
 
     def sinks(self) -> tuple[Sink, DeadLetter | None]:
         primary = self._primary

@@ -41,6 +41,19 @@ class Context(Protocol):
         """tokens.verify with this process's keyring, cached (a pixel repeats its token)."""
         ...
 
+    def forgotten(self, visitor_ids: tuple[str | None, ...], token: str | None) -> bool:
+        """Whether a visitor id or the token is tombstoned (oie forget, POST /optout)."""
+        ...
+
+    @property
+    def forgotten_dropped(self) -> int:
+        """Events this process dropped for a forgotten visitor or token."""
+        ...
+
+    def count_forgotten(self, n: int) -> None:
+        """Count events dropped for a forgotten visitor or token (shown by /health)."""
+        ...
+
     def sinks(self) -> tuple[Sink, DeadLetter | None]:
         """The primary sink and the dead letter, opened in this process on first use."""
         ...

@@ -40,6 +40,10 @@
   {{ oie_empty_relation('raw_leads') }}
 {%- endmacro %}
 
+{% macro oie_empty_raw_tombstones() -%}
+  {{ oie_empty_relation('raw_tombstones') }}
+{%- endmacro %}
+
 {% macro oie_empty_raw_rejected_events() -%}
   {{ oie_empty_relation('raw_rejected_events') }}
 {%- endmacro %}

@@ -58,6 +58,11 @@
       ('created_at', 'TIMESTAMP', 'varchar', true),
       ('attributes', 'JSON', 'json', false),
       ('imported_at', 'TIMESTAMP', 'varchar', false)
+    ],
+    'raw_tombstones': [
+      ('kind', 'STRING', 'varchar', true),
+      ('key_hash', 'STRING', 'varchar', true),
+      ('created_at', 'TIMESTAMP', 'varchar', true)
     ]
   } -%}
   {{ return(tables[table]) }}
@@ -68,7 +73,12 @@
   {%- set layouts = {
     'raw_events': ('received_at', ['type', 'visitor_id']),
     'raw_rejected_events': ('received_at', ['stage']),
-    'raw_leads': ('created_at', ['campaign_id', 'lead_id'])
+    'raw_leads': ('created_at', ['campaign_id', 'lead_id']),
+    'raw_tombstones': ('created_at', ['kind'])
   } -%}
   {{ return(layouts[table]) }}
+{%- endmacro %}
+
+{% macro oie_raw_table_names() -%}
+  {{ return(['raw_events', 'raw_rejected_events', 'raw_leads', 'raw_tombstones']) }}
 {%- endmacro %}

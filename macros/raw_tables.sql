@@ -22,7 +22,7 @@
     {%- if partition_expiration_days -%}options (partition_expiration_days = {{ partition_expiration_days }}){%- endif -%}
   {%- endset -%}
   {%- set statements = ["create schema if not exists `" ~ project ~ "`.`" ~ dataset ~ "`"] -%}
-  {%- for table in ['raw_events', 'raw_rejected_events', 'raw_leads'] -%}
+  {%- for table in oie_raw_table_names() -%}
     {%- do statements.append(oie_raw_table_ddl(project, dataset, table, options)) -%}
   {%- endfor -%}
   {{ return(statements) }}
@@ -39,7 +39,7 @@
   {% endfor %}
   {#- `create table if not exists` leaves a table made by an earlier version as it was: the
       nullable columns declared since reach it here, one statement each (usually none). -#}
-  {% for table in ['raw_events', 'raw_rejected_events', 'raw_leads'] %}
+  {% for table in oie_raw_table_names() %}
     {% set relation = api.Relation.create(database=target.project, schema=dataset, identifier=table) %}
     {% set existing = adapter.get_columns_in_relation(relation) | map(attribute='name') | list %}
     {% for statement in oie_raw_column_additions(target.project, dataset, table, existing) %}
@@ -47,7 +47,7 @@
       {{ log("oie_create_raw_tables: " ~ statement, info=true) }}
     {% endfor %}
   {% endfor %}
-  {{ log("oie_create_raw_tables: raw_events, raw_rejected_events, raw_leads ready in " ~ target.project ~ "." ~ dataset, info=true) }}
+  {{ log("oie_create_raw_tables: " ~ oie_raw_table_names() | join(', ') ~ " ready in " ~ target.project ~ "." ~ dataset, info=true) }}
 {% endmacro %}
 
 {% macro oie_raw_column_additions(project, dataset, table, existing_columns) -%}

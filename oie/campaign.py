@@ -169,9 +169,12 @@ def create_campaign(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     leads_sink: Callable[[Path], None] | None = None,
+    forgotten: Callable[[str], bool] | None = None,
 ) -> CampaignResult:
     """Import one lead list. `leads_sink`, when given, receives the finished NDJSON file
-    (e.g. a BigQuery load job) instead of it being published to the landing folder."""
+    (e.g. a BigQuery load job) instead of it being published to the landing folder.
+    `forgotten` says whether a normalized address was erased (`oie forget`): such a row is
+    skipped with reason `forgotten` and its address is not written anywhere."""
     campaign_id = slugify(campaign_name)
     if not campaign_id:
         raise CampaignError(f"--campaign {campaign_name!r} has no letters or digits to name it by")
@@ -207,6 +210,7 @@ def create_campaign(
         AtomicFile(out_path),
         AtomicFile(leads_landing_path(landing_dir, moment), ".tmp"),
         AtomicFile(problems_path),
+        forgotten,
     )
     try:
         job.begin()
@@ -242,8 +246,10 @@ class _Import:
         urls: AtomicFile,
         leads: AtomicFile,
         problems: AtomicFile,
+        forgotten: Callable[[str], bool] | None = None,
     ) -> None:
         self.header = header
+        self.forgotten = forgotten
         self.width = len(header)
         self.email_col = fields["email"]
         self.field_cols = [(f, fields.get(f)) for f in LEAD_FIELDS if f != "email"]
@@ -294,6 +300,10 @@ class _Import:
         if problem is not None:
             result.invalid += 1
             self.pending.append(Problem(line, raw.strip(), problem))
+            return
+        if self.forgotten is not None and self.forgotten(email):
+            result.invalid += 1
+            self.pending.append(Problem(line, "", "forgotten: this person asked to be erased"))
             return
         self.chunk.append((line, email, values))
         if len(self.chunk) >= CHUNK_ROWS:

@@ -8,6 +8,7 @@ from oie.commands import (
     alerts,
     campaign,
     demo,
+    forget,
     leads,
     replay,
     report,
@@ -37,6 +38,7 @@ sync.register(app)
 alerts.register(app)
 tune.register(app)
 report.register(app)
+forget.register(app)
 
 
 if __name__ == "__main__":

@@ -159,9 +159,14 @@ def parse_vars(text: str | None) -> dict[str, Any]:
 
 def step_seal(settings: Settings, options: RunOptions) -> StepResult:
     from oie_core import landing
+    from oie_core.erasure_pending import scrub
 
     sealed = landing.seal_stale(settings.landing_dir)
-    return StepResult("seal", "ok", _describe_seal(sealed))
+    detail = _describe_seal(sealed)
+    dropped = scrub(settings)
+    if dropped:
+        detail += f", {dropped} line(s) of forgotten people dropped"
+    return StepResult("seal", "ok", detail)
 
 
 def _describe_seal(sealed: object) -> str:

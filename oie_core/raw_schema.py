@@ -235,7 +235,27 @@ RAW_LEADS = RawTable(
     ),
 )
 
-RAW_TABLES: tuple[RawTable, ...] = (RAW_EVENTS, RAW_REJECTED_EVENTS, RAW_LEADS)
+# A forgotten person (oie forget, POST /optout): never a plain identifier, only its keyed
+# hash (oie_core/tombstones.py), so the list cannot be re-identified by hashing candidates.
+RAW_TOMBSTONES = RawTable(
+    name="raw_tombstones",
+    stream="tombstones",
+    description="One row per forgotten identifier: its kind and keyed hash (docs/privacy.md).",
+    partition_column="created_at",
+    cluster_by=("kind",),
+    columns=(
+        Column("kind", "string", "email, token, visitor or lead.", required=True),
+        Column(
+            "key_hash",
+            "string",
+            "Lowercase hex HMAC-SHA256 of the identifier under the tombstone secret.",
+            required=True,
+        ),
+        Column("created_at", "timestamp", "When it was forgotten (UTC).", required=True),
+    ),
+)
+
+RAW_TABLES: tuple[RawTable, ...] = (RAW_EVENTS, RAW_REJECTED_EVENTS, RAW_LEADS, RAW_TOMBSTONES)
 
 # -- the generated dbt copies ------------------------------------------------------------
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -338,6 +358,10 @@ def render_macro_sql() -> str:
     out += [
         "  } -%}",
         "  {{ return(layouts[table]) }}",
+        "{%- endmacro %}",
+        "",
+        "{% macro oie_raw_table_names() -%}",
+        "  {{ return([" + ", ".join(f"'{t.name}'" for t in RAW_TABLES) + "]) }}",
         "{%- endmacro %}",
     ]
     return "\n".join(out) + "\n"

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from oie_core.tokens import Keyring, TokenConfigError
+from oie_core.tombstones import TombstoneKey
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -201,6 +202,8 @@ class Settings:
     allowed_origins: tuple[OriginPattern, ...] = ()
     token_secret: str = ""
     token_secret_generated: bool = False
+    # Keys the tombstones' hashes (oie_core/tombstones.py); None in production until set.
+    tombstone_secret: str | None = None
     redirect_hosts: tuple[str, ...] = ()
     event_signing_secret: str | None = None
     trusted_proxy: str = "none"
@@ -304,6 +307,10 @@ class Settings:
         except TokenConfigError as exc:
             raise SettingsError(str(exc)) from None
 
+        tombstone_secret = get("OIE_TOMBSTONE_SECRET")
+        if tombstone_secret is not None and len(tombstone_secret) < 16:
+            raise SettingsError("OIE_TOMBSTONE_SECRET: at least 16 characters (not shown)")
+
         redirect_hosts = tuple(h.lower() for h in _csv(get("OIE_REDIRECT_HOSTS")))
         for host in redirect_hosts:
             if not re.match(r"^(https?://)?[a-z0-9.-]+(:\d+)?$", host):
@@ -360,6 +367,7 @@ class Settings:
             allowed_origins=origins,
             token_secret=secret,
             token_secret_generated=generated,
+            tombstone_secret=tombstone_secret,
             redirect_hosts=redirect_hosts,
             event_signing_secret=get("OIE_EVENT_SIGNING_SECRET"),
             trusted_proxy=choice("OIE_TRUSTED_PROXY", "none", ("none", "cloudflare", "gclb")),
@@ -430,13 +438,25 @@ class Settings:
         scheme = "http" if bare in ("localhost", "127.0.0.1") else "https"
         return f"{scheme}://{host}"
 
+    def tombstone_key(self) -> TombstoneKey:
+        """The key of the tombstones' hashes: OIE_TOMBSTONE_SECRET, or on a local install a
+        secret made once in $OIE_DATA_DIR/tombstone_secret (beside token_secret)."""
+        if self.tombstone_secret is not None:
+            return TombstoneKey(self.tombstone_secret)
+        if self.sink != "local" or self.target != "local":
+            raise SettingsError(
+                "OIE_TOMBSTONE_SECRET is not set: production (OIE_SINK/OIE_TARGET=bigquery) "
+                "needs a secret of at least 16 characters to record a forgotten person"
+            )
+        return TombstoneKey(_local_token_secret(self.data_dir, "tombstone_secret"))
+
     def faults_for(self, target: str) -> tuple[Fault, ...]:
         return tuple(f for f in self.faults if f.target == target)
 
 
-def _local_token_secret(data_dir: Path) -> str:
-    """Read or create (once, race-free via O_EXCL) the local-dev secret file."""
-    path = data_dir / "token_secret"
+def _local_token_secret(data_dir: Path, name: str = "token_secret") -> str:
+    """Read or create (once, race-free via O_EXCL) a local-dev secret file."""
+    path = data_dir / name
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -445,7 +465,7 @@ def _local_token_secret(data_dir: Path) -> str:
     value = secrets.token_urlsafe(32)
     # Write a private temp file, then link it into place: link fails if another process won
     # the race, and nobody ever reads a half-written secret.
-    tmp = data_dir / f".token_secret.{os.getpid()}.{secrets.token_hex(4)}"
+    tmp = data_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")

@@ -26,4 +26,6 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
         status, code = "degraded", 200
     else:
         status, code = "down", 503
-    return json_response(code, {"status": status, "sink": sink, "dead_letter": dl})
+    body: dict[str, Any] = {"status": status, "sink": sink, "dead_letter": dl}
+    body["forgotten_dropped"] = ctx.forgotten_dropped
+    return json_response(code, body)

@@ -148,10 +148,21 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
     server = _server_fields(ctx, req, client)
     cookie_ok = cookie_allowed(s, req, origin, signed)
     cookie_vid = cookie_visitor_id(req) if cookie_ok else None
+    if cookie_vid and ctx.forgotten((cookie_vid,), None):
+        cookie_vid, cookie_ok = None, False  # a forgotten visitor's cookie is not renewed
     events, rejected = build_events(ctx, raw_events, doc.get("meta"), server, cookie_vid)
+    landed = [
+        e
+        for e in events
+        if not ctx.forgotten((e["visitor_id"], e["client_visitor_id"]), e["token"])
+    ]
+    if len(landed) != len(events):
+        # Accepted (the pixel must not retry them) but landed nowhere: a rejected line would
+        # keep the very identifiers that were erased.
+        ctx.count_forgotten(len(events) - len(landed))
     primary, dead_letter = ctx.sinks()
     try:
-        deliver(primary, dead_letter, Batch(events, rejected, server.received_at))
+        deliver(primary, dead_letter, Batch(landed, rejected, server.received_at))
     except Unavailable:
         return error(
             503,
@@ -162,7 +173,7 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
 
     payload: dict[str, Any] = {"accepted": len(events), "rejected": len(rejected)}
     headers = list(cors)
-    svid = cookie_vid or (events[0]["visitor_id"] if events else None)
+    svid = cookie_vid or (landed[0]["visitor_id"] if landed else None)
     if svid and cookie_ok:
         payload["vid"] = svid
         headers.append(set_cookie_header(svid, reached_over_https(s, req, origin)))

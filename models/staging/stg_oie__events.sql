@@ -1,5 +1,7 @@
 -- One row per landed event line: renamed and typed, nothing else. Duplicates (at-least-once
--- landing) and invalid rows are handled downstream.
+-- landing) and invalid rows are handled downstream. A forgotten visitor or token is dropped
+-- here (macros/tombstones.sql).
+-- depends_on: {{ ref('stg_oie__tombstones') }}
 with
 
 source as (
@@ -40,6 +42,9 @@ renamed as (
         asn,
         as_org
     from source
+    where {{ oie_not_forgotten([
+        ('visitor', 'visitor_id'), ('visitor', 'client_visitor_id'), ('token', 'token')
+    ]) }}
 )
 
 select * from renamed

@@ -5,8 +5,9 @@
     )
 }}
 
--- Leads from `oie campaign create`. A re-import writes a changed lead again with the same
--- created_at and token, so the latest import (imported_at) per lead_id is the lead; rows
+-- Leads from `oie campaign create`, less forgotten people (macros/tombstones.sql). A
+-- re-import writes a changed lead again with the same created_at and token, so the latest
+-- import (imported_at) per lead_id is the lead; rows
 -- landed before imported_at existed fall back to created_at and lose to any later import.
 -- A table, unlike the other staging models: five models read the lead list on every run,
 -- and the latest-import pick is paid once here instead of once per reader.
@@ -20,6 +21,7 @@
 -- is not pruned (as before). Rows written before imported_at existed are all read by the
 -- first build after the upgrade (their table has no oie_loaded_at yet).
 
+-- depends_on: {{ ref('stg_oie__tombstones') }}
 {% set since = oie_leads_since(var('oie_lookback_minutes')) %}
 
 with
@@ -52,7 +54,11 @@ renamed as (
         {{ oie_to_timestamp('imported_at') }} as imported_at,
         attributes
     from source
-    where lead_id is not null
+    where
+        lead_id is not null
+        and {{ oie_not_forgotten([
+            ('email', 'lower(trim(email))'), ('token', 'token'), ('lead', 'lead_id')
+        ]) }}
 ),
 
 imports as (

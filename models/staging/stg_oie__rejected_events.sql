@@ -1,4 +1,6 @@
--- Events and bodies refused by the ingest function or by sealing, with their reason.
+-- Events and bodies refused by the ingest function or by sealing, with their reason; a
+-- refused event of a forgotten visitor or token is dropped (macros/tombstones.sql).
+-- depends_on: {{ ref('stg_oie__tombstones') }}
 with
 
 source as (
@@ -21,6 +23,9 @@ renamed as (
         ip,
         user_agent
     from source
+    where {{ oie_not_forgotten([
+        ('visitor', oie_json_str('event', 'visitor_id')), ('token', oie_json_str('event', 'token'))
+    ]) }}
 )
 
 select * from renamed

@@ -36,7 +36,7 @@ def fail(message: str, exit_code: int = EXIT_BAD_INPUT) -> typer.Exit:
 def friendly_errors() -> Iterator[None]:
     try:
         yield
-    except (typer.Exit, typer.Abort, SystemExit):
+    except (typer.Exit, typer.Abort, SystemExit, typer.BadParameter):
         raise
     except UserError as exc:
         raise fail(str(exc), exc.exit_code) from None

@@ -16,6 +16,7 @@ from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
 from oie.errors import UserError
 from oie.lead_list import CampaignError
+from oie_core import tombstones
 from oie_core.bigquery_client import MISSING_EXTRA, bigquery_client
 from oie_core.raw_schema import RAW_LEADS
 from oie_core.settings import Settings, SettingsError
@@ -113,6 +114,7 @@ def create(
                 encoding=encoding,
                 progress=lambda done: progress.update(task, completed=done),
                 leads_sink=sink,
+                forgotten=tombstones.email_check(settings.landing_dir, settings.tombstone_key),
             )
         except CampaignError as exc:
             raise UserError(str(exc)) from None

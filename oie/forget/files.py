@@ -1,0 +1,162 @@
+"""Erasure from files: sealed landing files and the folder dead letter.
+
+A file that holds none of the person's identifiers is read and left alone (no rewrite, no
+new mtime); one that does is rewritten without their records, into a temp file renamed
+over it, so a reader sees the old file or the new one, never half of either. A record is
+theirs when it contains one of the person's needles (Person.needles): the byte scan that
+decides it is the same one the forget test runs over every store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from oie_core.landing import OPEN_SUFFIX, SEALED_SUFFIX
+from oie_core.tombstones import ERASED_STREAMS
+
+
+@dataclass
+class Needles:
+    folded: list[bytes]  # matched in the lowercased text
+    exact: list[bytes]
+
+    def found_in(self, data: bytes, lowered: bytes | None = None) -> bool:
+        if any(n in data for n in self.exact):
+            return True
+        if not self.folded:
+            return False
+        lowered = data.lower() if lowered is None else lowered
+        return any(n in lowered for n in self.folded)
+
+
+@dataclass
+class FileErasure:
+    files: int = 0  # files rewritten or removed
+    records: int = 0  # lines or batch records removed
+    live: list[Path] = field(default_factory=list)  # open files a live writer holds
+
+
+def landing_files(landing_dir: Path) -> Iterator[Path]:
+    for stream in ERASED_STREAMS:
+        folder = landing_dir / stream
+        if folder.is_dir():
+            yield from sorted(folder.glob(f"dt=*/hr=*/*{SEALED_SUFFIX}"))
+
+
+def erase_landing(landing_dir: Path, needles: Needles, *, dry_run: bool) -> FileErasure:
+    result = FileErasure()
+    for path in landing_files(landing_dir):
+        data = path.read_bytes()
+        lowered = data.lower()
+        if not needles.found_in(data, lowered):
+            continue
+        kept: list[bytes] = []
+        removed = 0
+        for line in data.split(b"\n"):
+            if not line:
+                continue
+            if needles.found_in(line):
+                removed += 1
+            else:
+                kept.append(line)
+        result.files += 1
+        result.records += removed
+        if not dry_run:
+            _replace(path, b"".join(line + b"\n" for line in kept))
+    # A file a live writer still appends to cannot be rewritten under it: the seal after
+    # its writer lets go drops the person's lines by their tombstones (pending.py).
+    for stream in ERASED_STREAMS:
+        folder = landing_dir / stream
+        if folder.is_dir():
+            for path in sorted(folder.glob(f"dt=*/hr=*/*{OPEN_SUFFIX}")):
+                with contextlib.suppress(FileNotFoundError):
+                    if needles.found_in(path.read_bytes()):
+                        result.live.append(path)
+    return result
+
+
+def erase_dead_letter_folder(folder: Path, needles: Needles, *, dry_run: bool) -> FileErasure:
+    """Batches (`<day>/<ms>-<uuid>.json`) lose the person's events and rejected records (a
+    batch left empty is removed); a quarantined file that mentions them is removed whole,
+    with its `.reason`, since it cannot be parsed to take them out."""
+    result = FileErasure()
+    if not folder.is_dir():
+        return result
+    for path in sorted(folder.glob("*/*.json")):
+        data = path.read_bytes()
+        if not needles.found_in(data):
+            continue
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            result.files += 1
+            result.records += 1
+            if not dry_run:
+                path.unlink(missing_ok=True)
+            continue
+        removed = 0
+        for name in ("events", "rejected"):
+            rows = doc.get(name) or []
+            keep = [r for r in rows if not needles.found_in(json.dumps(r).encode())]
+            removed += len(rows) - len(keep)
+            doc[name] = keep
+        result.files += 1
+        result.records += removed
+        if dry_run:
+            continue
+        with _claimed(path) as claimed:
+            if not claimed:  # a replay is sending it right now: the tombstones catch it
+                continue
+            if doc.get("events") or doc.get("rejected"):
+                _replace(path, json.dumps(doc, separators=(",", ":")).encode())
+            else:
+                path.unlink(missing_ok=True)
+    for path in sorted(folder.glob("quarantine/*/*")):
+        if path.suffix == ".reason" or not path.is_file():
+            continue
+        if needles.found_in(path.read_bytes()):
+            result.files += 1
+            result.records += 1
+            if not dry_run:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + ".reason").unlink(missing_ok=True)
+    return result
+
+
+@contextlib.contextmanager
+def _claimed(path: Path) -> Iterator[bool]:
+    """The flock a replay takes on a batch it sends: held, the batch is left to it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    if not content:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f".{path.name}.forget")
+    with open(tmp, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
