@@ -20,7 +20,17 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 
 # Each writes bench/results/<name>.md (and the warehouse also warehouse.json).
-BENCHMARKS = ("ingest", "slow_clients", "pixel", "warehouse", "leads", "cli", "kv", "report")
+BENCHMARKS = (
+    "ingest",
+    "slow_clients",
+    "pixel",
+    "warehouse",
+    "leads",
+    "cli",
+    "kv",
+    "report",
+    "forget",
+)
 
 
 def commands(names: list[str]) -> list[list[str]]:

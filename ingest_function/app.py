@@ -15,9 +15,10 @@ import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache, partial
+from typing import Any
 
 from ingest_function.context import Endpoint
-from ingest_function.endpoints import assets, go, health, identify, personalize, track
+from ingest_function.endpoints import assets, go, health, identify, optout, personalize, track
 from ingest_function.origins import OriginPolicy
 from ingest_function.ratelimit import RateLimiter
 from ingest_function.sinks.base import DeadLetter, Sink
@@ -25,7 +26,7 @@ from ingest_function.sinks.delivery import make_dead_letter, make_primary
 from ingest_function.web import BodyIncomplete, HttpRequest, HttpResponse, error
 from oie_core import tokens
 from oie_core.settings import Settings
-from oie_core.tombstones import TombstoneCache
+from oie_core.tombstones import TombstoneCache, TombstoneKey
 
 log = logging.getLogger("oie.ingest")
 
@@ -35,6 +36,7 @@ ROUTES: dict[str, Endpoint] = {
     "/identify": identify.handle,
     "/personalize": personalize.handle,
     "/health": health.handle,
+    "/optout": optout.handle,
     "/oie.js": assets.handle,
     "/oie-hash.js": assets.handle,
 }
@@ -65,6 +67,13 @@ class Service:
         if self.settings.sink != "local":
             return False  # production tombstones: BigQuery's (docs/privacy.md, not built yet)
         return self.tombstones.forgotten(visitor_ids, token)
+
+    def tombstone_key(self) -> TombstoneKey:
+        return self.tombstones.key()
+
+    def remember_tombstones(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self.tombstones.add(record["kind"], record["key_hash"])
 
     def count_forgotten(self, n: int) -> None:
         with self._sink_lock:

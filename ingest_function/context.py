@@ -5,7 +5,7 @@ modules depend on this description and never import the router (`app.Service`) a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ingest_function.origins import OriginPolicy
 from ingest_function.ratelimit import RateLimiter
@@ -13,6 +13,7 @@ from ingest_function.sinks.base import DeadLetter, Sink
 from ingest_function.web import HttpRequest, HttpResponse
 from oie_core.settings import Settings
 from oie_core.tokens import Keyring
+from oie_core.tombstones import TombstoneKey
 
 
 class Context(Protocol):
@@ -48,6 +49,14 @@ class Context(Protocol):
     @property
     def forgotten_dropped(self) -> int:
         """Events this process dropped for a forgotten visitor or token."""
+        ...
+
+    def tombstone_key(self) -> TombstoneKey:
+        """The key of the tombstones' hashes (SettingsError when production has none)."""
+        ...
+
+    def remember_tombstones(self, records: list[dict[str, Any]]) -> None:
+        """Tombstones this process just recorded: they hold here at once."""
         ...
 
     def count_forgotten(self, n: int) -> None:

@@ -40,6 +40,11 @@ def reached_over_https(settings: Settings, req: HttpRequest, origin: str | None)
     return settings.trusted_proxy != "none" and proto.split(",")[0].strip() == "https"
 
 
+def expire_cookie_header() -> tuple[str, str]:
+    """Deletes the cookie (POST /optout): same name, path and attributes, Max-Age=0."""
+    return ("Set-Cookie", f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax")
+
+
 def set_cookie_header(visitor_id: str, secure: bool) -> tuple[str, str]:
     flag = "; Secure" if secure else ""
     return (

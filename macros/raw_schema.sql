@@ -82,3 +82,8 @@
 {% macro oie_raw_table_names() -%}
   {{ return(['raw_events', 'raw_rejected_events', 'raw_leads', 'raw_tombstones']) }}
 {%- endmacro %}
+
+{% macro oie_raw_expiring_tables() -%}
+  {#- Partitions expire after oie_raw_retention_days (behavioural data only). -#}
+  {{ return(['raw_events', 'raw_rejected_events']) }}
+{%- endmacro %}

@@ -18,12 +18,26 @@
 {%- endmacro %}
 
 {% macro oie_raw_tables_ddl(project, dataset, partition_expiration_days=none) %}
-  {%- set options -%}
-    {%- if partition_expiration_days -%}options (partition_expiration_days = {{ partition_expiration_days }}){%- endif -%}
-  {%- endset -%}
+  {#- Partitions of the behavioural tables (raw_events, raw_rejected_events) expire after
+      `partition_expiration_days`, by default oie_raw_retention_days (docs/privacy.md);
+      lead lists and tombstones never expire. -#}
+  {%- set days = partition_expiration_days or var('oie_raw_retention_days') -%}
   {%- set statements = ["create schema if not exists `" ~ project ~ "`.`" ~ dataset ~ "`"] -%}
   {%- for table in oie_raw_table_names() -%}
+    {%- set options -%}
+      {%- if table in oie_raw_expiring_tables() -%}options (partition_expiration_days = {{ days }}){%- endif -%}
+    {%- endset -%}
     {%- do statements.append(oie_raw_table_ddl(project, dataset, table, options)) -%}
+  {%- endfor -%}
+  {{ return(statements) }}
+{% endmacro %}
+
+{% macro oie_raw_retention_ddl(project, dataset, partition_expiration_days=none) %}
+  {#- A table made earlier (or with another period) takes the current one. -#}
+  {%- set days = partition_expiration_days or var('oie_raw_retention_days') -%}
+  {%- set statements = [] -%}
+  {%- for table in oie_raw_expiring_tables() -%}
+    {%- do statements.append("alter table `" ~ project ~ "`.`" ~ dataset ~ "`.`" ~ table ~ "` set options (partition_expiration_days = " ~ days ~ ")") -%}
   {%- endfor -%}
   {{ return(statements) }}
 {% endmacro %}
@@ -35,6 +49,9 @@
   {% endif %}
   {% set dataset = var('oie_raw_dataset') or target.schema %}
   {% for statement in oie_raw_tables_ddl(target.project, dataset, partition_expiration_days) %}
+    {% do run_query(statement) %}
+  {% endfor %}
+  {% for statement in oie_raw_retention_ddl(target.project, dataset, partition_expiration_days) %}
     {% do run_query(statement) %}
   {% endfor %}
   {#- `create table if not exists` leaves a table made by an earlier version as it was: the

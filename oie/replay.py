@@ -75,6 +75,7 @@ def replay(
             events=[e | {"received_at": stamp} for e in stored.events],
             rejected=[r | {"received_at": stamp} for r in stored.rejected],
             received_at=now,
+            tombstones=stored.tombstones,
         )
         try:
             primary.write(batch)

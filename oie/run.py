@@ -160,13 +160,34 @@ def parse_vars(text: str | None) -> dict[str, Any]:
 def step_seal(settings: Settings, options: RunOptions) -> StepResult:
     from oie_core import landing
     from oie_core.erasure_pending import scrub
+    from oie_core.retention import expire_landing
 
     sealed = landing.seal_stale(settings.landing_dir)
     detail = _describe_seal(sealed)
     dropped = scrub(settings)
     if dropped:
         detail += f", {dropped} line(s) of forgotten people dropped"
+    if settings.target == "local":
+        days, as_of = _retention(options)
+        expired = expire_landing(settings.landing_dir, days, as_of)
+        if expired.partitions:
+            detail += (
+                f", {expired.partitions} day partition(s) past oie_raw_retention_days "
+                f"({days}) removed"
+            )
     return StepResult("seal", "ok", detail)
+
+
+def _retention(options: RunOptions) -> tuple[int, float | None]:
+    """oie_raw_retention_days and the clock it is measured on (oie_as_of, else now), as
+    the build about to run will read them."""
+    merged = {**dbt_vars.project_vars(), **options.dbt_vars}
+    as_of = merged.get("oie_as_of")
+    when = None
+    if as_of:
+        when = datetime.fromisoformat(str(as_of).replace("Z", "+00:00"))
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return int(merged["oie_raw_retention_days"]), when.timestamp() if when else None
 
 
 def _describe_seal(sealed: object) -> str:
@@ -438,6 +459,14 @@ def execute(
 
     def waiting(holder: str) -> None:
         out.print(f"waiting for the running pipeline to finish ({holder})")
+
+    if settings.ip_mode == "raw":
+        # Said on every run: a setting that keeps personal data whole must not go unnoticed.
+        out.print(
+            "[bold yellow]warning:[/] OIE_IP_MODE=raw: visitors' full IP addresses are "
+            "landed and kept (personal data); truncate (the default), hash or drop keeps "
+            "them out (PRIVACY.md)"
+        )
 
     with run_lock(settings.data_dir, wait=wait, timeout_s=wait_timeout, on_wait=waiting):
 

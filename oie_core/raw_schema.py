@@ -96,6 +96,10 @@ class RawTable:
     partition_column: str
     cluster_by: tuple[str, ...]
     freshness: Freshness | None = None
+    # Behavioural data: its partitions expire after oie_raw_retention_days (BigQuery) and its
+    # landing partitions are removed by `oie run` (oie_core/retention.py). Lead lists and
+    # tombstones never expire.
+    expires: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -111,6 +115,7 @@ class RawTable:
 
 RAW_EVENTS = RawTable(
     name="raw_events",
+    expires=True,
     stream="events",
     description="One row per accepted event, with the server's fields (docs/design.md).",
     partition_column="received_at",
@@ -175,6 +180,7 @@ RAW_EVENTS = RawTable(
 
 RAW_REJECTED_EVENTS = RawTable(
     name="raw_rejected_events",
+    expires=True,
     stream="rejected",
     description="Events and bodies the ingest function (or sealing) refused, with the reason.",
     partition_column="received_at",
@@ -362,6 +368,11 @@ def render_macro_sql() -> str:
         "",
         "{% macro oie_raw_table_names() -%}",
         "  {{ return([" + ", ".join(f"'{t.name}'" for t in RAW_TABLES) + "]) }}",
+        "{%- endmacro %}",
+        "",
+        "{% macro oie_raw_expiring_tables() -%}",
+        "  {#- Partitions expire after oie_raw_retention_days (behavioural data only). -#}",
+        "  {{ return([" + ", ".join(f"'{t.name}'" for t in RAW_TABLES if t.expires) + "]) }}",
         "{%- endmacro %}",
     ]
     return "\n".join(out) + "\n"

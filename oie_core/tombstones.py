@@ -188,6 +188,9 @@ class TombstoneCache:
                 self._loaded_at = now
         return self._tombstones
 
+    def key(self) -> TombstoneKey:
+        return self._key()
+
     def add(self, kind: str, key_hash: str) -> None:
         with self._lock:
             self._added.setdefault(kind, set()).add(key_hash)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from ingest_function.consent import gpc
 from ingest_function.context import Context
 from ingest_function.cookie import cookie_visitor_id
 from ingest_function.enrich import resolve_client, server_fields
@@ -51,7 +52,8 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
         ts=int(now * 1000),
         sent_at=None,
         event_at=now,
-        visitor_id=cookie_visitor_id(req),
+        # Global Privacy Control: the click is still counted, but no visitor is attached.
+        visitor_id=None if gpc(req) else cookie_visitor_id(req),
         client_visitor_id=None,
         client_session_id=None,
         token=token if shape_ok else None,

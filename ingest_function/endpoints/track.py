@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ingest_function.consent import gpc
 from ingest_function.context import Context
 from ingest_function.cookie import (
     cookie_allowed,
@@ -101,6 +102,10 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
         if not origin:
             return error(403, "missing_origin", "no Origin or Referer header")
         return error(403, "origin_not_allowed", "origin is not on the allow-list")
+
+    if gpc(req):
+        # Global Privacy Control: the person said no. Nothing is read, landed or set.
+        return json_response(200, {"accepted": 0, "rejected": 0, "gpc": True}, cors)
 
     raw_type = req.headers.get("Content-Type") or ""
     content_type = raw_type.split(";", 1)[0].strip().lower()

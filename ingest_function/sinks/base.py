@@ -43,14 +43,19 @@ class Batch:
     events: list[dict[str, Any]]
     rejected: list[dict[str, Any]]
     received_at: float = field(default_factory=time.time)
+    # Forgotten identifiers' keyed hashes (POST /optout; oie_core/tombstones.py).
+    tombstones: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc = {
             "version": 1,
             "received_at": iso_ms(self.received_at),
             "events": self.events,
             "rejected": self.rejected,
         }
+        if self.tombstones:
+            doc["tombstones"] = self.tombstones
+        return doc
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Batch:
@@ -60,6 +65,7 @@ class Batch:
             events=doc.get("events") or [],
             rejected=doc.get("rejected") or [],
             received_at=received,
+            tombstones=doc.get("tombstones") or [],
         )
 
 
@@ -77,7 +83,7 @@ def parse_dead_letter(raw: bytes) -> Batch:
         raise BadDeadLetter(f"not JSON ({str(exc)[:80]})") from None
     if not isinstance(doc, dict):
         raise BadDeadLetter("not a JSON object")
-    for name in ("events", "rejected"):
+    for name in ("events", "rejected", "tombstones"):
         rows = doc.get(name) or []
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise BadDeadLetter(f'"{name}" is not a list of objects')

@@ -22,12 +22,13 @@ from typing import Any
 
 from ingest_function.sinks.base import Batch, SinkError
 from oie_core.bigquery_client import bigquery_client
-from oie_core.raw_schema import RAW_EVENTS, RAW_REJECTED_EVENTS
+from oie_core.raw_schema import RAW_EVENTS, RAW_REJECTED_EVENTS, RAW_TOMBSTONES
 from oie_core.settings import Settings
 
 # (name, BigQuery type, mode) in landing-line order, from the one raw-schema declaration.
 RAW_EVENTS_SCHEMA = RAW_EVENTS.bigquery_schema()
 RAW_REJECTED_SCHEMA = RAW_REJECTED_EVENTS.bigquery_schema()
+RAW_TOMBSTONES_SCHEMA = RAW_TOMBSTONES.bigquery_schema()
 _JSON_COLUMNS = RAW_EVENTS.columns_of_type("json") | RAW_REJECTED_EVENTS.columns_of_type("json")
 
 
@@ -52,6 +53,10 @@ def event_row(event: dict[str, Any]) -> dict[str, Any]:
 
 def rejected_row(record: dict[str, Any]) -> dict[str, Any]:
     return _row(record, RAW_REJECTED_SCHEMA)
+
+
+def tombstone_row(record: dict[str, Any]) -> dict[str, Any]:
+    return _row(record, RAW_TOMBSTONES_SCHEMA)
 
 
 def insert_all_rows(batch: Batch) -> tuple[list[dict[str, Any]], list[str]]:
@@ -217,6 +222,7 @@ class BigQuerySink:
             for table, records, schema, name in (
                 (self.events_table, batch.events, RAW_EVENTS_SCHEMA, "RawEvent"),
                 (self.rejected_table, batch.rejected, RAW_REJECTED_SCHEMA, "RawRejected"),
+                (RAW_TOMBSTONES.name, batch.tombstones, RAW_TOMBSTONES_SCHEMA, "RawTombstone"),
             ):
                 if not records:
                     continue
@@ -242,10 +248,14 @@ class BigQuerySink:
             )
             if errors:
                 raise SinkError(f"insertAll row errors: {str(errors)[:300]}")
-        if batch.rejected:
-            rows = [rejected_row(r) for r in batch.rejected]
+        for table, rows in (
+            (self.rejected_table, [rejected_row(r) for r in batch.rejected]),
+            (RAW_TOMBSTONES.name, [tombstone_row(r) for r in batch.tombstones]),
+        ):
+            if not rows:
+                continue
             errors = client.insert_rows_json(
-                f"{table_ref}.{self.rejected_table}", rows, retry=None, timeout=timeout
+                f"{table_ref}.{table}", rows, retry=None, timeout=timeout
             )
             if errors:
                 raise SinkError(f"insertAll row errors: {str(errors)[:300]}")

@@ -22,6 +22,8 @@ class LocalSink:
             self.writer.write("rejected", encode_lines(batch.rejected), batch.received_at)
         if batch.events:
             self.writer.write("events", encode_lines(batch.events), batch.received_at)
+        if batch.tombstones:
+            self.writer.write("tombstones", encode_lines(batch.tombstones), batch.received_at)
 
     def health(self) -> dict[str, Any]:
         ok, detail = folder_health(self.landing_dir)

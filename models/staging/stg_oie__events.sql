@@ -1,7 +1,6 @@
 -- One row per landed event line: renamed and typed, nothing else. Duplicates (at-least-once
 -- landing) and invalid rows are handled downstream. A forgotten visitor or token is dropped
 -- here (macros/tombstones.sql).
--- depends_on: {{ ref('stg_oie__tombstones') }}
 with
 
 source as (

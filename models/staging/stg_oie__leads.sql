@@ -21,7 +21,6 @@
 -- is not pruned (as before). Rows written before imported_at existed are all read by the
 -- first build after the upgrade (their table has no oie_loaded_at yet).
 
--- depends_on: {{ ref('stg_oie__tombstones') }}
 {% set since = oie_leads_since(var('oie_lookback_minutes')) %}
 
 with

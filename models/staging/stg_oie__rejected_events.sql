@@ -1,6 +1,5 @@
 -- Events and bodies refused by the ingest function or by sealing, with their reason; a
 -- refused event of a forgotten visitor or token is dropped (macros/tombstones.sql).
--- depends_on: {{ ref('stg_oie__tombstones') }}
 with
 
 source as (

@@ -1,5 +1,6 @@
--- One row per forgotten identifier (oie forget, POST /optout): its kind and keyed hash.
--- Every other staging model anti-joins this list (macros/tombstones.sql).
+-- One row per forgotten identifier (oie forget, POST /optout): its kind and keyed hash,
+-- first recorded when. The other staging models anti-join the same source
+-- (macros/tombstones.sql); this model shows the list to analysts and tests it.
 with
 
 source as (
@@ -19,4 +20,11 @@ renamed as (
     where kind is not null and key_hash is not null
 )
 
-select * from renamed
+-- An identifier forgotten twice (an opt-out, then an erasure) is one row.
+select
+    kind || ':' || key_hash as tombstone_key,
+    kind,
+    key_hash,
+    min(created_at) as created_at
+from renamed
+group by kind, key_hash

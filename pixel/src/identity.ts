@@ -40,14 +40,19 @@ export const allowed = () =>
   consent && !refused() && !(optedOut = optedOut ?? getCookie(OPTOUT) == "1");
 export const setConsent = (g: boolean) => (consent = g);
 
-/** Forget the visitor: clear both stores and remember only the choice. */
-export function optOut(): void {
+/** Forget the visitor: clear both stores and remember only the choice. Returns the id
+ *  the visitor had (stored or in use), for the collector to forget too. */
+export function optOut(): string | null {
+  const st = lsGet(KEY);
+  const c = getCookie(COOKIE).split(".")[0];
+  const v = id ? id.v : st && st.v ? st.v : UUID.test(c) ? c : null;
   optedOut = true;
   id = null;
   lsSet(KEY, 0);
   lsSet("_oie_queue", 0);
   setCookie(COOKIE, "", -1);
   setCookie(OPTOUT, "1", 1825);
+  return v;
 }
 
 export function setToken(t: string | null): void {

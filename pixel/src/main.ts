@@ -6,12 +6,14 @@
 //   oie('track', type, data)  an event of a docs/design.md type the pixel cannot see itself
 //                             (e.g. 'video' for an embedded player, 'form_submit' for a widget)
 //   oie('identify', token)    attach an 11-character token to this visitor
-//   oie('optout')             forget the visitor on this browser and stop tracking
+//   oie('optout')             forget the visitor on this browser and at the collector, and
+//                             stop tracking
 // Consent mode (data-consent="required"): nothing is stored or sent until the site calls
 // window.oieConsent(true) (or sets window.oieConsent = true before the tag loads).
 import { start } from "./capture";
 import { clearPending, drain, emit, view } from "./core";
-import { mark, w } from "./env";
+import { endpoint } from "./config";
+import { mark, nav, w } from "./env";
 import { optOut, setConsent, setToken } from "./identity";
 import { startPersonalize } from "./personalize";
 
@@ -21,7 +23,9 @@ const W = w as any;
 function api(cmd: string, a?: any, b?: any): void {
   if (cmd == "track") emit(a, b);
   if (cmd == "identify") setToken(a);
-  if (cmd == "optout") optOut(), clearPending();
+  // The collector expires its HttpOnly cookie and forgets the visitor (POST /optout,
+  // body: the visitor id as text; a beacon carries the cookie and outlives the page).
+  if (cmd == "optout") nav.sendBeacon(endpoint + "/optout", optOut() || ""), clearPending();
 }
 
 // A second copy of the tag on the same page does nothing.

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        post_hook="{{ oie_expire_rows('received_at') }}",
         unique_key='event_id',
         partition_by=oie_partition_by('clicked_at'),
         cluster_by=['token'],

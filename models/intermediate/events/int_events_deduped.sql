@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        post_hook="{{ oie_expire_rows('received_at') }}",
         unique_key='event_key',
         partition_by=oie_partition_by('event_at'),
         cluster_by=['visitor_id', 'event_type'],

@@ -3,6 +3,8 @@
 --  * token: the visitor arrived with the lead's email-link token
 -- A token seen on many visitors or networks was most likely forwarded: only its first
 -- visitor stays linked (lower confidence); the others are recorded, not merged.
+-- A visitor idle for oie_identity_ttl_days (its last session ended that long before the
+-- scoring clock) is no one's any more: its link expires (docs/privacy.md).
 
 with
 
@@ -27,6 +29,16 @@ lead_by_email as (
 
 evidence as (
     select * from {{ ref('int_identity_evidence') }}
+),
+
+expired_visitors as (
+    select visitor_id
+    from {{ ref('int_sessions') }}
+    where visitor_id is not null and visitor_id in (select evidence.visitor_id from evidence)
+    group by visitor_id
+    having max(ended_at) < {{ oie_timestamp_add(
+        'day', -1 * var('oie_identity_ttl_days') | int, oie_as_of(var('oie_as_of'))
+    ) }}
 ),
 
 token_visitors as (
@@ -86,6 +98,7 @@ select
     true as is_linkable,
     {{ var('oie_confidence_email_hash') }} as confidence
 from email_candidates
+where visitor_id not in (select expired.visitor_id from expired_visitors as expired)
 
 union all
 
@@ -107,3 +120,5 @@ select
         else 0.0
     end as confidence
 from token_candidates
+-- after the arrival ranks: an expired first arrival does not promote a forwarded copy
+where visitor_id not in (select expired.visitor_id from expired_visitors as expired)

@@ -1,6 +1,7 @@
 {{
     config(
         materialized='incremental',
+        post_hook="{{ oie_expire_rows('last_received_at') }}",
         unique_key='evidence_key',
         cluster_by=['identifier'],
     )

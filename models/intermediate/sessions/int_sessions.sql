@@ -5,7 +5,8 @@
         partition_by=oie_partition_by('started_at'),
         cluster_by=['visitor_id'],
         post_hook=[
-            "{% if oie_is_incremental() %}delete from {{ this }} where started_at is null{% endif %}"
+            "{% if oie_is_incremental() %}delete from {{ this }} where started_at is null{% endif %}",
+            "{{ oie_expire_rows('last_received_at') }}",
         ],
     )
 }}

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from playwright.sync_api import BrowserContext, Page
 
 from oie.example_site import ExampleSite
+from oie_core import tombstones
 from tests.python.helpers.servers import IngestServer
 from tests.python.pixel.support import (
     TOKEN,
@@ -264,9 +265,18 @@ def test_optout_clears_identity_and_stops_tracking(
     page: Page, context: BrowserContext, site: ExampleSite, collector: IngestServer
 ):
     page.goto(f"{site.url}/?i={TOKEN}")
-    visitor_id(page)
+    vid = visitor_id(page)
     page.evaluate("localStorage.setItem('_oie_queue', '[]')")  # as if a batch waited
     page.evaluate("oie('optout')")
+    # The collector was told (POST /optout): it records the visitor's tombstone, a keyed
+    # hash under its own secret (docs/privacy.md), never the id itself.
+    key = tombstones.TombstoneKey((collector.data_dir / "tombstone_secret").read_text().strip())
+    wanted = key.hash("visitor", vid)
+    wait_for(
+        lambda: wanted in {r["key_hash"] for r in collector.landed("tombstones")},
+        what="the visitor's tombstone",
+    )
+    assert vid not in json.dumps(collector.landed("tombstones"))
     assert page.evaluate("localStorage.getItem('_oie_visitor')") is None
     assert page.evaluate("localStorage.getItem('_oie_queue')") is None
     assert cookie(context, "_oie_vid") is None

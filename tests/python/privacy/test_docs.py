@@ -81,3 +81,13 @@ def test_privacy_notice_commands_run(cli: Cli) -> None:
     (block,) = console_blocks((REPO / "PRIVACY.md").read_text())
     dry, real = (shell(line, cli.data_dir, cli.cwd).stdout for line in block)
     assert "would remove" in dry and "removed 1 row(s)" in real
+
+
+def test_readme_privacy_commands_run(cli: Cli) -> None:
+    _hold_ada(cli)
+    readme = (REPO / "README.md").read_text()
+    text = readme[readme.index("## Privacy: erasure") :]
+    (block,) = console_blocks(text)
+    dry, real = (shell(line, cli.data_dir, cli.cwd).stdout for line in block)
+    assert "tokens.sqlite: would remove 1 row(s)" in dry
+    assert "tokens.sqlite: removed 1 row(s)" in real

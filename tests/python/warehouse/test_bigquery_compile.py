@@ -9,6 +9,7 @@ import re
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -33,10 +34,12 @@ def _env(tmp: Path, mode: str) -> dict[str, str]:
     return env
 
 
-def _dbt_compile(tmp: Path, mode: str, *extra_args: str) -> str:
+def _dbt_compile(
+    tmp: Path, mode: str, *extra_args: str, more_vars: dict[str, Any] | None = None
+) -> str:
     args = warehouse.dbt_command(
         "compile",
-        vars={"oie_offline_compile": mode},
+        vars={"oie_offline_compile": mode, **(more_vars or {})},
         extra_args=["--no-populate-cache", "--no-introspect", *extra_args],
     )
     env = _env(tmp, mode)
@@ -258,7 +261,38 @@ def test_raw_table_ddl_is_the_raw_schema(raw_tables_ddl: list[str], table: RawTa
     assert _ddl_columns(ddl) == list(table.bigquery_schema())
     assert f"partition by date({table.partition_column})" in ddl
     assert f"cluster by {', '.join(table.cluster_by)} " in ddl
-    assert "options (partition_expiration_days = 400)" in ddl
+    if table.expires:  # behavioural data; lead lists and tombstones never expire
+        assert ddl.endswith("options (partition_expiration_days = 400)")
+    else:
+        assert "partition_expiration_days" not in ddl
+
+
+def test_raw_tables_expire_after_the_retention_var_by_default(compiled: dict[str, Path]) -> None:
+    inline = (
+        "{{ (oie_raw_tables_ddl('oie-offline', 'oie') + oie_raw_retention_ddl('oie-offline',"
+        " 'oie')) | join(';\\n') }}"
+    )
+    out = _dbt_compile(
+        compiled["full"].parents[1],
+        "full",
+        "--quiet",
+        "--output",
+        "json",
+        "--inline",
+        inline,
+        more_vars={"oie_raw_retention_days": 31},
+    )
+    statements = json.loads(out[out.index("{") :])["compiled"].split(";\n")
+    expiring = sorted(t.name for t in RAW_TABLES if t.expires)
+    assert expiring == ["raw_events", "raw_rejected_events"]
+    for name in expiring:
+        assert _ddl_of(statements, name).endswith("options (partition_expiration_days = 31)")
+        alter = (
+            f"alter table `oie-offline`.`oie`.`{name}` set options (partition_expiration_days = 31)"
+        )
+        assert alter in statements
+    for statement in statements:
+        assert check_statement(statement) == [], statement
 
 
 def test_local_landing_columns_match_the_bigquery_raw_tables(raw_tables_ddl: list[str]) -> None:
