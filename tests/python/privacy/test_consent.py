@@ -154,3 +154,13 @@ def test_raw_ip_mode_is_warned_about_on_every_run(tmp_path: Path) -> None:
         assert "warning: OIE_IP_MODE=raw: visitors' full IP addresses" in proc.stdout
     quiet = Cli(cli_env(tmp_path / "data", OIE_IP_MODE="truncate"), work)("run", "--skip-dbt")
     assert quiet.returncode == 0 and "OIE_IP_MODE" not in quiet.stdout
+
+
+def test_optout_without_a_tombstone_secret_in_production_is_503(tmp_path: Path) -> None:
+    env = {"OIE_TARGET": "bigquery", "OIE_BQ_PROJECT": "acme-prod"}  # production, no secret
+    with start_ingest_server(env, data_dir=tmp_path / "data") as srv:
+        reply = _optout(srv, b"vis-no-secret-1")
+        assert reply.status == 503 and reply.json()["error"] == "not_configured"
+        assert "OIE_TOMBSTONE_SECRET" in reply.json()["detail"]
+        assert "Max-Age=0" in (reply.headers.get("set-cookie") or "")  # still expired
+        assert srv.landed("tombstones") == []
