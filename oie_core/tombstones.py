@@ -64,9 +64,14 @@ class Tombstones:
     """The forgotten identifiers' hashes, by kind."""
 
     by_kind: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    size: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        # Read on every event the ingest function checks: counted once.
+        object.__setattr__(self, "size", sum(len(v) for v in self.by_kind.values()))
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self.by_kind.values())
+        return self.size
 
     def holds(self, kind: str, key_hash: str) -> bool:
         return key_hash in self.by_kind.get(kind, ())
@@ -201,7 +206,7 @@ class TombstoneCache:
     def forgotten(self, visitor_ids: Iterable[str | None], token: str | None) -> bool:
         """Whether any of these visitor ids, or the token, is tombstoned."""
         tombstones = self.current()
-        if not len(tombstones):
+        if not tombstones.size:
             return False
         if self._hash is None:
             # A pixel sends its visitor id with every event: hash each one once.

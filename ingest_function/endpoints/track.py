@@ -156,11 +156,7 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
     if cookie_vid and ctx.forgotten((cookie_vid,), None):
         cookie_vid, cookie_ok = None, False  # a forgotten visitor's cookie is not renewed
     events, rejected = build_events(ctx, raw_events, doc.get("meta"), server, cookie_vid)
-    landed = [
-        e
-        for e in events
-        if not ctx.forgotten((e["visitor_id"], e["client_visitor_id"]), e["token"])
-    ]
+    landed = _not_forgotten(ctx, events)
     if len(landed) != len(events):
         # Accepted (the pixel must not retry them) but landed nowhere: a rejected line would
         # keep the very identifiers that were erased.
@@ -183,6 +179,21 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
         payload["vid"] = svid
         headers.append(set_cookie_header(svid, reached_over_https(s, req, origin)))
     return json_response(200, payload, headers)
+
+
+def _not_forgotten(ctx: Context, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of no tombstoned visitor or token; a batch's events share their ids, so
+    each distinct (visitor, browser's visitor, token) is checked once."""
+    verdicts: dict[tuple[str | None, str | None, str | None], bool] = {}
+    kept = []
+    for e in events:
+        ids = (e["visitor_id"], e["client_visitor_id"], e["token"])
+        gone = verdicts.get(ids)
+        if gone is None:
+            gone = verdicts[ids] = ctx.forgotten(ids[:2], ids[2])
+        if not gone:
+            kept.append(e)
+    return kept
 
 
 def build_events(
