@@ -19,8 +19,10 @@
   {%- if target.type == 'duckdb' -%}
     {{ return(oie_landing_has_files('tombstones')) }}
   {%- endif -%}
-  {%- set result = run_query("select count(*) from " ~ source('oie', 'raw_tombstones')) -%}
-  {{ return(result.columns[0].values()[0] > 0) }}
+  {#- BigQuery: the anti-join needs the key table in oie_private_dataset, which comes with
+      erasure on BigQuery (docs/privacy.md, "Not built yet"); until then a build neither
+      reads raw_tombstones (a dataset made before it existed has none) nor filters. -#}
+  {{ return(false) }}
 {%- endmacro %}
 
 {% macro oie_tombstone_key_pads() -%}
