@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from oie_core import tombstones as tb
-from oie_core.landing import OPEN_SUFFIX, SEALED_SUFFIX
+from oie_core.landing import OPEN_SUFFIX, SEALED_SUFFIX, replace_whole
 from oie_core.settings import Settings
 
 PENDING_FILE = "forget-pending.json"
@@ -89,13 +89,7 @@ def _drop_lines(path: Path, key: tb.TombstoneKey, stones: tb.Tombstones) -> int:
         else:
             kept.append(line)
     if dropped:
-        content = b"".join(line + b"\n" for line in kept)
-        if content:
-            tmp = path.with_name(f".{path.name}.forget")
-            tmp.write_bytes(content)
-            os.replace(tmp, path)
-        else:
-            path.unlink()
+        replace_whole(path, b"".join(line + b"\n" for line in kept))
     return dropped
 
 

@@ -386,6 +386,21 @@ def seal_stale(landing_dir: Path, now: float | None = None) -> SealReport:
     return report
 
 
+def replace_whole(path: Path, content: bytes) -> None:
+    """Put `content` in place of a sealed file (an erasure's rewrite): written beside it and
+    renamed over it, so a reader sees the old file or the new one, never half; empty
+    content removes the file. The temp name ends in `.forget`: no reader's glob takes it."""
+    if not content:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(f".{path.name}.forget")
+    with open(tmp, "wb") as fh:
+        fh.write(content)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
 def _read_all(fd: int) -> bytes:
     chunks: list[bytes] = []
     while True:

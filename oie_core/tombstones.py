@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from oie_core.hashing import normalize_email
+from oie_core.landing import iso_ms
 
 KINDS = ("email", "token", "visitor", "lead")
 STREAM = "tombstones"
@@ -79,8 +80,6 @@ class Tombstones:
 
 def records(key: TombstoneKey, identifiers: Iterable[tuple[str, str]], now: float) -> list[dict]:
     """Landing lines for (kind, identifier) pairs, one per distinct hash."""
-    from oie_core.landing import iso_ms  # landing imports nothing of ours: no cycle
-
     seen: set[tuple[str, str]] = set()
     out = []
     for kind, value in identifiers:

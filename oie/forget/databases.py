@@ -42,7 +42,8 @@ def erase_sqlite(path: Path, needles: Needles, *, dry_run: bool) -> TableErasure
         ]
         for table in tables:
             columns = [r[1] for r in db.execute(f'PRAGMA table_info("{table}")')]
-            where, args = _sqlite_condition(columns, needles)
+            texts = [f'CAST("{column}" AS TEXT)' for column in columns]
+            where, args = _any_needle(texts, needles, "instr({text}, ?) > 0")
             if not where:
                 continue
             count = db.execute(f'SELECT count(*) FROM "{table}" WHERE {where}', args).fetchone()
@@ -57,18 +58,19 @@ def erase_sqlite(path: Path, needles: Needles, *, dry_run: bool) -> TableErasure
     return result
 
 
-def _sqlite_condition(columns: list[str], needles: Needles) -> tuple[str, list[str]]:
+def _any_needle(texts: list[str], needles: Needles, contains: str) -> tuple[str, list[str]]:
+    """A WHERE condition (and its arguments) true when any of the text expressions holds a
+    needle: `contains` is the engine's substring test, with `{text}` and one `?`."""
     parts: list[str] = []
     args: list[str] = []
-    for column in columns:
-        text = f'CAST("{column}" AS TEXT)'
+    for text in texts:
         for needle in needles.exact:
-            parts.append(f"instr({text}, ?) > 0")
+            parts.append(contains.format(text=text))
             args.append(needle.decode())
         for needle in needles.folded:
-            parts.append(f"instr(lower({text}), ?) > 0")
+            parts.append(contains.format(text=f"lower({text})"))
             args.append(needle.decode())
-    return " OR ".join(parts), args
+    return " or ".join(parts), args
 
 
 def erase_duckdb(path: Path, needles: Needles, *, dry_run: bool) -> TableErasure:
@@ -84,7 +86,13 @@ def erase_duckdb(path: Path, needles: Needles, *, dry_run: bool) -> TableErasure
                 "WHERE table_schema = ? AND table_name = ? AND table_catalog = current_database()",
                 [schema, table],
             ).fetchall()
-            where, args = _duckdb_condition(columns, needles)
+            texts = [
+                f'cast("{column}" as varchar)'
+                for column, data_type in columns
+                # numbers, dates and booleans hold no identifier
+                if data_type.startswith(_DUCKDB_TEXT_TYPES) or data_type.endswith(("[]", ")"))
+            ]
+            where, args = _any_needle(texts, needles, "contains({text}, ?)")
             if not where:
                 continue
             name = f'"{schema}"."{table}"'
@@ -97,22 +105,6 @@ def erase_duckdb(path: Path, needles: Needles, *, dry_run: bool) -> TableErasure
     if result.rows and not dry_run:
         compact_duckdb(path)
     return result
-
-
-def _duckdb_condition(columns: list[tuple[str, str]], needles: Needles) -> tuple[str, list[str]]:
-    parts: list[str] = []
-    args: list[str] = []
-    for column, data_type in columns:
-        if not (data_type.startswith(_DUCKDB_TEXT_TYPES) or data_type.endswith(("[]", ")"))):
-            continue  # numbers, dates and booleans hold no identifier
-        text = f'cast("{column}" as varchar)'
-        for needle in needles.exact:
-            parts.append(f"contains({text}, ?)")
-            args.append(needle.decode())
-        for needle in needles.folded:
-            parts.append(f"contains(lower({text}), ?)")
-            args.append(needle.decode())
-    return " or ".join(parts), args
 
 
 def compact_duckdb(path: Path) -> None:

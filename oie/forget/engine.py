@@ -39,7 +39,6 @@ class ForgetReport:
     person: Person
     dry_run: bool
     stores: list[StoreResult] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
     tombstones: int = 0
 
     @property
@@ -92,15 +91,13 @@ def forget(
     ]
     report.tombstones = len(records)
     if not dry_run:
-        # Kept even when nothing is held: later events and imports stay suppressed.
         tb.write_warehouse_key(data_dir, key)
-    if records and not dry_run:
-        writer = landing.LandingWriter(landing_dir, background_rotation=False)
-        writer.write_records(tb.STREAM, records, now)
-        writer.close()
+        if records:  # kept even when nothing is held: later events and imports stay suppressed
+            writer = landing.LandingWriter(landing_dir, background_rotation=False)
+            writer.write_records(tb.STREAM, records, now)
+            writer.close()
 
-    folded, exact = person.needles()
-    needles = Needles(folded, exact)
+    needles = Needles(*person.needles())
     erased = erase_landing(landing_dir, needles, dry_run=dry_run)
     add(StoreResult("landing files", erased.records, f"line(s) from {erased.files} file(s)"))
     if erased.live and not dry_run:

@@ -10,14 +10,13 @@ decides it is the same one the forget test runs over every store.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from oie_core.landing import OPEN_SUFFIX, SEALED_SUFFIX
+from ingest_function.sinks.dead_letter import QUARANTINE, FolderDeadLetter
+from oie_core.landing import OPEN_SUFFIX, SEALED_SUFFIX, replace_whole
 from oie_core.tombstones import ERASED_STREAMS
 
 
@@ -68,9 +67,10 @@ def erase_landing(landing_dir: Path, needles: Needles, *, dry_run: bool) -> File
         result.files += 1
         result.records += removed
         if not dry_run:
-            _replace(path, b"".join(line + b"\n" for line in kept))
+            replace_whole(path, b"".join(line + b"\n" for line in kept))
     # A file a live writer still appends to cannot be rewritten under it: the seal after
-    # its writer lets go drops the person's lines by their tombstones (pending.py).
+    # its writer lets go drops the person's lines by their tombstones
+    # (oie_core/erasure_pending.py).
     for stream in ERASED_STREAMS:
         folder = landing_dir / stream
         if folder.is_dir():
@@ -82,13 +82,15 @@ def erase_landing(landing_dir: Path, needles: Needles, *, dry_run: bool) -> File
 
 
 def erase_dead_letter_folder(folder: Path, needles: Needles, *, dry_run: bool) -> FileErasure:
-    """Batches (`<day>/<ms>-<uuid>.json`) lose the person's events and rejected records (a
-    batch left empty is removed); a quarantined file that mentions them is removed whole,
-    with its `.reason`, since it cannot be parsed to take them out."""
+    """Batches lose the person's events and rejected records (a batch left empty is
+    removed); a quarantined file that mentions them is removed whole, with its `.reason`,
+    since it cannot be parsed to take them out. The batches and the claim on one are the
+    store's own (FolderDeadLetter, as `oie replay` sees them): a batch a live replay holds
+    is left to it, and staging drops what it lands by the tombstones."""
     result = FileErasure()
-    if not folder.is_dir():
-        return result
-    for path in sorted(folder.glob("*/*.json")):
+    store = FolderDeadLetter(folder)
+    for item in store.items():
+        path = Path(item.key)
         data = path.read_bytes()
         if not needles.found_in(data):
             continue
@@ -96,30 +98,25 @@ def erase_dead_letter_folder(folder: Path, needles: Needles, *, dry_run: bool) -
             doc = json.loads(data)
         except ValueError:
             doc = None
+        result.files += 1
         if not isinstance(doc, dict):
-            result.files += 1
             result.records += 1
-            if not dry_run:
-                path.unlink(missing_ok=True)
+            if not dry_run and store.claim(item):
+                store.remove(item)
             continue
-        removed = 0
         for name in ("events", "rejected"):
             rows = doc.get(name) or []
             keep = [r for r in rows if not needles.found_in(json.dumps(r).encode())]
-            removed += len(rows) - len(keep)
+            result.records += len(rows) - len(keep)
             doc[name] = keep
-        result.files += 1
-        result.records += removed
-        if dry_run:
+        if dry_run or not store.claim(item):
             continue
-        with _claimed(path) as claimed:
-            if not claimed:  # a replay is sending it right now: the tombstones catch it
-                continue
-            if doc.get("events") or doc.get("rejected"):
-                _replace(path, json.dumps(doc, separators=(",", ":")).encode())
-            else:
-                path.unlink(missing_ok=True)
-    for path in sorted(folder.glob("quarantine/*/*")):
+        if doc["events"] or doc["rejected"]:
+            replace_whole(path, json.dumps(doc, separators=(",", ":")).encode())
+            store.release(item)
+        else:
+            store.remove(item)
+    for path in sorted(folder.glob(f"{QUARANTINE}/*/*")):
         if path.suffix == ".reason" or not path.is_file():
             continue
         if needles.found_in(path.read_bytes()):
@@ -129,34 +126,3 @@ def erase_dead_letter_folder(folder: Path, needles: Needles, *, dry_run: bool) -
                 path.unlink(missing_ok=True)
                 path.with_name(path.name + ".reason").unlink(missing_ok=True)
     return result
-
-
-@contextlib.contextmanager
-def _claimed(path: Path) -> Iterator[bool]:
-    """The flock a replay takes on a batch it sends: held, the batch is left to it."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
-
-
-def _replace(path: Path, content: bytes) -> None:
-    if not content:
-        path.unlink(missing_ok=True)
-        return
-    tmp = path.with_name(f".{path.name}.forget")
-    with open(tmp, "wb") as fh:
-        fh.write(content)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

@@ -3,6 +3,7 @@ them, or it proves nothing) and after an erasure (it must find nothing)."""
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 from collections.abc import Iterable
 from contextlib import closing
@@ -12,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from oie_core.hashing import email_hashes, normalize_email
+from tests.python.cli.conftest import Cli
 
 # dbt's parsed project quotes the project's own YAML, whose unit tests use the design
 # document's test vector (a fictional address): a hit there comes from the project text.
@@ -102,3 +104,20 @@ def project_text_hits(data_dir: Path, needles: list[Needle], project: Path) -> l
                 f"{path}: {n.label}" for n in needles if _hit(data, n) and not _hit(yaml_text, n)
             ]
     return hits
+
+
+def import_leads(cli: Cli, *emails: str) -> dict[str, str]:
+    """`oie campaign create` of a list of these addresses (campaign Q4) in the CLI's work
+    folder; each normalized address's token, read from the links file it wrote."""
+    (cli.cwd / "leads.csv").write_text("email\n" + "".join(f"{e}\n" for e in emails))
+    made = cli("campaign", "create", "leads.csv", "-c", "Q4", "--landing-url", "https://a.example/")
+    assert made.returncode == 0, made.stderr
+    return tokens_from_links(cli.cwd / "q4-urls.csv")
+
+
+def tokens_from_links(urls_csv: Path) -> dict[str, str]:
+    """Normalized address -> token, from the links file `oie campaign create` writes."""
+    with urls_csv.open() as fh:
+        return {
+            normalize_email(row["email"]): row["tracking_url"][-11:] for row in csv.DictReader(fh)
+        }

@@ -10,12 +10,11 @@ import uuid
 from oie_core.landing import LandingWriter, iso_ms
 from tests.python.cli.conftest import Cli
 from tests.python.kv.test_docs import REPO, console_blocks, section, shell
+from tests.python.privacy.support import import_leads
 
 
 def _hold_ada(cli: Cli) -> None:
-    (cli.cwd / "leads.csv").write_text("email\n Ada@Example.COM \nbob@example.com\n")
-    made = cli("campaign", "create", "leads.csv", "-c", "Q4", "--landing-url", "https://a.example/")
-    assert made.returncode == 0, made.stderr
+    import_leads(cli, " Ada@Example.COM ", "bob@example.com")
     now = time.time()
     writer = LandingWriter(cli.data_dir / "landing", background_rotation=False)
     writer.write_records(

@@ -8,7 +8,6 @@ a second forget holds nothing. One test: the steps share one slow setup, in orde
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 import uuid
@@ -27,6 +26,7 @@ from tests.python.privacy.support import (
     project_text_hits,
     scan_files,
     scan_tables,
+    tokens_from_links,
 )
 
 ADA = " Ada@Example.COM "  # the design document's test vector
@@ -75,13 +75,6 @@ def form(visitor: str) -> dict:
     return event(visitor, "form_submit", form_id="demo", fields=["email"], hems=email_hashes(ADA))
 
 
-def tokens_by_email(urls_csv: Path) -> dict[str, str]:
-    with urls_csv.open() as fh:
-        return {
-            row["email"].strip().lower(): row["tracking_url"][-11:] for row in csv.DictReader(fh)
-        }
-
-
 def lead_ids(data_dir: Path) -> dict[str, str]:
     import sqlite3
 
@@ -118,7 +111,7 @@ def test_forget_erases_ada_from_every_store_and_keeps_her_gone(tmp_path: Path) -
         create = ("campaign", "create", "leads.csv", "--campaign", "Q4", "--landing-url")
         imported = cli(*create, "https://acme.example/pricing")
         assert imported.returncode == 0, imported.stderr
-        tokens = tokens_by_email(work / "q4-urls.csv")
+        tokens = tokens_from_links(work / "q4-urls.csv")
         ada_token, bob_token = tokens["ada@example.com"], tokens["bob@example.com"]
         leads = lead_ids(data_dir)
 

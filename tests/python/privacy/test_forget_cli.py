@@ -18,7 +18,7 @@ from oie_core import tombstones as tb
 from oie_core.landing import LandingWriter, iso_ms
 from tests.python.cli.conftest import Cli
 from tests.python.helpers.servers import start_ingest_server
-from tests.python.privacy.support import needles_for, scan_files, scan_tables
+from tests.python.privacy.support import import_leads, needles_for, scan_files, scan_tables
 
 ORIGIN = "http://127.0.0.1:5173"
 
@@ -108,11 +108,7 @@ def test_a_running_pipeline_makes_forget_exit_75(cli: Cli) -> None:
 
 
 def test_forget_by_token_finds_the_lead_and_its_visitors(cli: Cli) -> None:
-    (cli.cwd / "leads.csv").write_text("email\nada@example.com\nbob@example.com\n")
-    made = cli("campaign", "create", "leads.csv", "-c", "Q4", "--landing-url", "https://a.example/")
-    assert made.returncode == 0, made.stderr
-    urls = (cli.cwd / "q4-urls.csv").read_text().splitlines()[1:]
-    ada_token = next(u for u in urls if u.startswith("ada@"))[-11:]
+    ada_token = import_leads(cli, "ada@example.com", "bob@example.com")["ada@example.com"]
     now = time.time()
     writer = LandingWriter(cli.data_dir / "landing", background_rotation=False)
     writer.write_records(
@@ -202,12 +198,8 @@ def test_forgotten_while_the_server_writes_gone_after_the_next_seal(cli: Cli) ->
 def test_workers_kv_keys_are_deleted_through_the_api(cli: Cli) -> None:
     from tests.python.helpers.cf_standin import Stored, start_cf_standin
 
-    (cli.cwd / "leads.csv").write_text("email\nada@example.com\nbob@example.com\n")
-    made = cli("campaign", "create", "leads.csv", "-c", "Q4", "--landing-url", "https://a.example/")
-    assert made.returncode == 0, made.stderr
-    urls = (cli.cwd / "q4-urls.csv").read_text().splitlines()[1:]
-    ada_token = next(u for u in urls if u.startswith("ada@"))[-11:]
-    bob_token = next(u for u in urls if u.startswith("bob@"))[-11:]
+    tokens = import_leads(cli, "ada@example.com", "bob@example.com")
+    ada_token, bob_token = tokens["ada@example.com"], tokens["bob@example.com"]
     with start_cf_standin() as cf:
         for key in (f"t:{ada_token}", f"t:{bob_token}", "v:vis-bob-visitor", "other:key"):
             cf.data[key] = Stored('{"level": "hot"}', None, None)

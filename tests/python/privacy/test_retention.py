@@ -15,6 +15,7 @@ import duckdb
 from oie_core.landing import LandingWriter, iso_ms
 from oie_core.retention import expire_landing
 from tests.python.cli.conftest import Cli
+from tests.python.privacy.support import import_leads
 
 AS_OF = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 VARS = {"oie_raw_retention_days": 100, "oie_as_of": "2026-06-15T12:00:00Z"}
@@ -52,12 +53,8 @@ def _files(landing: Path) -> dict[str, bytes]:
 
 
 def test_retention_and_identity_ttl_with_a_moved_clock(cli: Cli) -> None:
-    (cli.cwd / "leads.csv").write_text("email\nada@example.com\nbob@example.com\n")
-    made = cli("campaign", "create", "leads.csv", "-c", "Q4", "--landing-url", "https://a.example/")
-    assert made.returncode == 0, made.stderr
-    urls = (cli.cwd / "q4-urls.csv").read_text().splitlines()[1:]
-    ada_token = next(u for u in urls if u.startswith("ada@"))[-11:]
-    bob_token = next(u for u in urls if u.startswith("bob@"))[-11:]
+    tokens = import_leads(cli, "ada@example.com", "bob@example.com")
+    ada_token, bob_token = tokens["ada@example.com"], tokens["bob@example.com"]
 
     landing = cli.data_dir / "landing"
     old = datetime(2026, 3, 5, 10, 0, tzinfo=UTC)  # its whole day is past the period

@@ -190,10 +190,24 @@ def raw_tables_ddl(compiled: dict[str, Path]) -> list[str]:
     """The statements `dbt run-operation oie_create_raw_tables` runs, rendered offline by the
     same macro (macros/raw_tables.sql, columns from the generated macros/raw_schema.sql).
     Reuses the first-build compile's target folder, so dbt parses the project only once."""
-    tmp = compiled["full"].parents[1]
     inline = "{{ oie_raw_tables_ddl('oie-offline', 'oie', 400) | join(';\\n') }}"
-    out = _dbt_compile(tmp, "full", "--quiet", "--output", "json", "--inline", inline)
-    return json.loads(out[out.index("{") :])["compiled"].split(";\n")
+    return _render(compiled, inline).split(";\n")
+
+
+def _render(compiled: dict[str, Path], inline: str, more_vars: dict[str, Any] | None = None) -> str:
+    """An inline Jinja expression rendered offline by the project's macros, in the
+    first-build compile's target folder (dbt parses the project only once)."""
+    out = _dbt_compile(
+        compiled["full"].parents[1],
+        "full",
+        "--quiet",
+        "--output",
+        "json",
+        "--inline",
+        inline,
+        more_vars=more_vars,
+    )
+    return str(json.loads(out[out.index("{") :])["compiled"])
 
 
 def _ddl_of(statements: list[str], table: str) -> str:
@@ -232,16 +246,7 @@ def test_a_raw_table_made_earlier_gets_the_columns_declared_since(
         f"(oie_raw_column_additions('oie-offline', 'oie', 'raw_leads', {names}) | join(';\\n'))"
         for names in cases
     )
-    out = _dbt_compile(
-        compiled["full"].parents[1],
-        "full",
-        "--quiet",
-        "--output",
-        "json",
-        "--inline",
-        "{{ " + inline + " }}",
-    )
-    rendered = json.loads(out[out.index("{") :])["compiled"].split("\n--\n")
+    rendered = _render(compiled, "{{ " + inline + " }}").split("\n--\n")
     one, none, every = ([s for s in part.split(";\n") if s] for part in rendered)
     prefix = "alter table `oie-offline`.`oie`.`raw_leads` add column if not exists "
     assert one == [prefix + "imported_at TIMESTAMP"]
@@ -272,17 +277,7 @@ def test_raw_tables_expire_after_the_retention_var_by_default(compiled: dict[str
         "{{ (oie_raw_tables_ddl('oie-offline', 'oie') + oie_raw_retention_ddl('oie-offline',"
         " 'oie')) | join(';\\n') }}"
     )
-    out = _dbt_compile(
-        compiled["full"].parents[1],
-        "full",
-        "--quiet",
-        "--output",
-        "json",
-        "--inline",
-        inline,
-        more_vars={"oie_raw_retention_days": 31},
-    )
-    statements = json.loads(out[out.index("{") :])["compiled"].split(";\n")
+    statements = _render(compiled, inline, {"oie_raw_retention_days": 31}).split(";\n")
     expiring = sorted(t.name for t in RAW_TABLES if t.expires)
     assert expiring == ["raw_events", "raw_rejected_events"]
     for name in expiring:
