@@ -270,8 +270,11 @@ def test_optout_clears_identity_and_stops_tracking(
     page.evaluate("oie('optout')")
     # The collector was told (POST /optout): it records the visitor's tombstone, a keyed
     # hash under its own secret (docs/privacy.md), never the id itself.
-    key = tombstones.TombstoneKey((collector.data_dir / "tombstone_secret").read_text().strip())
-    wanted = key.hash("visitor", vid)
+    # The beacon is asynchronous, and the collector makes its secret when the first
+    # tombstone arrives: the key is read once the file is there.
+    secret = collector.data_dir / "tombstone_secret"
+    wait_for(secret.exists, what="the collector's tombstone secret")
+    wanted = tombstones.TombstoneKey(secret.read_text().strip()).hash("visitor", vid)
     wait_for(
         lambda: wanted in {r["key_hash"] for r in collector.landed("tombstones")},
         what="the visitor's tombstone",
