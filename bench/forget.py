@@ -206,7 +206,11 @@ def ingest(rounds: int, requests: int) -> dict[str, Any]:
                 times[name].append(us)
                 print(f"  round {r + 1}: {name:>4} tombstones {us:7.1f} µs/request")
         check_none, check_many = (
-            _check_us(tombstones.TombstoneCache(folder / "landing", lambda: key))
+            _check_us(
+                tombstones.TombstoneCache(
+                    tombstones.LandingTombstones(folder / "landing"), lambda: key
+                )
+            )
             for folder in (none_dir, many_dir)
         )
         print(f"  the check alone: {check_none:.2f} µs (none), {check_many:.2f} µs (100,000)")

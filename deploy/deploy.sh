@@ -5,9 +5,10 @@
 #   OIE_ALLOWED_ORIGINS=https://www.acme.com OIE_REDIRECT_HOSTS=www.acme.com \
 #   OIE_DEAD_LETTER=gs://acme-oie/dead-letter deploy/deploy.sh [--dry-run] [--skip-tables]
 #
-# Needs: gcloud (authenticated), a Secret Manager secret holding OIE_TOKEN_SECRET
-# (default name oie-token-secret; optional oie-event-signing-secret), and dbt for the raw
-# tables. Every other OIE_* variable set in your shell is passed to the function as is.
+# Needs: gcloud (authenticated), Secret Manager secrets holding OIE_TOKEN_SECRET and
+# OIE_TOMBSTONE_SECRET (default names oie-token-secret, oie-tombstone-secret; optional
+# oie-event-signing-secret), and dbt for the raw tables. Every other OIE_* variable set in
+# your shell is passed to the function as is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ for arg in "$@"; do
   case $arg in
     --dry-run) DRY_RUN=1 ;;
     --skip-tables) SKIP_TABLES=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "deploy: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -30,6 +31,7 @@ PROJECT=${GCP_PROJECT:-$OIE_BQ_PROJECT}
 REGION=${GCP_REGION:-us-central1}
 NAME=${FUNCTION_NAME:-oie-ingest}
 TOKEN_SECRET_NAME=${TOKEN_SECRET_NAME:-oie-token-secret}
+TOMBSTONE_SECRET_NAME=${TOMBSTONE_SECRET_NAME:-oie-tombstone-secret}
 SIGNING_SECRET_NAME=${SIGNING_SECRET_NAME:-}
 MAX_INSTANCES=${MAX_INSTANCES:-20}
 BUNDLE=${BUNDLE_DIR:-build/ingest-bundle}
@@ -53,7 +55,7 @@ ENV_FILE=$BUNDLE/../ingest-env.yaml
   echo "OIE_TRUSTED_PROXY: \"${OIE_TRUSTED_PROXY:-gclb}\""
   echo "WORKERS: \"1\""
   echo "THREADS: \"8\""
-  env | grep -E '^OIE_' | grep -vE '^OIE_(TOKEN_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|FAULT|TARGET|SINK|TRUSTED_PROXY|DATA_DIR|LANDING_DIR|PIXEL_DIR)=' \
+  env | grep -E '^OIE_' | grep -vE '^OIE_(TOKEN_SECRET|TOMBSTONE_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|FAULT|TARGET|SINK|TRUSTED_PROXY|DATA_DIR|LANDING_DIR|PIXEL_DIR)=' \
     | sort | while IFS='=' read -r key value; do
         printf '%s: "%s"\n' "$key" "${value//\"/\\\"}"
       done
@@ -72,7 +74,9 @@ fi
 # could forge X-Forwarded-For. Cloudflare fronting: restrict at Cloudflare/Cloud Armor.
 PROXY=${OIE_TRUSTED_PROXY:-gclb}
 INGRESS=${INGRESS:-$([[ $PROXY == gclb ]] && echo internal-and-gclb || echo all)}
-SECRETS="OIE_TOKEN_SECRET=${TOKEN_SECRET_NAME}:latest"
+# The tombstone secret: /track drops forgotten visitors, /optout records them
+# (docs/privacy.md); oie forget and the scheduled oie run use the same one.
+SECRETS="OIE_TOKEN_SECRET=${TOKEN_SECRET_NAME}:latest,OIE_TOMBSTONE_SECRET=${TOMBSTONE_SECRET_NAME}:latest"
 if [[ -n $SIGNING_SECRET_NAME ]]; then
   SECRETS="$SECRETS,OIE_EVENT_SIGNING_SECRET=${SIGNING_SECRET_NAME}:latest"
 fi

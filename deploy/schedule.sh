@@ -21,6 +21,7 @@
 #   RUN_SERVICE_ACCOUNT       identity of the job [oie-run@PROJECT.iam.gserviceaccount.com]
 #   SCHEDULER_SERVICE_ACCOUNT identity that executes it [oie-scheduler@PROJECT.iam...]
 #   TOKEN_SECRET_NAME         Secret Manager secret for OIE_TOKEN_SECRET [oie-token-secret]
+#   TOMBSTONE_SECRET_NAME     ... for OIE_TOMBSTONE_SECRET (erasure retries) [oie-tombstone-secret]
 #   EXTRA_SECRETS             more VAR=secret:version pairs, comma-separated []
 #   MEMORY, CPU               per task [1Gi, 1]
 #   TIME_ZONE                 of the schedule [Etc/UTC]
@@ -37,7 +38,7 @@ DRY_RUN=0
 for arg in "$@"; do
   case $arg in
     --dry-run) DRY_RUN=1 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "schedule: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +65,7 @@ DATA_DIR=${RUN_DATA_DIR:-/tmp/oie}
 RUN_SA=${RUN_SERVICE_ACCOUNT:-oie-run@$PROJECT.iam.gserviceaccount.com}
 SCHEDULER_SA=${SCHEDULER_SERVICE_ACCOUNT:-oie-scheduler@$PROJECT.iam.gserviceaccount.com}
 SECRETS="OIE_TOKEN_SECRET=${TOKEN_SECRET_NAME:-oie-token-secret}:latest"
+SECRETS="$SECRETS,OIE_TOMBSTONE_SECRET=${TOMBSTONE_SECRET_NAME:-oie-tombstone-secret}:latest"
 if [[ -n ${EXTRA_SECRETS:-} ]]; then SECRETS="$SECRETS,$EXTRA_SECRETS"; fi
 if ((EVERY == 60)); then CRON="0 * * * *"; else CRON="*/$EVERY * * * *"; fi
 
@@ -77,7 +79,7 @@ while IFS='=' read -r key value; do
   if [[ $value == *@* ]]; then echo "schedule: $key contains '@', which this script cannot pass" >&2; exit 2; fi
   ENV_VARS="$ENV_VARS@$key=$value"
 done < <(env | grep -E '^(OIE_[A-Z0-9_]+|CLOUDFLARE_ACCOUNT_ID|CLOUDFLARE_BASE_URL)=' \
-  | grep -vE '^OIE_(TOKEN_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|ALERT_SLACK_WEBHOOK_URL|ALERT_WEBHOOK_URL|ALERT_WEBHOOK_SECRET|FAULT|TARGET|SINK|DATA_DIR|LANDING_DIR|PIXEL_DIR|IMAGE|BQ_PROJECT)=' \
+  | grep -vE '^OIE_(TOKEN_SECRET|TOMBSTONE_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|ALERT_SLACK_WEBHOOK_URL|ALERT_WEBHOOK_URL|ALERT_WEBHOOK_SECRET|FAULT|TARGET|SINK|DATA_DIR|LANDING_DIR|PIXEL_DIR|IMAGE|BQ_PROJECT)=' \
   | sort)
 # A webhook URL is its own credential: never a plain variable of the job.
 for secret in OIE_ALERT_SLACK_WEBHOOK_URL OIE_ALERT_WEBHOOK_URL OIE_ALERT_WEBHOOK_SECRET; do

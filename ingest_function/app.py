@@ -26,9 +26,22 @@ from ingest_function.sinks.delivery import make_dead_letter, make_primary
 from ingest_function.web import BodyIncomplete, HttpRequest, HttpResponse, error
 from oie_core import tokens
 from oie_core.settings import Settings
-from oie_core.tombstones import TombstoneCache, TombstoneKey
+from oie_core.tombstones import LandingTombstones, TombstoneCache, TombstoneKey, TombstoneSource
+from oie_core.tombstones_bigquery import BigQueryTombstones
 
 log = logging.getLogger("oie.ingest")
+
+
+def _tombstone_source(settings: Settings) -> TombstoneSource:
+    if settings.sink == "bigquery" and settings.bq_project and settings.bq_dataset:
+        return BigQueryTombstones(settings.bq_project, settings.bq_dataset, settings.bq_endpoint)
+    return LandingTombstones(settings.landing_dir)
+
+
+def _tombstones_failed(exc: Exception) -> None:
+    # The list read last stays in force; the next request a minute on asks again.
+    log.warning("tombstones could not be read: %s: %s", type(exc).__name__, exc)
+
 
 ROUTES: dict[str, Endpoint] = {
     "/track": track.handle,
@@ -60,12 +73,20 @@ class Service:
         self._dead_letter: DeadLetter | None = None
         self._sink_lock = threading.Lock()
         self._pid = os.getpid()
-        self.tombstones = TombstoneCache(settings.landing_dir, settings.tombstone_key)
+        self.tombstones = TombstoneCache(
+            _tombstone_source(settings), settings.tombstone_key, on_error=_tombstones_failed
+        )
         self.forgotten_dropped = 0
 
+    @property
+    def checks_tombstones(self) -> bool:
+        """Production needs OIE_TOMBSTONE_SECRET to hash what it checks (/health says when
+        it is missing); a local install makes its own."""
+        return self.settings.sink == "local" or self.settings.tombstone_secret is not None
+
     def forgotten(self, visitor_ids: tuple[str | None, ...], token: str | None) -> bool:
-        if self.settings.sink != "local":
-            return False  # production tombstones: BigQuery's (docs/privacy.md, not built yet)
+        if not self.checks_tombstones:
+            return False
         return self.tombstones.forgotten(visitor_ids, token)
 
     def tombstone_key(self) -> TombstoneKey:

@@ -47,6 +47,11 @@ class Context(Protocol):
         ...
 
     @property
+    def checks_tombstones(self) -> bool:
+        """False in production without OIE_TOMBSTONE_SECRET (nothing can be hashed)."""
+        ...
+
+    @property
     def forgotten_dropped(self) -> int:
         """Events this process dropped for a forgotten visitor or token."""
         ...

@@ -19,10 +19,16 @@
   {%- if target.type == 'duckdb' -%}
     {{ return(oie_landing_has_files('tombstones')) }}
   {%- endif -%}
-  {#- BigQuery: the anti-join needs the key table in oie_private_dataset, which comes with
-      erasure on BigQuery (docs/privacy.md, "Not built yet"); until then a build neither
-      reads raw_tombstones (a dataset made before it existed has none) nor filters. -#}
-  {{ return(false) }}
+  {#- BigQuery: once `oie forget` has written the key table into oie_private_dataset (and
+      so raw_tombstones exists): relation lookups only, no query. Before that a build
+      neither reads raw_tombstones (a dataset made before it existed has none) nor
+      filters. -#}
+  {%- set key_table = adapter.get_relation(
+      database=target.project, schema=var('oie_private_dataset'), identifier='tombstone_key') -%}
+  {%- set stones = source('oie', 'raw_tombstones') -%}
+  {%- set stones_table = adapter.get_relation(
+      database=stones.database, schema=stones.schema, identifier=stones.identifier) -%}
+  {{ return(key_table is not none and stones_table is not none) }}
 {%- endmacro %}
 
 {% macro oie_tombstone_key_pads() -%}

@@ -167,6 +167,9 @@ def step_seal(settings: Settings, options: RunOptions) -> StepResult:
     dropped = scrub(settings)
     if dropped:
         detail += f", {dropped} line(s) of forgotten people dropped"
+    erased = _retry_bigquery_erasures(settings)
+    if erased:
+        detail += f", {erased}"
     if settings.target == "local":
         days, as_of = _retention(options)
         expired = expire_landing(settings.landing_dir, days, as_of)
@@ -176,6 +179,26 @@ def step_seal(settings: Settings, options: RunOptions) -> StepResult:
                 f"({days}) removed"
             )
     return StepResult("seal", "ok", detail)
+
+
+def _retry_bigquery_erasures(settings: Settings) -> str:
+    """Erasures BigQuery refused or whose grace window is open (oie/forget/pending.py),
+    repeated before the build; a refusal again leaves them pending and the run going
+    (the tombstones keep the rows out of the build)."""
+    from oie.forget.bigquery import BigQueryErasure, uses_bigquery
+
+    if not uses_bigquery(settings):
+        return ""
+    from google.api_core.exceptions import GoogleAPICallError
+
+    from oie.forget import pending
+
+    try:
+        erasure = BigQueryErasure.from_settings(settings, dbt_vars.project_vars())
+        return pending.retry(settings, erasure).summary()
+    except GoogleAPICallError as exc:  # e.g. no access to the private dataset: say so
+        first = str(exc).splitlines()[0]
+        return f"pending BigQuery erasures not retried ({type(exc).__name__}: {first})"
 
 
 def _retention(options: RunOptions) -> tuple[int, float | None]:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -154,25 +154,57 @@ def identifiers_of(stream: str, record: Mapping[str, Any]) -> list[tuple[str, st
     return pairs
 
 
+class TombstoneSource(Protocol):
+    """Where a process reads the tombstones from: `signature()` is cheap and changes when
+    the list may have changed; `load()` reads the whole list."""
+
+    def signature(self) -> object: ...
+
+    def load(self) -> Tombstones: ...
+
+
+@dataclass(frozen=True)
+class LandingTombstones:
+    """The tombstones landing stream of a local installation."""
+
+    landing_dir: Path
+
+    def signature(self) -> object:
+        files = tombstone_files(self.landing_dir)
+        newest = 0.0
+        for path in files:
+            try:
+                newest = max(newest, path.stat().st_mtime)
+            except FileNotFoundError:
+                newest = time.time()  # sealed meanwhile: something changed
+        return len(files), newest
+
+    def load(self) -> Tombstones:
+        return load(self.landing_dir)
+
+
 class TombstoneCache:
     """The tombstones as one process sees them: loaded on first use, reloaded at most every
-    `refresh_s` when the folder changed, and told at once of what this process adds."""
+    `refresh_s` when the source changed, and told at once of what this process adds. A
+    source that fails to answer keeps the list last read (and is asked again next time)."""
 
     def __init__(
         self,
-        landing_dir: Path,
+        source: TombstoneSource,
         key: Callable[[], TombstoneKey],
         *,
         refresh_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        on_error: Callable[[Exception], None] | None = None,
     ) -> None:
-        self.landing_dir = Path(landing_dir)
+        self.source = source
         self._key = key  # made on first need: most installations never forget anyone
         self.refresh_s = refresh_s
         self._clock = clock
+        self._on_error = on_error
         self._lock = threading.Lock()
         self._loaded_at: float | None = None
-        self._signature: tuple[int, float] | None = None
+        self._signature: object = None
         self._tombstones = Tombstones()
         self._added: dict[str, set[str]] = {}
         self._hash: Callable[[str, str], str] | None = None
@@ -183,14 +215,23 @@ class TombstoneCache:
             return self._tombstones
         with self._lock:
             if self._loaded_at is None or now - self._loaded_at >= self.refresh_s:
-                signature = _signature(self.landing_dir)
-                if signature != self._signature:
-                    loaded = load(self.landing_dir)
-                    merged = {k: v | self._added.get(k, set()) for k, v in loaded.by_kind.items()}
-                    self._tombstones = Tombstones({k: frozenset(v) for k, v in merged.items()})
-                    self._signature = signature
                 self._loaded_at = now
+                try:
+                    self._reload()
+                except Exception as exc:  # an unreachable BigQuery must not fail /track
+                    if self._on_error is None:
+                        raise
+                    self._on_error(exc)
         return self._tombstones
+
+    def _reload(self) -> None:
+        signature = self.source.signature()
+        if signature is not None and signature == self._signature:
+            return
+        loaded = self.source.load()
+        merged = {k: v | self._added.get(k, set()) for k, v in loaded.by_kind.items()}
+        self._tombstones = Tombstones({k: frozenset(v) for k, v in merged.items()})
+        self._signature = signature
 
     def key(self) -> TombstoneKey:
         return self._key()
@@ -214,17 +255,6 @@ class TombstoneCache:
             if vid and tombstones.holds("visitor", self._hash("visitor", vid)):
                 return True
         return bool(token) and tombstones.holds("token", self._hash("token", token or ""))
-
-
-def _signature(landing_dir: Path) -> tuple[int, float]:
-    files = tombstone_files(landing_dir)
-    newest = 0.0
-    for path in files:
-        try:
-            newest = max(newest, path.stat().st_mtime)
-        except FileNotFoundError:
-            newest = time.time()  # sealed meanwhile: something changed
-    return len(files), newest
 
 
 def write_warehouse_key(data_dir: Path, key: TombstoneKey) -> Path:

@@ -28,4 +28,6 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
         status, code = "down", 503
     body: dict[str, Any] = {"status": status, "sink": sink, "dead_letter": dl}
     body["forgotten_dropped"] = ctx.forgotten_dropped
+    if not ctx.checks_tombstones:
+        body["tombstones"] = "not checked: OIE_TOMBSTONE_SECRET is not set"
     return json_response(code, body)

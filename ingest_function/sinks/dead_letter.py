@@ -25,7 +25,7 @@ from ingest_function.sinks.base import (
     folder_health,
     parse_dead_letter,
 )
-from oie_core.landing import iso_ms
+from oie_core.landing import iso_ms, replace_whole
 
 QUARANTINE = "quarantine"
 # Claims made by versions that renamed a file to claim it; a killed replay left them behind.
@@ -81,11 +81,26 @@ class FolderDeadLetter:
         return True
 
     def read(self, item: DeadLetterItem) -> Batch:
+        return parse_dead_letter(self.raw(item))
+
+    def raw(self, item: DeadLetterItem) -> bytes:
         fd = self._claims.get(item.key)
         if fd is None:  # --dry-run reads without claiming
-            return parse_dead_letter(Path(item.key).read_bytes())
-        size = os.fstat(fd).st_size
-        return parse_dead_letter(os.pread(fd, size, 0))
+            return Path(item.key).read_bytes()
+        return os.pread(fd, os.fstat(fd).st_size, 0)
+
+    def rewrite(self, item: DeadLetterItem, data: bytes) -> None:
+        replace_whole(Path(item.key), data)
+
+    def quarantined(self) -> Iterator[DeadLetterItem]:
+        for path in sorted(self.folder.glob(f"{QUARANTINE}/*/*")):
+            if path.suffix != ".reason" and path.is_file():
+                yield DeadLetterItem(key=str(path))
+
+    def drop_quarantined(self, item: DeadLetterItem) -> None:
+        path = Path(item.key)
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".reason").unlink(missing_ok=True)
 
     def remove(self, item: DeadLetterItem) -> None:
         Path(item.key).unlink(missing_ok=True)

@@ -104,9 +104,45 @@ class GcsDeadLetter:
         return True
 
     def read(self, item: DeadLetterItem) -> Batch:
+        return parse_dead_letter(self.raw(item))
+
+    def raw(self, item: DeadLetterItem) -> bytes:
         name, generation = _split(item.key)
         blob = self._get_bucket().blob(name, generation=generation)
-        return parse_dead_letter(blob.download_as_bytes(timeout=self.timeout_s))
+        return bytes(blob.download_as_bytes(timeout=self.timeout_s))
+
+    def rewrite(self, item: DeadLetterItem, data: bytes) -> None:
+        """Replace the batch, conditional on the generation that was read (nothing written
+        meanwhile is overwritten); then the old generation is deleted by number, which
+        removes it for good from a bucket that keeps noncurrent versions (without
+        versioning it is gone already)."""
+        from google.api_core.exceptions import NotFound
+
+        name, generation = _split(item.key)
+        bucket = self._get_bucket()
+        bucket.blob(name).upload_from_string(
+            data,
+            content_type="application/json",
+            if_generation_match=generation,
+            timeout=self.timeout_s,
+        )
+        with contextlib.suppress(NotFound):
+            bucket.blob(name, generation=generation).delete(timeout=self.timeout_s)
+
+    def quarantined(self) -> Iterator[DeadLetterItem]:
+        bucket = self._get_bucket()
+        prefix = self._path(QUARANTINE + "/")
+        for blob in bucket.client.list_blobs(bucket, prefix=prefix, timeout=self.timeout_s):
+            if not blob.name.endswith(".reason"):
+                yield DeadLetterItem(key=f"{blob.name}#{blob.generation}")
+
+    def drop_quarantined(self, item: DeadLetterItem) -> None:
+        from google.api_core.exceptions import NotFound
+
+        name, generation = _split(item.key)
+        self._delete(name, generation)
+        with contextlib.suppress(NotFound):
+            self._get_bucket().blob(name + ".reason").delete(timeout=self.timeout_s)
 
     def remove(self, item: DeadLetterItem) -> None:
         name, generation = _split(item.key)

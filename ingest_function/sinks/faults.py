@@ -119,6 +119,18 @@ class FaultyDeadLetter:
     def quarantine(self, item: DeadLetterItem, reason: str) -> str:
         return self.inner.quarantine(item, reason)
 
+    def raw(self, item: DeadLetterItem) -> bytes:
+        return self.inner.raw(item)
+
+    def rewrite(self, item: DeadLetterItem, data: bytes) -> None:
+        self.inner.rewrite(item, data)
+
+    def quarantined(self) -> Iterator[DeadLetterItem]:
+        return self.inner.quarantined()
+
+    def drop_quarantined(self, item: DeadLetterItem) -> None:
+        self.inner.drop_quarantined(item)
+
     def release(self, item: DeadLetterItem) -> None:
         self.inner.release(item)
 

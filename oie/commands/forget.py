@@ -10,20 +10,30 @@ from rich.console import Console
 from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
 from oie.errors import EXIT_BUSY, EXIT_FAILED, UserError
-from oie.forget import ForgetError, Selector, SelectorError, StoreResult, forget_under_lock
+from oie.forget import (
+    ForgetError,
+    ForgetIncomplete,
+    Selector,
+    SelectorError,
+    StoreResult,
+    forget_under_lock,
+)
 from oie.run import RunBusy
 from oie_core.settings import Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)
 
-HELP = """Erase one person from every store: landing files, the dead letter, the token
-registry, every warehouse table and snapshot, the KV store and the alert log. An email
+HELP = """Erase one person from every store: landing files, the dead letter (folder or
+gs://), the token registry, every warehouse table and snapshot (DuckDB or BigQuery), the
+KV store and the alert log. An email
 finds every lead and token minted for it and every visitor who used one of them, filled in
 a form with the address, or was stitched to one of its leads; a token finds its lead's
 address; --visitor forgets that one visitor only. A tombstone (a keyed hash, never the
 value) is kept so that later events, imports and rebuilds never bring them back, even when
 nothing was held. Prints per store how much it removed (counts, never values); runs under
-the `oie run` lock (exit 75 while a run holds it). Details: docs/privacy.md.
+the `oie run` lock (exit 75 while a run holds it). Rows BigQuery will not delete yet stay
+pending for `oie run` to finish; exit 1 when it refuses for lack of permission. Details:
+docs/privacy.md.
 
 \b
 Examples:
@@ -73,7 +83,7 @@ def register(app: typer.Typer) -> None:
             raise UserError(
                 f"another `oie run` holds the lock ({busy.holder}); try again later", EXIT_BUSY
             ) from None
-        except ForgetError as exc:
+        except (ForgetError, ForgetIncomplete) as exc:
             raise UserError(str(exc), EXIT_FAILED) from None
         if report.person.empty and report.removed == 0:
             console.print(f"nothing held for this {selector.kind}")

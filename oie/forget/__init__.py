@@ -5,11 +5,19 @@ engine.py runs it in order; oie_core/erasure_pending.py finishes the landing fil
 writer held.
 """
 
-from oie.forget.engine import ForgetError, ForgetReport, StoreResult, forget, forget_under_lock
+from oie.forget.engine import (
+    ForgetError,
+    ForgetIncomplete,
+    ForgetReport,
+    StoreResult,
+    forget,
+    forget_under_lock,
+)
 from oie.forget.person import Selector, SelectorError
 
 __all__ = [
     "ForgetError",
+    "ForgetIncomplete",
     "ForgetReport",
     "Selector",
     "SelectorError",

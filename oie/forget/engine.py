@@ -10,14 +10,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest_function.sinks.base import Batch
+from ingest_function.sinks.bigquery import BigQuerySink
+from ingest_function.sinks.delivery import make_dead_letter
+from oie import dbt_vars
+from oie.forget import pending as bq_pending
+from oie.forget.bigquery import FORBIDDEN, STREAMING_BUFFER, BigQueryErasure, uses_bigquery
 from oie.forget.databases import erase_duckdb, erase_sqlite
-from oie.forget.files import Needles, erase_dead_letter_folder, erase_landing
+from oie.forget.files import Needles, erase_dead_letter, erase_landing
 from oie.forget.person import Person, Selector, resolve
 from oie_core import landing
 from oie_core import tombstones as tb
+from oie_core.bigquery_client import MISSING_EXTRA
 from oie_core.erasure_pending import register as register_pending
 from oie_core.erasure_pending import scrub as scrub_pending
 from oie_core.settings import Settings
+from oie_core.tombstones_bigquery import BigQueryTombstones
 
 
 @dataclass
@@ -50,6 +58,10 @@ class ForgetError(Exception):
     """The erasure could not be done at all (nothing was changed)."""
 
 
+class ForgetIncomplete(Exception):
+    """Part of the erasure is left pending for a reason the operator must fix (exit 1)."""
+
+
 def forget(
     settings: Settings,
     selector: Selector,
@@ -59,24 +71,17 @@ def forget(
     on_store: Callable[[StoreResult], None] | None = None,
 ) -> ForgetReport:
     """Erase the selected person (the caller holds the `oie run` lock)."""
-    if settings.target != "local" or settings.sink != "local":
-        raise ForgetError(
-            "erasure from BigQuery (OIE_TARGET/OIE_SINK=bigquery) is not built yet: "
-            "nothing was changed"
-        )
-    if settings.dead_letter and "://" in settings.dead_letter:
-        raise ForgetError(
-            f"erasure from a {settings.dead_letter.split('://')[0]}:// dead letter is not "
-            "built yet: nothing was changed"
-        )
     now = time.time() if now is None else now
     key = settings.tombstone_key()
     data_dir, landing_dir = settings.data_dir, settings.landing_dir
     warehouse = data_dir / "warehouse.duckdb"
+    bigquery = _bigquery(settings)
     if not dry_run:
         landing.seal_stale(landing_dir, now)
         scrub_pending(settings, now)
-    person = resolve(selector, data_dir, landing_dir, warehouse)
+        if bigquery is not None:
+            bq_pending.retry(settings, bigquery, now)
+    person = resolve(selector, data_dir, landing_dir, warehouse, bigquery)
     report = ForgetReport(person, dry_run)
 
     def add(result: StoreResult) -> None:
@@ -85,17 +90,7 @@ def forget(
             on_store(result)
 
     identifiers = [(selector.kind, selector.value), *person.identifiers()]
-    held = tb.load(landing_dir)
-    records = [
-        r for r in tb.records(key, identifiers, now) if not held.holds(r["kind"], r["key_hash"])
-    ]
-    report.tombstones = len(records)
-    if not dry_run:
-        tb.write_warehouse_key(data_dir, key)
-        if records:  # kept even when nothing is held: later events and imports stay suppressed
-            writer = landing.LandingWriter(landing_dir, background_rotation=False)
-            writer.write_records(tb.STREAM, records, now)
-            writer.close()
+    report.tombstones = _record_tombstones(settings, key, identifiers, bigquery, now, dry_run)
 
     needles = Needles(*person.needles())
     erased = erase_landing(landing_dir, needles, dry_run=dry_run)
@@ -110,8 +105,9 @@ def forget(
                 pending=True,
             )
         )
-    if settings.dead_letter:
-        dead = erase_dead_letter_folder(Path(settings.dead_letter), needles, dry_run=dry_run)
+    store = make_dead_letter(settings, with_faults=False)
+    if store is not None:
+        dead = erase_dead_letter(store, needles, dry_run=dry_run)
         add(StoreResult("dead letter", dead.records, f"record(s) from {dead.files} file(s)"))
     for path in _databases(data_dir):
         if path.suffix == ".duckdb":
@@ -121,7 +117,90 @@ def forget(
         add(StoreResult(path.name, result.rows, f"row(s) from {len(result.tables)} table(s)"))
     if settings.kv == "cloudflare":
         add(_erase_cloudflare(settings, person, dry_run=dry_run))
+    if bigquery is not None:
+        _erase_bigquery(settings, bigquery, needles, now, dry_run=dry_run, add=add)
     return report
+
+
+def _bigquery(settings: Settings) -> BigQueryErasure | None:
+    if not uses_bigquery(settings):
+        return None
+    try:
+        return BigQueryErasure.from_settings(settings, dbt_vars.project_vars())
+    except ImportError:
+        raise ForgetError(MISSING_EXTRA + ": nothing was changed") from None
+    except ValueError as exc:
+        raise ForgetError(f"{exc}: nothing was changed") from None
+
+
+def _record_tombstones(
+    settings: Settings,
+    key: tb.TombstoneKey,
+    identifiers: list[tuple[str, str]],
+    bigquery: BigQueryErasure | None,
+    now: float,
+    dry_run: bool,
+) -> int:
+    """Tombstones go first, wherever they are read: the landing folder (local builds, the
+    local ingest server, `oie campaign create`) and, with the BigQuery sink, raw_tombstones
+    (the ingest function, BigQuery builds); each place gets those it lacks. Kept even
+    when nothing is held, so later events and imports stay suppressed."""
+    records = tb.records(key, identifiers, now)
+    local = tb.load(settings.landing_dir)
+    new_local = [r for r in records if not local.holds(r["kind"], r["key_hash"])]
+    new_remote: list[dict] = []
+    if settings.sink == "bigquery" and settings.bq_project and settings.bq_dataset:
+        remote = BigQueryTombstones(
+            settings.bq_project, settings.bq_dataset, settings.bq_endpoint
+        ).load()
+        new_remote = [r for r in records if not remote.holds(r["kind"], r["key_hash"])]
+    if not dry_run:
+        tb.write_warehouse_key(settings.data_dir, key)
+        if new_local:
+            writer = landing.LandingWriter(settings.landing_dir, background_rotation=False)
+            writer.write_records(tb.STREAM, new_local, now)
+            writer.close()
+        if bigquery is not None:
+            bigquery.write_key(key)
+        if new_remote and bigquery is not None:
+            bigquery.ensure_tombstones_table(str(settings.bq_dataset))
+            sink = BigQuerySink.from_settings(settings)
+            try:
+                sink.write(Batch([], [], now, tombstones=new_remote))
+            finally:
+                sink.close()
+    return len({(r["kind"], r["key_hash"]) for r in [*new_local, *new_remote]})
+
+
+def _erase_bigquery(
+    settings: Settings,
+    bigquery: BigQueryErasure,
+    needles: Needles,
+    now: float,
+    *,
+    dry_run: bool,
+    add: Callable[[StoreResult], None],
+) -> None:
+    results = bigquery.erase(needles, dry_run=dry_run)
+    for result in results:
+        if result.pending == STREAMING_BUFFER:
+            unit = "row(s) pending: in BigQuery's streaming buffer, `oie run` deletes them later"
+        elif result.pending:
+            unit = "row(s) pending: BigQuery refused the DELETE (no permission)"
+        else:
+            unit = "row(s)"
+        add(StoreResult(f"BigQuery {result.table}", result.rows, unit, bool(result.pending)))
+    if dry_run:
+        return
+    refused = [r for r in results if r.pending]
+    bq_pending.register(settings, bigquery, needles, refused, now)
+    forbidden = [r for r in refused if r.pending == FORBIDDEN]
+    if forbidden:
+        raise ForgetIncomplete(
+            f"BigQuery refused to delete from {len(forbidden)} table(s) ({forbidden[0].message}): "
+            "the erasure stays pending; grant the account bigquery.tables.updateData on the "
+            "dataset (roles/bigquery.dataEditor), then `oie run` or `oie forget` finishes it"
+        )
 
 
 def _databases(data_dir: Path) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Erasure from files: sealed landing files and the folder dead letter.
+"""Erasure from files: sealed landing files and the dead letter (a folder or gs://).
 
 A file that holds none of the person's identifiers is read and left alone (no rewrite, no
 new mtime); one that does is rewritten without their records, into a temp file renamed
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest_function.sinks.dead_letter import QUARANTINE, FolderDeadLetter
+from ingest_function.sinks.base import DeadLetter
 from oie_core.landing import OPEN_SUFFIX, SEALED_SUFFIX, replace_whole
 from oie_core.tombstones import ERASED_STREAMS
 
@@ -81,17 +81,15 @@ def erase_landing(landing_dir: Path, needles: Needles, *, dry_run: bool) -> File
     return result
 
 
-def erase_dead_letter_folder(folder: Path, needles: Needles, *, dry_run: bool) -> FileErasure:
-    """Batches lose the person's events and rejected records (a batch left empty is
-    removed); a quarantined file that mentions them is removed whole, with its `.reason`,
-    since it cannot be parsed to take them out. The batches and the claim on one are the
-    store's own (FolderDeadLetter, as `oie replay` sees them): a batch a live replay holds
-    is left to it, and staging drops what it lands by the tombstones."""
+def erase_dead_letter(store: DeadLetter, needles: Needles, *, dry_run: bool) -> FileErasure:
+    """Batches lose the person's events and rejected records (a batch left with nothing is
+    removed; tombstones in it are kept); a quarantined file that mentions them is removed
+    whole, with its `.reason`, since it cannot be parsed to take them out. Batches are
+    walked and claimed as `oie replay` does (a folder or gs://): one a live replay holds is
+    left to it, and staging drops what it lands by the tombstones."""
     result = FileErasure()
-    store = FolderDeadLetter(folder)
     for item in store.items():
-        path = Path(item.key)
-        data = path.read_bytes()
+        data = store.raw(item)
         if not needles.found_in(data):
             continue
         try:
@@ -111,18 +109,15 @@ def erase_dead_letter_folder(folder: Path, needles: Needles, *, dry_run: bool) -
             doc[name] = keep
         if dry_run or not store.claim(item):
             continue
-        if doc["events"] or doc["rejected"]:
-            replace_whole(path, json.dumps(doc, separators=(",", ":")).encode())
+        if doc["events"] or doc["rejected"] or doc.get("tombstones"):
+            store.rewrite(item, json.dumps(doc, separators=(",", ":")).encode())
             store.release(item)
         else:
             store.remove(item)
-    for path in sorted(folder.glob(f"{QUARANTINE}/*/*")):
-        if path.suffix == ".reason" or not path.is_file():
-            continue
-        if needles.found_in(path.read_bytes()):
+    for item in store.quarantined():
+        if needles.found_in(store.raw(item)):
             result.files += 1
             result.records += 1
             if not dry_run:
-                path.unlink(missing_ok=True)
-                path.with_name(path.name + ".reason").unlink(missing_ok=True)
+                store.drop_quarantined(item)
     return result

@@ -3,7 +3,8 @@
 An email resolves to every lead and token minted for it (in the token registry and in the
 landed lead rows), and through them to every visitor: visitors who arrived on one of the
 tokens, visitors whose form carried the address's sha256 (linked to a lead or not), and
-visitors the warehouse stitched to one of the leads (identity_map). A token resolves to
+visitors the warehouse stitched to one of the leads (identity_map); on BigQuery the same
+questions go to raw_leads, raw_events and identity_map there too. A token resolves to
 the lead it was minted for and from there like its email. A visitor id is that visitor
 only.
 """
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -91,7 +93,25 @@ class Person:
         return not (self.tokens or self.lead_ids or self.visitor_ids)
 
 
-def resolve(selector: Selector, data_dir: Path, landing_dir: Path, warehouse: Path) -> Person:
+class RemoteLookup(Protocol):
+    """Where else leads and visitors are held (BigQuery: oie/forget/bigquery.py)."""
+
+    def leads_of(
+        self, emails: Iterable[str], tokens: Iterable[str]
+    ) -> set[tuple[str, str, str]]: ...
+
+    def visitors_of(
+        self, emails: Iterable[str], tokens: Iterable[str], lead_ids: Iterable[str]
+    ) -> set[str]: ...
+
+
+def resolve(
+    selector: Selector,
+    data_dir: Path,
+    landing_dir: Path,
+    warehouse: Path,
+    remote: RemoteLookup | None = None,
+) -> Person:
     person = Person(selector)
     if selector.kind == "visitor":
         person.visitor_ids.add(selector.value)
@@ -102,7 +122,10 @@ def resolve(selector: Selector, data_dir: Path, landing_dir: Path, warehouse: Pa
         person.tokens.add(selector.value)
     # Twice: a token finds its lead's address, and the address finds its other leads.
     for _ in range(2):
-        for email, token, lead_id in _leads_of(data_dir, landing_dir, person):
+        leads = _leads_of(data_dir, landing_dir, person)
+        if remote is not None:
+            leads |= remote.leads_of(person.emails, person.tokens)
+        for email, token, lead_id in leads:
             if email:
                 person.emails.add(normalize_email(email))
             if token:
@@ -110,6 +133,8 @@ def resolve(selector: Selector, data_dir: Path, landing_dir: Path, warehouse: Pa
             if lead_id:
                 person.lead_ids.add(lead_id)
     person.visitor_ids |= _visitors_of(landing_dir, warehouse, person)
+    if remote is not None:
+        person.visitor_ids |= remote.visitors_of(person.emails, person.tokens, person.lead_ids)
     return person
 
 

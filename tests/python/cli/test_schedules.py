@@ -316,7 +316,9 @@ def test_schedule_creates_then_updates_and_is_idempotent(gcloud: Gcloud) -> None
     assert flag(run_job, "--max-retries") == "0"
     assert flag(run_job, "--task-timeout") == "4m"
     assert flag(run_job, "--project") == "acme-prod" and flag(run_job, "--region") == "us-central1"
-    assert flag(run_job, "--set-secrets") == "OIE_TOKEN_SECRET=oie-token-secret:latest"
+    assert flag(run_job, "--set-secrets") == (
+        "OIE_TOKEN_SECRET=oie-token-secret:latest,OIE_TOMBSTONE_SECRET=oie-tombstone-secret:latest"
+    )
     assert env_vars(run_job) == {
         "OIE_TARGET": "bigquery",
         "OIE_SINK": "bigquery",
@@ -378,6 +380,7 @@ def test_schedule_skip_dbt_and_settings(gcloud: Gcloud) -> None:
         OIE_BQ_LOCATION="EU",
         OIE_ALLOWED_ORIGINS="https://a.example,https://b.example",
         OIE_TOKEN_SECRET="must-not-leak",
+        OIE_TOMBSTONE_SECRET="must-not-leak-tombstones",
         EXTRA_SECRETS="CLOUDFLARE_API_TOKEN=cf-api-token:latest",
         OIE_KV="cloudflare",
         CLOUDFLARE_ACCOUNT_ID="acct-123",
@@ -399,7 +402,8 @@ def test_schedule_skip_dbt_and_settings(gcloud: Gcloud) -> None:
     assert (settings["OIE_KV"], settings["CLOUDFLARE_ACCOUNT_ID"]) == ("cloudflare", "acct-123")
     assert settings["OIE_KV_NAMESPACE_ID"] == "ns-456" and "CLOUDFLARE_API_TOKEN" not in settings
     assert flag(run_job, "--set-secrets") == (
-        "OIE_TOKEN_SECRET=oie-token-secret:latest,CLOUDFLARE_API_TOKEN=cf-api-token:latest"
+        "OIE_TOKEN_SECRET=oie-token-secret:latest,OIE_TOMBSTONE_SECRET=oie-tombstone-secret:latest,"
+        "CLOUDFLARE_API_TOKEN=cf-api-token:latest"
     )
     assert f"oie run --skip-dbt, under the lock {CLOUD_RUN_DATA_DIR}/{LOCK_NAME}" in proc.stdout
 
@@ -435,6 +439,7 @@ def test_schedule_passes_alert_destinations_only_as_secrets(gcloud: Gcloud) -> N
     assert "bXVzdC1ub3QtbGVhaw" not in json.dumps(calls)
     assert flag(run_job, "--set-secrets") == (
         "OIE_TOKEN_SECRET=oie-token-secret:latest,"
+        "OIE_TOMBSTONE_SECRET=oie-tombstone-secret:latest,"
         "OIE_ALERT_SLACK_WEBHOOK_URL=oie-slack-webhook:latest,"
         "OIE_ALERT_WEBHOOK_SECRET=oie-webhook-secret:2"
     )

@@ -178,7 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
         bucket, name = path[3], "/".join(path[5:])
         with self.store.lock:
             obj = self.store.objects.get((bucket, name))
-            if obj is None:
+            generation = query.get("generation")
+            # Unversioned: only the live generation exists.
+            if obj is None or (generation is not None and int(generation) != obj.generation):
                 return self._error(404, f"No such object: {bucket}/{name}")
             if not self._precondition(obj, query):
                 return self._error(412, "At least one of the pre-conditions did not hold.")

@@ -5,13 +5,18 @@ bqemulator` (scripts/test.sh installs it); fails without it."""
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
+import uuid
 
 import pytest
 
 from ingest_function.sinks.bigquery import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA, BigQuerySink
 from ingest_function.sinks.dead_letter import FolderDeadLetter
 from oie.replay import replay
+from oie_core.raw_schema import RAW_TOMBSTONES
+from oie_core.tombstones import TombstoneKey
 from tests.python.helpers.bqemulator import emulator_client, start_bqemulator
 from tests.python.helpers.servers import free_port, start_ingest_server
 from tests.python.ingest.conftest import batch, counts, make_event, track
@@ -108,3 +113,52 @@ def test_bigquery_down_dead_letters_then_replay_lands_once(emulator, tmp_path):
     assert replay(sink, store).events == 0
     assert len(_rows(emulator, "raw_events", [event["event_id"]])) == 1
     assert os.listdir(dead / os.listdir(dead)[0]) == []
+
+
+TOMBSTONE_SECRET = "tombstone-secret-for-tests-0123"
+
+
+def test_tombstones_in_bigquery_drop_a_forgotten_visitor(emulator, tmp_path):
+    from google.cloud import bigquery
+
+    fields = [bigquery.SchemaField(n, t, mode=m) for n, t, m in RAW_TOMBSTONES.bigquery_schema()]
+    table = f"{PROJECT}.{DATASET}.raw_tombstones"
+    emulator["client"].create_table(bigquery.Table(table, schema=fields), exists_ok=True)
+    gone = "vis-forgotten-" + uuid.uuid4().hex[:8]
+    stone = {
+        "kind": "visitor",
+        "key_hash": TombstoneKey(TOMBSTONE_SECRET).hash("visitor", gone),
+        "created_at": "2026-12-03T00:00:00.000Z",
+    }
+    assert emulator["client"].insert_rows_json(table, [stone]) == []
+    theirs, other = make_event(visitor_id=gone), make_event()
+    env = _env(emulator, "storage") | {"OIE_TOMBSTONE_SECRET": TOMBSTONE_SECRET}
+    with start_ingest_server(env, data_dir=tmp_path / "a") as srv:
+        reply = track(srv, batch(theirs, other))
+        assert reply.status == 200 and counts(reply) == {"accepted": 2, "rejected": 0}
+        health = json.loads(urllib.request.urlopen(srv.url + "/health", timeout=10).read())
+    assert health["forgotten_dropped"] == 1 and "tombstones" not in health
+    assert [
+        r["event_id"]
+        for r in _rows(emulator, "raw_events", [theirs["event_id"], other["event_id"]])
+    ] == [other["event_id"]]
+
+    # Without the secret nothing can be hashed: nothing is checked, and /health says so.
+    with start_ingest_server(_env(emulator, "storage"), data_dir=tmp_path / "b") as srv:
+        health = json.loads(urllib.request.urlopen(srv.url + "/health", timeout=10).read())
+    assert "OIE_TOMBSTONE_SECRET" in health["tombstones"]
+
+
+def test_an_unreachable_tombstone_list_does_not_fail_track(emulator, tmp_path):
+    # The REST API (tombstones) is down; the Storage Write API (events) is not.
+    env = _env(emulator, "storage") | {
+        "OIE_TOMBSTONE_SECRET": TOMBSTONE_SECRET,
+        "OIE_BQ_API_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+    }
+    event = make_event()
+    with start_ingest_server(env, data_dir=tmp_path) as srv:
+        reply = track(srv, batch(event))
+        assert reply.status == 200 and counts(reply) == {"accepted": 1, "rejected": 0}
+        log = srv.log()
+    assert "tombstones could not be read" in log
+    assert len(_rows(emulator, "raw_events", [event["event_id"]])) == 1

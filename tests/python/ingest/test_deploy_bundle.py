@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -151,6 +152,7 @@ def test_deploy_script_dry_run(tmp_path):
         "OIE_REDIRECT_HOSTS": "www.acme.example",
         "OIE_DEAD_LETTER": "gs://acme-oie/dead-letter",
         "OIE_TOKEN_SECRET": "must-not-leak-into-env-file",
+        "OIE_TOMBSTONE_SECRET": "must-not-leak-either-0123",
         "OIE_FAULT": "sink-raise",
         "BUNDLE_DIR": str(tmp_path / "bundle"),
         "PYTHON": sys.executable,
@@ -173,9 +175,13 @@ def test_deploy_script_dry_run(tmp_path):
         "--entry-point ingest",
         f"--source {tmp_path / 'bundle'}",
         "--ingress-settings internal-and-gclb",
-        "--set-secrets OIE_TOKEN_SECRET=oie-token-secret:latest",
     ):
         assert flag in out, flag
+    # The command as the shell would run it (the printed line is quoted with printf %q).
+    (deploy,) = [shlex.split(ln[1:]) for ln in out.splitlines() if "functions deploy" in ln]
+    assert deploy[deploy.index("--set-secrets") + 1] == (
+        "OIE_TOKEN_SECRET=oie-token-secret:latest,OIE_TOMBSTONE_SECRET=oie-tombstone-secret:latest"
+    )
     env_file = (tmp_path / "ingest-env.yaml").read_text()
     assert 'OIE_ALLOWED_ORIGINS: "https://www.acme.example,https://acme.example"' in env_file
     assert 'OIE_SINK: "bigquery"' in env_file
