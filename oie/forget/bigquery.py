@@ -32,6 +32,7 @@ from oie_core.tombstones import TombstoneKey
 STREAMING_BUFFER = "streaming_buffer"
 PENDING_TABLE = "erasure_pending"
 FORBIDDEN = "forbidden"
+FAILED = "failed"  # any other error of BigQuery's: retried like a refusal
 _TEXT_TYPES = {"STRING", "JSON"}
 _NEVER_SEARCHED = {RAW_TOMBSTONES.name}
 
@@ -40,7 +41,7 @@ _NEVER_SEARCHED = {RAW_TOMBSTONES.name}
 class TableErasure:
     table: str  # dataset.table
     rows: int
-    pending: str | None = None  # STREAMING_BUFFER | FORBIDDEN: not deleted yet
+    pending: str | None = None  # STREAMING_BUFFER | FORBIDDEN | FAILED: not deleted yet
     message: str = ""
 
 
@@ -151,8 +152,9 @@ class BigQueryErasure:
         only: Iterable[str] | None = None,
     ) -> list[TableErasure]:
         """Count, then delete, the person's rows in each table (`only`: `dataset.table`
-        names, for a retry). A refused DELETE leaves that table pending; the rest go on."""
-        from google.api_core.exceptions import BadRequest, Forbidden, NotFound
+        names, for a retry). A DELETE BigQuery refuses, or a table it fails on, leaves that
+        table pending; the others go on."""
+        from google.api_core.exceptions import Forbidden, GoogleAPICallError, NotFound
 
         wanted = set(only) if only is not None else None
         results = []
@@ -160,27 +162,28 @@ class BigQueryErasure:
             name = f"{dataset}.{table}"
             if wanted is not None and name not in wanted:
                 continue
-            where, params = self._condition(dataset, table, needles)
-            if not where:
-                continue
-            target = self._table(dataset, table)
             held = 0
             try:
+                where, params = self._condition(dataset, table, needles)
+                if not where:
+                    continue
+                target = self._table(dataset, table)
                 rows = self._rows(f"select count(*) from {target} where {where}", **params)
                 held = int(rows[0][0]) if rows else 0
                 if held and not dry_run:
                     job = self._query(f"delete from {target} where {where}", **params)
                     held = int(job.num_dml_affected_rows or held)
-            except Forbidden as exc:
-                results.append(TableErasure(name, held, FORBIDDEN, _first_line(exc)))
-                continue
-            except BadRequest as exc:
-                if "streaming buffer" not in str(exc):
-                    raise
-                results.append(TableErasure(name, held, STREAMING_BUFFER, _first_line(exc)))
-                continue
             except NotFound:
                 continue  # dropped meanwhile (a full refresh): nothing of theirs left in it
+            except GoogleAPICallError as exc:
+                if "streaming buffer" in str(exc):
+                    reason = STREAMING_BUFFER
+                elif isinstance(exc, Forbidden):
+                    reason = FORBIDDEN
+                else:
+                    reason = FAILED
+                results.append(TableErasure(name, held, reason, _first_line(exc)))
+                continue
             if held:
                 results.append(TableErasure(name, held))
         return results

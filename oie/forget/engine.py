@@ -15,7 +15,13 @@ from ingest_function.sinks.bigquery import BigQuerySink
 from ingest_function.sinks.delivery import make_dead_letter
 from oie import dbt_vars
 from oie.forget import pending as bq_pending
-from oie.forget.bigquery import FORBIDDEN, STREAMING_BUFFER, BigQueryErasure, uses_bigquery
+from oie.forget.bigquery import (
+    FAILED,
+    FORBIDDEN,
+    STREAMING_BUFFER,
+    BigQueryErasure,
+    uses_bigquery,
+)
 from oie.forget.databases import erase_duckdb, erase_sqlite
 from oie.forget.files import Needles, erase_dead_letter, erase_landing
 from oie.forget.person import Person, Selector, resolve
@@ -185,8 +191,10 @@ def _erase_bigquery(
     for result in results:
         if result.pending == STREAMING_BUFFER:
             unit = "row(s) pending: in BigQuery's streaming buffer, `oie run` deletes them later"
-        elif result.pending:
+        elif result.pending == FORBIDDEN:
             unit = "row(s) pending: BigQuery refused the DELETE (no permission)"
+        elif result.pending:
+            unit = "row(s) pending: BigQuery failed, `oie run` tries again"
         else:
             unit = "row(s)"
         add(StoreResult(f"BigQuery {result.table}", result.rows, unit, bool(result.pending)))
@@ -200,6 +208,12 @@ def _erase_bigquery(
             f"BigQuery refused to delete from {len(forbidden)} table(s) ({forbidden[0].message}): "
             "the erasure stays pending; grant the account bigquery.tables.updateData on the "
             "dataset (roles/bigquery.dataEditor), then `oie run` or `oie forget` finishes it"
+        )
+    failed = [r for r in refused if r.pending == FAILED]
+    if failed:
+        raise ForgetIncomplete(
+            f"BigQuery failed on {len(failed)} table(s) ({failed[0].table}: {failed[0].message}): "
+            "the erasure stays pending and `oie run` tries again"
         )
 
 

@@ -5,7 +5,8 @@ responses (status, JSON error, reason) to prove how the code handles them.
 
 `refuse("streaming_buffer", "raw_events", times=1)` makes the next DELETE that names
 raw_events fail as a table with rows in the streaming buffer does (400 invalidQuery);
-`refuse("forbidden", ...)` as an account without bigquery.tables.updateData (403).
+`refuse("forbidden", ...)` as an account without bigquery.tables.updateData (403);
+`refuse("resources", ...)` as any other failure of a query (400 resourcesExceeded).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ ERRORS = {
         "INVALID_ARGUMENT",
         "UPDATE or DELETE statement over table {table} would affect rows in the streaming "
         "buffer, which is not supported",
+    ),
+    "resources": (
+        400,
+        "resourcesExceeded",
+        "INVALID_ARGUMENT",
+        "Resources exceeded during query execution: The query could not be executed in the "
+        "allotted memory.",
     ),
     "forbidden": (
         403,

@@ -392,17 +392,20 @@ def test_rows_in_the_streaming_buffer_stay_pending_until_oie_run_deletes_them(
 def test_no_delete_permission_one_line_exit_1_and_pending(setup: Setup, services: Cloud) -> None:
     s = setup
     services.refusals.refuse("forbidden", "raw_leads")
+    services.refusals.refuse("resources", "lead_profiles", times=1)  # any other failure
     forgot = s.cli("forget", "--email", ADA)
     assert forgot.returncode == 1, forgot.stdout + forgot.stderr
     (line,) = forgot.stderr.strip().splitlines()
     assert "BigQuery refused to delete from 1 table(s)" in line
     assert "bigquery.tables.updateData" in line and "ada" not in line.lower()
-    assert f"BigQuery {s.dataset}.raw_leads: 1 row(s) pending" in forgot.stdout
+    assert f"BigQuery {s.dataset}.raw_leads: 1 row(s) pending: BigQuery refused" in forgot.stdout
+    assert f"{s.dataset}.lead_profiles: 1 row(s) pending: BigQuery failed" in forgot.stdout
     assert f"BigQuery {s.dataset}.raw_events: removed 5 row(s)" in forgot.stdout
     left = {hit.split(":")[0] for hit in scan_bigquery(s.client, s.ada, s.dataset)}
-    assert left == {f"{s.dataset}.raw_leads"}
+    assert left == {f"{s.dataset}.raw_leads", f"{s.dataset}.lead_profiles"}
 
     still = _seal(s)  # refused again: the run goes on, the erasure stays pending
+    assert "1 row(s) of forgotten people deleted from BigQuery" in still, still  # the profile
     assert "BigQuery erasure still pending in 1 table(s) (forbidden)" in still, still
     services.refusals.rules.clear()  # the permission is granted
     done = _seal(s)
