@@ -16,7 +16,7 @@ from kv_sync.alerts.runner import AlertReport
 from kv_sync.clock import Clock
 from kv_sync.errors import KVError
 from oie.errors import EXIT_BUSY, EXIT_FAILED, UserError
-from oie.run import RunBusy, run_lock
+from oie.run_lock import RunBusy, run_lock
 from oie_core.settings import Settings, SettingsError
 
 

@@ -6,23 +6,18 @@ run exits non-zero. Nothing here edits the warehouse by hand: dbt's own transact
 materializations plus the models' received_at watermarks are what let the next run catch
 up after a failure or a kill.
 
-The lock is an flock on $OIE_DATA_DIR/oie-run.lock, inherited by the dbt subprocess: the
-kernel drops it when the last process holding it dies, so a crashed or killed run never
-leaves a stale lock behind, and a killed `oie run` whose dbt lives on still holds it until
-that dbt ends (the next run waits or exits 75 rather than colliding with it).
+The lock (oie/run_lock.py) is held for the whole run, dbt included.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib
 import importlib.util
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,12 +28,12 @@ from rich.console import Console
 from oie import dbt_vars, freshness
 from oie.dbt_in_process import InProcessDbt
 from oie.errors import EXIT_BAD_INPUT, EXIT_FAILED, UserError
+from oie.run_lock import run_lock
 from oie_core.settings import Settings, SettingsError
 
-# The names other parts (docs, job definitions) cite: the lock file in $OIE_DATA_DIR, the
-# scheduled dbt command (unit tests run in CI only, never on the schedule), and the seed
-# checksums that turn the next build into a full refresh when a seed changed.
-LOCK_NAME = "oie-run.lock"
+# The names other parts (docs, job definitions) cite: the scheduled dbt command (unit tests
+# run in CI only, never on the schedule), and the seed checksums that turn the next build
+# into a full refresh when a seed changed.
 # not_null tests check the SQL (every such column is computed or coalesced), not the data:
 # they run in CI and in the full check with everything else, never on the schedule.
 SCHEDULED_DBT_ARGS: tuple[str, ...] = (
@@ -57,75 +52,6 @@ FULL_CHECK_DBT_COMMAND = "dbt test --exclude-resource-type unit_test"
 # it wrote; `oie run --full-tests`, a full refresh, CI and a plain `dbt build` test all.
 TEST_SCOPE_ENV = "DBT_OIE_TEST_SCOPE"
 SEEDS_CHECKSUM_FILE = "dbt/seeds.sha256"
-
-
-class RunBusy(Exception):
-    """Another `oie run` holds the lock (and we were told not to wait, or waited too long)."""
-
-    def __init__(self, holder: str, waited_s: float | None = None) -> None:
-        self.holder = holder
-        self.waited_s = waited_s
-        if waited_s is None:
-            msg = (
-                f"another `oie run` is in progress ({holder}); this run exits (use --wait to queue)"
-            )
-        else:
-            msg = f"another `oie run` still holds the lock after {waited_s:.0f} s ({holder})"
-        super().__init__(msg)
-
-
-@contextmanager
-def run_lock(
-    data_dir: Path,
-    *,
-    wait: bool,
-    timeout_s: float | None = None,
-    poll_s: float = 0.2,
-    on_wait: Callable[[str], None] | None = None,
-) -> Iterator[Path]:
-    """Hold the pipeline lock for the body; raise RunBusy if it cannot be had."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        started = time.monotonic()
-        announced = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = _holder(path)
-                if not wait:
-                    raise RunBusy(holder) from None
-                waited = time.monotonic() - started
-                if timeout_s is not None and waited >= timeout_s:
-                    raise RunBusy(holder, waited) from None
-                if not announced and on_wait is not None:
-                    on_wait(holder)
-                    announced = True
-                time.sleep(poll_s)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started_at": _now_iso()}).encode(), 0)
-        from oie import warehouse  # lazily, like the steps: it imports duckdb
-
-        with warehouse.children_inherit(fd):
-            yield path
-    finally:
-        # Closing the descriptor releases the flock.
-        os.close(fd)
-
-
-def _holder(path: Path) -> str:
-    try:
-        info = json.loads(path.read_text() or "{}")
-        return f"pid {info.get('pid')}, started {info.get('started_at')}"
-    except (OSError, ValueError):
-        return "holder unknown"
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -191,11 +117,11 @@ def _retry_bigquery_erasures(settings: Settings) -> str:
         return ""
     from google.api_core.exceptions import GoogleAPICallError
 
-    from oie.forget import pending
+    from oie.forget.pending import retry
 
     try:
         erasure = BigQueryErasure.from_settings(settings, dbt_vars.project_vars())
-        return pending.retry(settings, erasure).summary()
+        return retry(settings, erasure).summary()
     except GoogleAPICallError as exc:  # e.g. no access to the private dataset: say so
         first = str(exc).splitlines()[0]
         return f"pending BigQuery erasures not retried ({type(exc).__name__}: {first})"

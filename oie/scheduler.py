@@ -20,7 +20,8 @@ from rich.console import Console
 
 from oie.dbt_in_process import InProcessDbt
 from oie.errors import UserError
-from oie.run import RunBusy, RunOptions, StepResult, execute
+from oie.run import RunOptions, StepResult, execute
+from oie.run_lock import RunBusy
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 MIN_INTERVAL_S = 5.0

@@ -15,7 +15,7 @@ from kv_sync.clock import Clock
 from kv_sync.errors import KVError
 from kv_sync.sync import SyncReport
 from oie.errors import EXIT_BUSY, UserError
-from oie.run import RunBusy, run_lock
+from oie.run_lock import RunBusy, run_lock
 from oie_core.settings import Settings, SettingsError
 
 

@@ -18,7 +18,7 @@ from oie.forget import (
     StoreResult,
     forget_under_lock,
 )
-from oie.run import RunBusy
+from oie.run_lock import RunBusy
 from oie_core.settings import Settings, SettingsError
 
 console = Console(highlight=False, soft_wrap=True)

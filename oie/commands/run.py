@@ -10,15 +10,8 @@ from rich.console import Console
 from oie.commands._errors import handle_errors
 from oie.commands._help import unwrap
 from oie.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_FAILED, UserError
-from oie.run import (
-    LOCK_NAME,
-    SCHEDULED_DBT_COMMAND,
-    TEST_SCOPE_ENV,
-    RunBusy,
-    RunOptions,
-    execute,
-    parse_vars,
-)
+from oie.run import SCHEDULED_DBT_COMMAND, TEST_SCOPE_ENV, RunOptions, execute, parse_vars
+from oie.run_lock import LOCK_NAME, RunBusy
 
 console = Console(highlight=False, soft_wrap=True)
 

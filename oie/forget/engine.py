@@ -14,7 +14,6 @@ from ingest_function.sinks.base import Batch
 from ingest_function.sinks.bigquery import BigQuerySink
 from ingest_function.sinks.delivery import make_dead_letter
 from oie import dbt_vars
-from oie.forget import pending as bq_pending
 from oie.forget.bigquery import (
     FAILED,
     FORBIDDEN,
@@ -24,6 +23,8 @@ from oie.forget.bigquery import (
 )
 from oie.forget.databases import erase_duckdb, erase_sqlite
 from oie.forget.files import Needles, erase_dead_letter, erase_landing
+from oie.forget.pending import register as register_bigquery_pending
+from oie.forget.pending import retry as retry_bigquery_pending
 from oie.forget.person import Person, Selector, resolve
 from oie_core import landing
 from oie_core import tombstones as tb
@@ -86,7 +87,7 @@ def forget(
         landing.seal_stale(landing_dir, now)
         scrub_pending(settings, now)
         if bigquery is not None:
-            bq_pending.retry(settings, bigquery, now)
+            retry_bigquery_pending(settings, bigquery, now)
     person = resolve(selector, data_dir, landing_dir, warehouse, bigquery)
     report = ForgetReport(person, dry_run)
 
@@ -201,7 +202,7 @@ def _erase_bigquery(
     if dry_run:
         return
     refused = [r for r in results if r.pending]
-    bq_pending.register(settings, bigquery, needles, refused, now)
+    register_bigquery_pending(settings, bigquery, needles, refused, now)
     forbidden = [r for r in refused if r.pending == FORBIDDEN]
     if forbidden:
         raise ForgetIncomplete(
@@ -246,7 +247,7 @@ def forget_under_lock(
 ) -> ForgetReport:
     """`forget` under the `oie run` lock (no build, sync or other erasure runs meanwhile);
     RunBusy when one holds it."""
-    from oie.run import run_lock
+    from oie.run_lock import run_lock
 
     with run_lock(settings.data_dir, wait=False):
         return forget(settings, selector, dry_run=dry_run, on_store=on_store)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from oie.run import run_lock
+from oie.run_lock import run_lock
 from tests.python.alerts.support import (
     HOUR,
     WEBHOOK_SECRET,

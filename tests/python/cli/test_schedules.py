@@ -21,7 +21,8 @@ from croniter import croniter
 from jinja2 import Environment, StrictUndefined
 from ruamel.yaml import YAML
 
-from oie.run import FULL_CHECK_DBT_COMMAND, LOCK_NAME, TEST_SCOPE_ENV, run_lock
+from oie.run import FULL_CHECK_DBT_COMMAND, TEST_SCOPE_ENV
+from oie.run_lock import LOCK_NAME, run_lock
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "scheduling.md"

@@ -51,6 +51,11 @@ class Refusals:
     refused: list[str] = field(default_factory=list)  # "kind table" per refusal
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def reset(self) -> None:
+        with self.lock:
+            self.rules.clear()
+            self.refused.clear()
+
     def refuse(self, kind: str, table: str, times: int = 1_000_000) -> None:
         with self.lock:
             self.rules.append([kind, table, times])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from oie.run import run_lock
+from oie.run_lock import run_lock
 from tests.python.cli.conftest import Cli, cli_env
 from tests.python.helpers.cf_standin import CloudflareStandin, start_cf_standin
 from tests.python.kv.support import (

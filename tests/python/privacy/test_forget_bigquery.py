@@ -89,7 +89,7 @@ class Setup:
 
 @pytest.fixture
 def setup(services: Cloud, tmp_path: Path) -> Setup:
-    services.refusals.rules.clear()
+    services.refusals.reset()  # the emulator is the module's; its refusals are each test's
     dataset = f"oie_{uuid.uuid4().hex[:8]}"
     client = emulator_client(services.url, PROJECT, dataset)
     for table in (RAW_EVENTS, RAW_REJECTED_EVENTS, RAW_LEADS):

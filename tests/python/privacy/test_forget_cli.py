@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from oie.run import run_lock
+from oie.run_lock import run_lock
 from oie_core import tombstones as tb
 from oie_core.landing import LandingWriter, iso_ms
 from tests.python.cli.conftest import Cli
