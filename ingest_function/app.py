@@ -33,9 +33,7 @@ log = logging.getLogger("oie.ingest")
 
 
 def _tombstone_source(settings: Settings) -> TombstoneSource:
-    if settings.sink == "bigquery" and settings.bq_project and settings.bq_dataset:
-        return BigQueryTombstones(settings.bq_project, settings.bq_dataset, settings.bq_endpoint)
-    return LandingTombstones(settings.landing_dir)
+    return BigQueryTombstones.for_settings(settings) or LandingTombstones(settings.landing_dir)
 
 
 def _tombstones_failed(exc: Exception) -> None:

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from oie_core.bigquery_client import bigquery_client
+from oie_core.settings import Settings
 from oie_core.tombstones import KINDS, Tombstones
 
 FORCED_RELOAD_S = 600.0
@@ -34,6 +35,13 @@ class BigQueryTombstones:
         self.project, self.endpoint, self.timeout_s = project, endpoint, timeout_s
         self._client: Any = None
         self._pid = 0
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> BigQueryTombstones | None:
+        """The list of an installation whose sink is BigQuery; None for any other."""
+        if settings.sink != "bigquery" or not (settings.bq_project and settings.bq_dataset):
+            return None
+        return cls(settings.bq_project, settings.bq_dataset, settings.bq_endpoint)
 
     def _get_client(self) -> Any:
         # A client holds connections, which must not cross a fork: one per process.

@@ -156,11 +156,10 @@ def _record_tombstones(
     local = tb.load(settings.landing_dir)
     new_local = [r for r in records if not local.holds(r["kind"], r["key_hash"])]
     new_remote: list[dict] = []
-    if settings.sink == "bigquery" and settings.bq_project and settings.bq_dataset:
-        remote = BigQueryTombstones(
-            settings.bq_project, settings.bq_dataset, settings.bq_endpoint
-        ).load()
-        new_remote = [r for r in records if not remote.holds(r["kind"], r["key_hash"])]
+    remote = BigQueryTombstones.for_settings(settings)
+    if remote is not None:
+        remote_held = remote.load()
+        new_remote = [r for r in records if not remote_held.holds(r["kind"], r["key_hash"])]
     if not dry_run:
         tb.write_warehouse_key(settings.data_dir, key)
         if new_local:

@@ -71,7 +71,7 @@ def register(
             "exact": [n.decode() for n in needles.exact],
         }
         erasure.add_pending(uuid.uuid4().hex, detail)
-    if settings.sink == "bigquery" and settings.bq_dataset:
+    if BigQueryTombstones.for_settings(settings) is not None:
         detail = {
             "kind": "grace",
             "since": now,

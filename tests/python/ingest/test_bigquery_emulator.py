@@ -12,10 +12,14 @@ import uuid
 
 import pytest
 
-from ingest_function.sinks.bigquery import RAW_EVENTS_SCHEMA, RAW_REJECTED_SCHEMA, BigQuerySink
+from ingest_function.sinks.bigquery import (
+    RAW_EVENTS_SCHEMA,
+    RAW_REJECTED_SCHEMA,
+    RAW_TOMBSTONES_SCHEMA,
+    BigQuerySink,
+)
 from ingest_function.sinks.dead_letter import FolderDeadLetter
 from oie.replay import replay
-from oie_core.raw_schema import RAW_TOMBSTONES
 from oie_core.tombstones import TombstoneKey
 from tests.python.helpers.bqemulator import emulator_client, start_bqemulator
 from tests.python.helpers.servers import free_port, start_ingest_server
@@ -37,6 +41,7 @@ def _emulator_with_tables(url, grpc_port):
     for table, schema in (
         ("raw_events", RAW_EVENTS_SCHEMA),
         ("raw_rejected_events", RAW_REJECTED_SCHEMA),
+        ("raw_tombstones", RAW_TOMBSTONES_SCHEMA),
     ):
         fields = [bigquery.SchemaField(n, t, mode=m) for n, t, m in schema]
         client.create_table(bigquery.Table(f"{PROJECT}.{DATASET}.{table}", schema=fields))
@@ -119,11 +124,7 @@ TOMBSTONE_SECRET = "tombstone-secret-for-tests-0123"
 
 
 def test_tombstones_in_bigquery_drop_a_forgotten_visitor(emulator, tmp_path):
-    from google.cloud import bigquery
-
-    fields = [bigquery.SchemaField(n, t, mode=m) for n, t, m in RAW_TOMBSTONES.bigquery_schema()]
     table = f"{PROJECT}.{DATASET}.raw_tombstones"
-    emulator["client"].create_table(bigquery.Table(table, schema=fields), exists_ok=True)
     gone = "vis-forgotten-" + uuid.uuid4().hex[:8]
     stone = {
         "kind": "visitor",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+import time
+import uuid
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from oie_core.hashing import email_hashes, normalize_email
+from oie_core.landing import LandingWriter, iso_ms
 from tests.python.cli.conftest import Cli
 
 # dbt's parsed project quotes the project's own YAML, whose unit tests use the design
@@ -121,3 +124,25 @@ def tokens_from_links(urls_csv: Path) -> dict[str, str]:
         return {
             normalize_email(row["email"]): row["tracking_url"][-11:] for row in csv.DictReader(fh)
         }
+
+
+def land_events(data_dir: Path, *events: dict) -> None:
+    """Pageviews landed (and sealed) now, as the ingest server would have: each dict gives
+    the fields that matter to the test (visitor_id, token, ...)."""
+    now = time.time()
+    writer = LandingWriter(data_dir / "landing", background_rotation=False)
+    writer.write_records(
+        "events",
+        [
+            {
+                "event_id": str(uuid.uuid4()),
+                "type": "pageview",
+                "received_at": iso_ms(now),
+                "event_at": iso_ms(now),
+                **event,
+            }
+            for event in events
+        ],
+        now,
+    )
+    writer.close()

@@ -4,33 +4,15 @@ design document's test vector) and prints what the pages say."""
 
 from __future__ import annotations
 
-import time
-import uuid
-
-from oie_core.landing import LandingWriter, iso_ms
 from tests.python.cli.conftest import Cli
 from tests.python.kv.test_docs import REPO, console_blocks, section, shell
-from tests.python.privacy.support import import_leads
+from tests.python.privacy.support import import_leads, land_events
 
 
 def _hold_ada(cli: Cli) -> None:
     import_leads(cli, " Ada@Example.COM ", "bob@example.com")
-    now = time.time()
-    writer = LandingWriter(cli.data_dir / "landing", background_rotation=False)
-    writer.write_records(
-        "events",
-        [
-            {
-                "event_id": str(uuid.uuid4()),
-                "type": "pageview",
-                "received_at": iso_ms(now),
-                "visitor_id": vid,
-            }
-            for vid in ("ada-phone-0001", "ada-phone-0001", "bob-laptop-0003")
-        ],
-        now,
-    )
-    writer.close()
+    visitors = ("ada-phone-0001", "ada-phone-0001", "bob-laptop-0003")
+    land_events(cli.data_dir, *({"visitor_id": vid} for vid in visitors))
 
 
 def test_privacy_md_commands_run(cli: Cli) -> None:

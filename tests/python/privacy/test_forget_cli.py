@@ -15,10 +15,15 @@ import requests
 
 from oie.run_lock import run_lock
 from oie_core import tombstones as tb
-from oie_core.landing import LandingWriter, iso_ms
 from tests.python.cli.conftest import Cli
 from tests.python.helpers.servers import start_ingest_server
-from tests.python.privacy.support import import_leads, needles_for, scan_files, scan_tables
+from tests.python.privacy.support import (
+    import_leads,
+    land_events,
+    needles_for,
+    scan_files,
+    scan_tables,
+)
 
 ORIGIN = "http://127.0.0.1:5173"
 
@@ -59,33 +64,15 @@ def test_unknown_person_holds_nothing_but_is_tombstoned(cli: Cli) -> None:
     assert "recorded 0 tombstone(s)" in again.stdout  # idempotent
 
 
-def _land(data_dir: Path, *visitors: str) -> None:
-    now = time.time()
-    writer = LandingWriter(data_dir / "landing", background_rotation=False)
-    writer.write_records(
-        "events",
-        [
-            {
-                "event_id": str(uuid.uuid4()),
-                "type": "pageview",
-                "received_at": iso_ms(now),
-                "event_at": iso_ms(now),
-                "visitor_id": v,
-                "url": "https://acme.example/",
-            }
-            for v in visitors
-        ],
-        now,
-    )
-    writer.close()
-
-
 def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_dry_run_counts_and_changes_nothing(cli: Cli) -> None:
-    _land(cli.data_dir, "vis-dry-run-1", "vis-dry-run-1", "vis-someone-2")
+    visitors = ("vis-dry-run-1", "vis-dry-run-1", "vis-someone-2")
+    land_events(
+        cli.data_dir, *({"visitor_id": v, "url": "https://acme.example/"} for v in visitors)
+    )
     before = _snapshot(cli.data_dir / "landing")
     proc = cli("forget", "--visitor", "vis-dry-run-1", "--dry-run")
     assert proc.returncode == 0, proc.stderr
@@ -109,36 +96,12 @@ def test_a_running_pipeline_makes_forget_exit_75(cli: Cli) -> None:
 
 def test_forget_by_token_finds_the_lead_and_its_visitors(cli: Cli) -> None:
     ada_token = import_leads(cli, "ada@example.com", "bob@example.com")["ada@example.com"]
-    now = time.time()
-    writer = LandingWriter(cli.data_dir / "landing", background_rotation=False)
-    writer.write_records(
-        "events",
-        [
-            {
-                "event_id": str(uuid.uuid4()),
-                "type": "pageview",
-                "received_at": iso_ms(now),
-                "visitor_id": "vis-ada-by-token",
-                "token": ada_token,
-            },
-            {
-                "event_id": str(uuid.uuid4()),
-                "type": "pageview",
-                "received_at": iso_ms(now),
-                "visitor_id": "vis-ada-by-token",
-                "token": None,
-            },
-            {
-                "event_id": str(uuid.uuid4()),
-                "type": "pageview",
-                "received_at": iso_ms(now),
-                "visitor_id": "vis-bob-stays-1",
-                "token": None,
-            },
-        ],
-        now,
+    land_events(
+        cli.data_dir,
+        {"visitor_id": "vis-ada-by-token", "token": ada_token},
+        {"visitor_id": "vis-ada-by-token", "token": None},
+        {"visitor_id": "vis-bob-stays-1", "token": None},
     )
-    writer.close()
     proc = cli("forget", "--token", ada_token)
     assert proc.returncode == 0, proc.stderr
     ada = needles_for("ada@example.com", [ada_token], ["vis-ada-by-token"], [])
