@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 DIST = "oie_ingest"
 # The layers the function stands on: itself and the shared core (docs/design.md "Layers").
 PACKAGES = ["oie_core", "ingest_function"]
-RUNTIME = ["functions-framework", "ua-parser", "ua-parser-builtins", "orjson"]
+RUNTIME = ["functions-framework", "ua-parser", "ua-parser-builtins", "orjson", "maxminddb"]
 BIGQUERY = [
     "google-cloud-bigquery",
     "google-cloud-bigquery-storage",

@@ -8,7 +8,8 @@
 # Needs: gcloud (authenticated), Secret Manager secrets holding OIE_TOKEN_SECRET and
 # OIE_TOMBSTONE_SECRET (default names oie-token-secret, oie-tombstone-secret; optional
 # oie-event-signing-secret), and dbt for the raw tables. Every other OIE_* variable set in
-# your shell is passed to the function as is.
+# your shell is passed to the function as is, except OIE_IP_ORG_DB: its network database
+# files are copied into the upload folder and the function reads those copies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,29 @@ run() {
 "$PY" deploy/bundle.py "$BUNDLE" >/dev/null
 echo "deploy: bundle in $BUNDLE"
 
+# 1b. Network databases of company inference (docs/warehouse.md "Companies from networks"):
+#     local files, shipped inside the upload folder; the function reads them from there.
+IP_ORG_DB=""
+if [[ -n ${OIE_IP_ORG_DB:-} ]]; then
+  mkdir -p "$BUNDLE/ip-org"
+  IFS=',' read -r -a specs <<< "$OIE_IP_ORG_DB"
+  for spec in "${specs[@]}"; do
+    spec=$(echo "$spec" | xargs)
+    [[ -z $spec ]] && continue
+    if [[ $spec == geoip2fast ]]; then
+      echo "deploy: OIE_IP_ORG_DB=geoip2fast is for evaluation only (stale data); use a MaxMind-format file" >&2
+      exit 2
+    fi
+    if [[ ! -f $spec ]]; then
+      echo "deploy: OIE_IP_ORG_DB: $spec: no such file" >&2
+      exit 2
+    fi
+    cp "$spec" "$BUNDLE/ip-org/"
+    IP_ORG_DB="${IP_ORG_DB:+$IP_ORG_DB,}ip-org/$(basename "$spec")"
+  done
+  echo "deploy: network databases in $BUNDLE/ip-org"
+fi
+
 # 2. Settings as an env-vars file (YAML keeps commas in OIE_ALLOWED_ORIGINS intact).
 #    Secrets never go here: they come from Secret Manager below.
 ENV_FILE=$BUNDLE/../ingest-env.yaml
@@ -55,7 +79,8 @@ ENV_FILE=$BUNDLE/../ingest-env.yaml
   echo "OIE_TRUSTED_PROXY: \"${OIE_TRUSTED_PROXY:-gclb}\""
   echo "WORKERS: \"1\""
   echo "THREADS: \"8\""
-  env | grep -E '^OIE_' | grep -vE '^OIE_(TOKEN_SECRET|TOMBSTONE_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|FAULT|TARGET|SINK|TRUSTED_PROXY|DATA_DIR|LANDING_DIR|PIXEL_DIR)=' \
+  if [[ -n $IP_ORG_DB ]]; then echo "OIE_IP_ORG_DB: \"$IP_ORG_DB\""; fi
+  env | grep -E '^OIE_' | grep -vE '^OIE_(TOKEN_SECRET|TOMBSTONE_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|FAULT|TARGET|SINK|TRUSTED_PROXY|DATA_DIR|LANDING_DIR|PIXEL_DIR|IP_ORG_DB)=' \
     | sort | while IFS='=' read -r key value; do
         printf '%s: "%s"\n' "$key" "${value//\"/\\\"}"
       done

@@ -25,6 +25,7 @@ from ingest_function.sinks.base import DeadLetter, Sink
 from ingest_function.sinks.delivery import make_dead_letter, make_primary
 from ingest_function.web import BodyIncomplete, HttpRequest, HttpResponse, error
 from oie_core import tokens
+from oie_core.iporg import NetworkLookup
 from oie_core.settings import Settings
 from oie_core.tombstones import LandingTombstones, TombstoneCache, TombstoneKey, TombstoneSource
 from oie_core.tombstones_bigquery import BigQueryTombstones
@@ -67,6 +68,10 @@ class Service:
         )
         # Keyed hash for OIE_IP_MODE=hash: its own secret, else derived from the token key.
         self.ip_key = (settings.ip_hash_secret or "ip|" + settings.token_secret).encode()
+        # Network databases: checked here (a bad path stops the server at start, IpOrgError
+        # is a SettingsError), opened again lazily in each worker after the fork.
+        self.networks = NetworkLookup(settings.ip_org_db, fail=bool(settings.faults_for("iporg")))
+        self.networks.check()
         self._primary: Sink | None = None
         self._dead_letter: DeadLetter | None = None
         self._sink_lock = threading.Lock()

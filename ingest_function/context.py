@@ -11,6 +11,7 @@ from ingest_function.origins import OriginPolicy
 from ingest_function.ratelimit import RateLimiter
 from ingest_function.sinks.base import DeadLetter, Sink
 from ingest_function.web import HttpRequest, HttpResponse
+from oie_core.iporg import NetworkLookup
 from oie_core.settings import Settings
 from oie_core.tokens import Keyring
 from oie_core.tombstones import TombstoneKey
@@ -32,6 +33,11 @@ class Context(Protocol):
     @property
     def ip_key(self) -> bytes:
         """Key of OIE_IP_MODE=hash."""
+        ...
+
+    @property
+    def networks(self) -> NetworkLookup:
+        """OIE_IP_ORG_DB's databases: the network of a client address (oie_core/iporg.py)."""
         ...
 
     def clock(self) -> float:

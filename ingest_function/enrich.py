@@ -26,6 +26,7 @@ from functools import lru_cache
 from ua_parser import parse as ua_parse
 
 from ingest_function.validate import clean_str
+from oie_core.iporg import NOTHING, Network
 from oie_core.landing import iso_ms
 
 BOT_RE = re.compile(
@@ -176,13 +177,23 @@ class ServerFields:
     city: str | None
     asn: str | None
     as_org: str | None
+    ip_org: str | None
+    ip_domain: str | None
+    ip_connection_type: str | None
+    ip_user_type: str | None
 
 
 def server_fields(
-    received_at: float, user_agent: str, client: Client, ip_mode: str, ip_key: bytes
+    received_at: float,
+    user_agent: str,
+    client: Client,
+    ip_mode: str,
+    ip_key: bytes,
+    network: Network = NOTHING,
 ) -> ServerFields:
     """Computed once per request: the user agent parsed, the address stored per
-    OIE_IP_MODE, geo from the resolved client."""
+    OIE_IP_MODE, geo from the resolved client, and the network the full address belongs to
+    (looked up before the address is truncated; the proxy's own CF-ASN wins over a file)."""
     agent = classify_agent(user_agent)
     return ServerFields(
         received_at=received_at,
@@ -196,6 +207,10 @@ def server_fields(
         country=client.country,
         region=client.region,
         city=client.city,
-        asn=client.asn,
-        as_org=client.as_org,
+        asn=client.asn or network.asn,
+        as_org=client.as_org or network.as_org,
+        ip_org=network.org,
+        ip_domain=network.domain,
+        ip_connection_type=network.connection_type,
+        ip_user_type=network.user_type,
     )

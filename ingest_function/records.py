@@ -68,6 +68,10 @@ def raw_event(
         "city": server.city,
         "asn": server.asn,
         "as_org": server.as_org,
+        "ip_org": server.ip_org,
+        "ip_domain": server.ip_domain,
+        "ip_connection_type": server.ip_connection_type,
+        "ip_user_type": server.ip_user_type,
     }
 
 

@@ -30,7 +30,11 @@
       ('region', 'STRING', 'varchar', false),
       ('city', 'STRING', 'varchar', false),
       ('asn', 'STRING', 'varchar', false),
-      ('as_org', 'STRING', 'varchar', false)
+      ('as_org', 'STRING', 'varchar', false),
+      ('ip_org', 'STRING', 'varchar', false),
+      ('ip_domain', 'STRING', 'varchar', false),
+      ('ip_connection_type', 'STRING', 'varchar', false),
+      ('ip_user_type', 'STRING', 'varchar', false)
     ],
     'raw_rejected_events': [
       ('received_at', 'TIMESTAMP', 'varchar', true),

@@ -173,8 +173,28 @@ RAW_EVENTS = RawTable(
         Column("country", "string", "Country from the trusted proxy's headers."),
         Column("region", "string", "Region from the trusted proxy's headers."),
         Column("city", "string", "City from the trusted proxy's headers."),
-        Column("asn", "string", "Autonomous system number from the trusted proxy's headers."),
-        Column("as_org", "string", "Autonomous system organisation, where known."),
+        Column(
+            "asn",
+            "string",
+            "Autonomous system number: the trusted proxy's header, else OIE_IP_ORG_DB.",
+        ),
+        Column("as_org", "string", "Autonomous system organisation (OIE_IP_ORG_DB), if known."),
+        Column(
+            "ip_org",
+            "string",
+            "Organisation the full client address is assigned to (OIE_IP_ORG_DB, at ingest).",
+        ),
+        Column("ip_domain", "string", "That organisation's domain (OIE_IP_ORG_DB)."),
+        Column(
+            "ip_connection_type",
+            "string",
+            "Cable/DSL, Corporate, Cellular or Satellite (OIE_IP_ORG_DB).",
+        ),
+        Column(
+            "ip_user_type",
+            "string",
+            "business, residential, cellular, hosting, college, government, ... (OIE_IP_ORG_DB).",
+        ),
     ),
 )
 

@@ -79,7 +79,9 @@ MIN_KV_TTL_S = 60
 # ends at the latest, so it is never one), and the shape of a Standard Webhooks secret.
 ALERT_LEVELS = ("warm", "hot", "burning")
 _WEBHOOK_SECRET_RE = re.compile(r"^whsec_([A-Za-z0-9+/]+={0,2})$")
-_FAULT_RE = re.compile(r"^(sink|deadletter)-(503|raise|timeout|enospc)(?:-next-(\d+))?$")
+_FAULT_RE = re.compile(
+    r"^(sink|deadletter)-(503|raise|timeout|enospc)(?:-next-(\d+))?$|^(iporg)-(raise)$"
+)
 
 
 def parse_duration(name: str, raw: str) -> float:
@@ -141,7 +143,7 @@ def _csv(raw: str | None) -> tuple[str, ...]:
 class Fault:
     """One OIE_FAULT clause: which store fails, how, and for how many calls (None = always)."""
 
-    target: str  # "sink" | "deadletter"
+    target: str  # "sink" | "deadletter" | "iporg" (every network lookup raises)
     kind: str  # "503" | "raise" | "timeout" | "enospc"
     count: int | None
     spec: str
@@ -149,15 +151,18 @@ class Fault:
 
 def parse_faults(raw: str | None) -> tuple[Fault, ...]:
     """`sink-503-next-3`, `sink-raise`, `sink-timeout`, `sink-enospc`, `deadletter-raise`,
-    comma-separated."""
+    `iporg-raise`, comma-separated."""
     out = []
     for part in _csv(raw):
         m = _FAULT_RE.match(part.lower())
         if not m:
             raise SettingsError(
                 f"OIE_FAULT={raw!r}: clauses look like sink-503-next-3, sink-raise, "
-                "sink-timeout, sink-enospc or deadletter-raise"
+                "sink-timeout, sink-enospc, deadletter-raise or iporg-raise"
             )
+        if m.group(4):
+            out.append(Fault(m.group(4), m.group(5), None, part))
+            continue
         out.append(Fault(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None, part))
     return tuple(out)
 
@@ -215,6 +220,8 @@ class Settings:
     read_timeout_s: float = 10.0
     ip_mode: str = "truncate"
     ip_hash_secret: str | None = None
+    # Network databases of company inference (oie_core/iporg.py), in order; () = off.
+    ip_org_db: tuple[str, ...] = ()
     bq_project: str | None = None
     bq_dataset: str | None = None
     bq_table: str = "raw_events"
@@ -381,6 +388,7 @@ class Settings:
             read_timeout_s=parse_duration("OIE_READ_TIMEOUT", text("OIE_READ_TIMEOUT", "10s")),
             ip_mode=ip_mode,
             ip_hash_secret=get("OIE_IP_HASH_SECRET"),
+            ip_org_db=_csv(get("OIE_IP_ORG_DB")),
             bq_project=bq_project,
             bq_dataset=bq_dataset,
             bq_table=text("OIE_BQ_TABLE", "raw_events") or "raw_events",

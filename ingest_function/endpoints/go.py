@@ -42,7 +42,8 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
     if not ctx.limiter.allow(client.ip):
         # Still redirect: a visitor must never see an error page; skip recording.
         return HttpResponse(302, b"", [("Location", location), ("Cache-Control", "no-store")])
-    server = server_fields(ctx.clock(), ua, client, s.ip_mode, ctx.ip_key)
+    network = ctx.networks.lookup(client.ip)
+    server = server_fields(ctx.clock(), ua, client, s.ip_mode, ctx.ip_key, network)
     now = server.received_at
     path = dest.split("://", 1)[-1]
     path = path[path.find("/") :] if "/" in path else "/"

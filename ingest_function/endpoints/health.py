@@ -28,6 +28,7 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
         status, code = "down", 503
     body: dict[str, Any] = {"status": status, "sink": sink, "dead_letter": dl}
     body["forgotten_dropped"] = ctx.forgotten_dropped
+    body["ip_org_db"] = ctx.networks.describe()
     if not ctx.checks_tombstones:
         body["tombstones"] = "not checked: OIE_TOMBSTONE_SECRET is not set"
     return json_response(code, body)

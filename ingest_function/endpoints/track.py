@@ -259,7 +259,8 @@ def build_events(
 def _server_fields(ctx: Context, req: HttpRequest, client: Client) -> ServerFields:
     s = ctx.settings
     user_agent = req.headers.get("User-Agent") or ""
-    return server_fields(ctx.clock(), user_agent, client, s.ip_mode, ctx.ip_key)
+    network = ctx.networks.lookup(client.ip)
+    return server_fields(ctx.clock(), user_agent, client, s.ip_mode, ctx.ip_key, network)
 
 
 def _record_bad_body(

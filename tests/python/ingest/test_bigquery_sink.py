@@ -44,8 +44,12 @@ EVENT = {
     "country": "DE",
     "region": None,
     "city": None,
-    "asn": None,
-    "as_org": None,
+    "asn": "64500",
+    "as_org": "EXAMPLE-TRANSIT",
+    "ip_org": "Acme Holdings",
+    "ip_domain": "acme.example",
+    "ip_connection_type": "Corporate",
+    "ip_user_type": None,
 }
 REJECTED = {
     "received_at": "2026-11-22T00:00:00.300Z",

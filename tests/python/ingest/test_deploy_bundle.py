@@ -187,3 +187,46 @@ def test_deploy_script_dry_run(tmp_path):
     assert 'OIE_SINK: "bigquery"' in env_file
     assert "must-not-leak" not in env_file and "OIE_FAULT" not in env_file
     assert (tmp_path / "bundle" / "requirements.txt").is_file()
+
+
+def _dry_run(tmp_path, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "OIE_BQ_PROJECT": "acme-prod",
+        "OIE_BQ_DATASET": "oie_raw",
+        "OIE_ALLOWED_ORIGINS": "https://www.acme.example",
+        "OIE_REDIRECT_HOSTS": "www.acme.example",
+        "BUNDLE_DIR": str(tmp_path / "bundle"),
+        "PYTHON": sys.executable,
+        **extra,
+    }
+    return subprocess.run(
+        ["bash", "deploy/deploy.sh", "--dry-run", "--skip-tables"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_ships_the_network_databases_inside_the_upload_folder(tmp_path):
+    from tests.python.helpers import network_dbs
+
+    asn = network_dbs.geolite2_asn(tmp_path / "dbs")
+    isp = network_dbs.geoip2_isp(tmp_path / "dbs")
+    proc = _dry_run(tmp_path, OIE_IP_ORG_DB=f"{asn}, {isp}")
+    assert proc.returncode == 0, proc.stderr
+    shipped = tmp_path / "bundle" / "ip-org"
+    assert (shipped / asn.name).read_bytes() == asn.read_bytes()
+    assert (shipped / isp.name).is_file()
+    env_file = (tmp_path / "ingest-env.yaml").read_text()
+    assert 'OIE_IP_ORG_DB: "ip-org/GeoLite2-ASN.mmdb,ip-org/GeoIP2-ISP.mmdb"' in env_file
+    assert str(tmp_path) not in env_file  # the function never sees this machine's paths
+
+
+def test_deploy_refuses_geoip2fast_and_a_missing_database(tmp_path):
+    proc = _dry_run(tmp_path, OIE_IP_ORG_DB="geoip2fast")
+    assert proc.returncode == 2 and "evaluation only" in proc.stderr
+    proc = _dry_run(tmp_path, OIE_IP_ORG_DB=str(tmp_path / "nope.mmdb"))
+    assert proc.returncode == 2 and "nope.mmdb: no such file" in proc.stderr
