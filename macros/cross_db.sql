@@ -145,6 +145,16 @@
   coalesce(logical_or({{ expr }}), false)
 {%- endmacro %}
 
+{% macro oie_bool_and(expr) -%}
+  {{ return(adapter.dispatch('oie_bool_and', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_bool_and(expr) -%}
+  coalesce(bool_and({{ expr }}), true)
+{%- endmacro %}
+{% macro bigquery__oie_bool_and(expr) -%}
+  coalesce(logical_and({{ expr }}), true)
+{%- endmacro %}
+
 {% macro oie_arg_min(value, order_by) -%}
   {#- The value on the row with the smallest order_by (ties: any). -#}
   {{ return(adapter.dispatch('oie_arg_min', 'oie')(value, order_by)) }}

@@ -19,6 +19,7 @@
     'token', 'token_valid', 'url', 'url_path', 'page_class', 'referrer', 'page_title', 'scroll_depth',
     'active_ms', 'click_role', 'click_text', 'click_href', 'form_id', 'hem_sha256',
     'video_action', 'video_src', 'video_percent', 'device', 'browser', 'os', 'country',
-    'region', 'city', 'is_bot', 'is_internal', 'event_data_json'
+    'region', 'city', 'asn', 'as_org', 'ip_org', 'ip_domain', 'ip_connection_type',
+    'ip_user_type', 'is_bot', 'is_internal', 'event_data_json'
   ]) }}
 {%- endmacro %}

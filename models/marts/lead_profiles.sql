@@ -79,6 +79,10 @@ select
     leads.token,
     leads.email_sha256,
     scores.scored_as_of,
+    scores.network_company,
+    scores.company_match,
+    scores.colleague_sessions,
+    scores.company_network_sessions,
     {{ oie_run_timestamp() }} as oie_updated_at
 from leads
 inner join activity on leads.lead_id = activity.lead_id

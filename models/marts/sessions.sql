@@ -4,7 +4,9 @@
 -- to. Bot, internal and quarantined (over-long) sessions stay visible here, flagged; scoring
 -- ignores them. A view, like events: identity is re-resolved on every build, so a form
 -- submitted today attributes the visitor's earlier sessions too, and a scheduled run
--- writes only the sessions its new events touch (int_sessions).
+-- writes only the sessions its new events touch (int_sessions). Network fields are those
+-- of the session's first event; network_class comes from int_networks (docs/warehouse.md
+-- "Companies from networks").
 
 select
     s.session_id,
@@ -43,6 +45,26 @@ select
     s.is_bot,
     s.is_internal,
     s.is_quarantined,
+    s.asn,
+    s.as_org,
+    s.ip_org,
+    s.ip_domain,
+    s.ip_connection_type,
+    s.ip_user_type,
+    networks.network_org,
+    -- the session's own user_type / connection_type first, then its network's class
+    coalesce(
+        {{ oie_typed_network_class('s.ip_user_type', 's.ip_connection_type') }},
+        networks.network_class,
+        'unknown'
+    ) as network_class,
+    -- a cloud or CDN address: a script, a crawler or a VPN, rarely a reader
+    coalesce(
+        {{ oie_typed_network_class('s.ip_user_type', 's.ip_connection_type') }},
+        networks.network_class,
+        'unknown'
+    ) = 'hosting' as is_bot_suspect,
     s.oie_sessionized_at as oie_updated_at
 from {{ ref('int_sessions') }} as s
 left join {{ ref('int_visitor_leads') }} as visitor_leads on s.visitor_id = visitor_leads.visitor_id
+left join {{ ref('int_networks') }} as networks on coalesce(s.ip_org, s.as_org) = networks.network_org

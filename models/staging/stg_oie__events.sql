@@ -39,7 +39,11 @@ renamed as (
         region,
         city,
         asn,
-        as_org
+        as_org,
+        ip_org,
+        ip_domain,
+        ip_connection_type,
+        ip_user_type
     from source
     where {{ oie_not_forgotten([
         ('visitor', 'visitor_id'), ('visitor', 'client_visitor_id'), ('token', 'token')

@@ -204,6 +204,10 @@ unpacked as (
         city,
         asn,
         as_org,
+        ip_org,
+        ip_domain,
+        ip_connection_type,
+        ip_user_type,
         -- a missing user agent or ip is not evidence of a bot or an office visit
         is_bot_by_collector or is_listed_bot as is_bot,
         coalesce({{ oie_starts_with_any('ip', var('oie_internal_ip_prefixes')) }}, false) as is_internal,

@@ -14,7 +14,9 @@
 -- recency points moved since they were scored (the clock crossed one of their tiers), and
 -- every lead when a score var changed (score_vars holds a fingerprint of them all). Any
 -- other lead's stored score is what a rescore would give now, so a scheduled run writes
--- only the rows that change; finding them reads one narrow row per lead.
+-- only the rows that change; finding them reads one narrow row per lead. Leads whose company
+-- network (int_lead_networks) or its colleague count changed are rescored too: colleague
+-- sessions add to high intent when oie_score_high_intent_per_colleague_session is set.
 
 {% set tiers = var('oie_score_recency_tiers') %}
 {% set as_of = oie_as_of(var('oie_as_of')) %}
@@ -30,6 +32,7 @@
     var('oie_score_high_intent_per_pricing_view'),
     var('oie_score_high_intent_per_case_study_view'),
     var('oie_score_high_intent_per_product_view'),
+    var('oie_score_high_intent_per_colleague_session'),
     var('oie_score_high_intent_cap'),
     var('oie_score_conversions_per_form_submit'),
     var('oie_score_conversions_per_video_complete'),
@@ -40,7 +43,8 @@
     var('oie_level_warm'),
 ])) %}
 {% set recency_points = oie_recency_points(tiers, var('oie_score_recency_older'), as_of) %}
-{% set watermark = oie_watermark('oie_scored_at') %}
+{#- A table built before the network columns existed is rescored whole once (no watermark). -#}
+{% set watermark = oie_stored_instant('max(oie_scored_at)', 'company_network_sessions') %}
 
 with
 
@@ -55,12 +59,28 @@ rescored as (
     where
         score_vars != '{{ score_vars }}'
         or {{ recency_points }} != score_recency
+    union all
+    select networks.lead_id
+    from {{ ref('int_lead_networks') }} as networks
+    inner join {{ this }} as stored on networks.lead_id = stored.lead_id
+    where
+        coalesce(networks.network_company, '') != coalesce(stored.network_company, '')
+        or coalesce(networks.company_match, '') != coalesce(stored.company_match, '')
+        or networks.colleague_sessions != stored.colleague_sessions
+        or networks.company_network_sessions != stored.company_network_sessions
 ),
 {% endif %}
 
 activity as (
-    select * from {{ ref('int_lead_activity') }}{% if watermark %}
-    where lead_id in (select rescored.lead_id from rescored){% endif %}
+    select
+        activity.*,
+        networks.network_company,
+        networks.company_match,
+        coalesce(networks.colleague_sessions, 0) as colleague_sessions,
+        coalesce(networks.company_network_sessions, 0) as company_network_sessions
+    from {{ ref('int_lead_activity') }} as activity
+    left join {{ ref('int_lead_networks') }} as networks on activity.lead_id = networks.lead_id{% if watermark %}
+    where activity.lead_id in (select rescored.lead_id from rescored){% endif %}
 ),
 
 components as (
@@ -68,6 +88,10 @@ components as (
         lead_id,
         is_internal_lead,
         last_activity_at,
+        network_company,
+        company_match,
+        colleague_sessions,
+        company_network_sessions,
         {{ recency_points }} as score_recency,
         case when is_internal_lead then 0 else least(
             {{ var('oie_score_frequency_cap') }},
@@ -84,6 +108,7 @@ components as (
             pricing_page_visits * {{ var('oie_score_high_intent_per_pricing_view') }}
             + case_study_views * {{ var('oie_score_high_intent_per_case_study_view') }}
             + product_page_views * {{ var('oie_score_high_intent_per_product_view') }}
+            + colleague_sessions * {{ var('oie_score_high_intent_per_colleague_session') }}
         ) end as score_high_intent,
         case when is_internal_lead then 0 else least(
             {{ var('oie_score_conversions_cap') }},
@@ -98,6 +123,10 @@ summed as (
         lead_id,
         is_internal_lead,
         last_activity_at,
+        network_company,
+        company_match,
+        colleague_sessions,
+        company_network_sessions,
         cast(score_recency as {{ dbt.type_float() }}) as score_recency,
         cast(score_frequency as {{ dbt.type_float() }}) as score_frequency,
         round(cast(score_engagement as {{ dbt.type_float() }}), 2) as score_engagement,

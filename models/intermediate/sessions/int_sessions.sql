@@ -45,7 +45,7 @@ touched as (
     'visitor_id', 'event_type', 'event_at', 'url_path', 'page_class', 'scroll_depth', 'active_ms',
     'form_id', 'video_action', 'video_src', 'client_session_id', 'device', 'browser', 'os',
     'country', 'token', 'is_bot', 'is_internal',
-] %}
+] + oie_session_network_columns() %}
 
 {% if loaded %}
 rebuilt_visitors as (
@@ -162,6 +162,10 @@ event_totals as (
         {{ oie_arg_min('browser', 'event_at') }} as browser,
         {{ oie_arg_min('os', 'event_at') }} as os,
         {{ oie_arg_min('country', 'event_at') }} as country,
+        {% for column in oie_session_network_columns() -%}
+        -- the network of the session's first event (a batch's events share one address)
+        {{ oie_arg_min(column, 'event_at') }} as {{ column }},
+        {% endfor -%}
         {{ oie_arg_min('token', "case when token is not null then event_at end") }} as first_token,
         {{ oie_bool_or('is_bot') }} as is_bot,
         {{ oie_bool_or('is_internal') }} as is_internal,
@@ -219,6 +223,9 @@ final as (
         browser,
         os,
         country,
+        {% for column in oie_session_network_columns() -%}
+        {{ column }},
+        {% endfor -%}
         first_token,
         is_bot,
         is_internal,

@@ -20,6 +20,7 @@ DEFAULT_UA = (
     "Chrome/131.0 Safari/537.36"
 )
 BATCHES = (1, 2, 3, 4)
+NETWORK_FIELDS = ("asn", "as_org", "ip_org", "ip_domain", "ip_connection_type", "ip_user_type")
 
 
 def pinned_vars(as_of: str = AS_OF) -> dict[str, Any]:
@@ -55,8 +56,10 @@ def landing_event(
     ip: str = "198.51.100.0",
     user_agent: str = DEFAULT_UA,
     ts_offset_ms: int = 0,
+    network: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """One landing line (docs/contracts.md) as the collector would have written it."""
+    """One landing line (docs/contracts.md) as the collector would have written it;
+    `network` holds the fields a network database gave (asn, as_org, ip_org, ...)."""
     ts = int(event_at.timestamp() * 1000) + ts_offset_ms
     return {
         "event_id": event_id,
@@ -83,8 +86,8 @@ def landing_event(
         "country": "US",
         "region": None,
         "city": None,
-        "asn": None,
-        "as_org": None,
+        **dict.fromkeys(NETWORK_FIELDS),
+        **(network or {}),
     }
 
 
@@ -179,7 +182,12 @@ def _normalize_expected(value: str) -> str:
 
 
 def expected(name: str) -> tuple[list[str], list[tuple[str, ...]]]:
-    with (SCENARIO / "expected" / f"{name}.csv").open(newline="") as f:
+    return expected_in(SCENARIO / "expected", name)
+
+
+def expected_in(folder: Path, name: str) -> tuple[list[str], list[tuple[str, ...]]]:
+    """A hand-written expected CSV: its header and its rows, sorted and normalized."""
+    with (folder / f"{name}.csv").open(newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
         rows = sorted(tuple(_normalize_expected(v) for v in row) for row in reader)

@@ -24,7 +24,7 @@ MARTS = "models/marts"
 CORE_MARTS = {
     "events": None,
     "sessions": None,
-    "lead_profiles": 39,  # the 38 the issue counted, and oie_updated_at
+    "lead_profiles": 43,  # the 38 the issue counted, oie_updated_at and 4 network columns
     "identity_map": None,
     "email_clicks": None,
     "campaign_performance": 16,

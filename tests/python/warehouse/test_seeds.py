@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,11 @@ import pytest
 import yaml
 
 from oie import warehouse
+from tests.python.helpers import project_copy
+from tests.python.helpers.project_copy import copy_project
 from tests.python.helpers.scenario_build import WITHOUT_UNIT_TESTS
 from tests.python.warehouse import scenario
 
-# What dbt reads; the Python tests and caches are left behind.
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
-PROJECT_DIRS = ("models", "macros", "seeds", "snapshots", "analyses", "tests/generic")
 VARS = scenario.pinned_vars()
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 LEADS = {  # lead_id: token
@@ -33,33 +31,8 @@ LEADS = {  # lead_id: token
 PROOFPOINT_UA = "Mozilla/5.0 (compatible; Proofpoint URL Defense)"
 
 
-def copy_project(destination: Path) -> Path:
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        shutil.copy2(warehouse.PROJECT_DIR / name, destination / name)
-    for name in PROJECT_DIRS:
-        source = warehouse.PROJECT_DIR / name
-        if source.is_dir():
-            shutil.copytree(
-                source, destination / name, ignore=shutil.ignore_patterns("__pycache__")
-            )
-    return destination
-
-
 def run_dbt(project: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """dbt on the copied project (never the repository's), its warehouse in data_dir."""
-    command = warehouse.dbt_command(*args[:1], vars=VARS, extra_args=args[1:])
-    at = command.index("--project-dir")
-    command[at + 1 : at + 4 : 2] = [str(project), str(project)]
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        command,
-        cwd=project,
-        env=warehouse.dbt_env({"OIE_DATA_DIR": str(data_dir)}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return project_copy.run_dbt(project, data_dir, *args, vars=VARS)
 
 
 def _event(
