@@ -30,6 +30,7 @@ BENCHMARKS = (
     "kv",
     "report",
     "forget",
+    "networks",
 )
 
 

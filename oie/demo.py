@@ -12,6 +12,7 @@ processes it starts); the caller's environment is never changed.
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 import time
@@ -25,10 +26,12 @@ from oie import sample, warehouse
 from oie.campaign import create_campaign
 from oie.errors import EXIT_FAILED, UserError
 from oie.leads import show_leads
+from oie.network_db import write_network_db
 from oie.report.build import write_report
 from oie.run import RunOptions, execute
 from oie.simulate import simulate
 from oie.stack import running_stack
+from oie.traffic.networks import demo_networks, email_domain
 from oie_core.settings import Settings, SettingsError
 
 # Piped output (CI logs, `| less`) gets a fixed, roomy width instead of rich's 80 columns.
@@ -36,6 +39,8 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 SAMPLE_LEADS = Path(__file__).resolve().parent / "samples" / "demo-leads.csv"
 DEMO_CAMPAIGN = "Demo: Q4 outreach"
+# The demo's own network database (no licence needed): see oie/traffic/networks.py.
+DEMO_NETWORKS = "demo-networks.mmdb"
 
 
 def campaign_table(data_dir: Path) -> Table:
@@ -71,6 +76,42 @@ def campaign_table(data_dir: Path) -> Table:
             f"{avg:.1f}",
         )
     return table
+
+
+def company_table(data_dir: Path, limit: int = 8) -> Table:
+    """The companies reading the site (company_activity), busiest first."""
+    table = Table(title="Companies reading the site (from their networks)", title_justify="left")
+    for name, justify in [
+        ("Company network", "left"),
+        ("Matched leads", "right"),
+        ("Leads seen", "right"),
+        ("Anonymous visitors", "right"),
+        ("Sessions", "right"),
+        ("Pricing views", "right"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    with warehouse.connect_readonly(data_dir) as con:
+        rows = con.execute(
+            "select org, matched_leads, known_leads_seen, anonymous_visitors, sessions, "
+            "pricing_views from company_activity "
+            "order by sessions desc, pricing_views desc, org limit ?",
+            [limit],
+        ).fetchall()
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    return table
+
+
+def write_demo_networks(data_dir: Path, leads_csv: Path = SAMPLE_LEADS) -> Path:
+    """The network database of the demo's companies (`Company Name`, `Email` of the
+    bundled lead list) and of the public networks the other simulated visitors use."""
+    with leads_csv.open(newline="", encoding="utf-8") as f:
+        companies = [
+            (row["Company Name"], email_domain(row["Email"]))
+            for row in csv.DictReader(f)
+            if row.get("Company Name") and "@" in (row.get("Email") or "")
+        ]
+    return write_network_db(data_dir / DEMO_NETWORKS, demo_networks(companies))
 
 
 def _report(data_dir: Path) -> Path:
@@ -128,6 +169,10 @@ def demo_env(data_dir: Path, base: Mapping[str, str] | None = None) -> dict[str,
     # The KV sync step fills the demo folder's kv.sqlite: never the caller's Workers KV,
     # which a CLOUDFLARE_API_TOKEN in the environment would otherwise choose.
     env["OIE_KV"] = "local"
+    # Its visitors' networks come from its own database, their addresses from the
+    # simulator's CF-Connecting-IP header (the collector trusts it as if behind Cloudflare).
+    env["OIE_TRUSTED_PROXY"] = "cloudflare"
+    env["OIE_IP_ORG_DB"] = str(data_dir / DEMO_NETWORKS)
     # Nor does it page anyone: the caller's alert destinations never apply to the demo.
     for name in (
         "OIE_ALERT_SLACK_WEBHOOK_URL",
@@ -151,6 +196,7 @@ def run_live_demo(data_dir: Path, visitors: int, days: int, seed: int) -> float:
     """Bundled lead list -> real collector -> simulated traffic -> oie run -> tables."""
     began = time.monotonic()
     sample.reset_dir(data_dir)
+    write_demo_networks(data_dir)
     env = demo_env(data_dir)
     try:
         settings = Settings.from_env(env)
@@ -217,6 +263,7 @@ def run_live_demo(data_dir: Path, visitors: int, days: int, seed: int) -> float:
     _step(5, "results")
     show_leads(data_dir, None, None, 12)
     console.print(campaign_table(data_dir))
+    console.print(company_table(data_dir))
     _report(data_dir)
     elapsed = time.monotonic() - began
     console.print(

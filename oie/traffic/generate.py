@@ -17,6 +17,7 @@ from oie.traffic.cast import lead_records, sim_lead
 from oie.traffic.journeys import iter_journeys
 from oie.traffic.landing_files import SealedFiles
 from oie.traffic.landing_lines import LandingLines
+from oie_core.iporg import NetworkLookup
 
 SITE = "https://site.example"
 LEADS_PER_VISITOR = 0.9  # most leads of a campaign never click; some click more than once
@@ -38,9 +39,11 @@ def generate(
     end: float,
     seed: int = 7,
     prefix: str = "traffic",
+    networks: NetworkLookup | None = None,
 ) -> Stats:
     """Write leads and `visitors` journeys over the `days` days up to `end` (epoch s; its
-    UTC day is the last of them): ≈ 15 events per visitor over a month."""
+    UTC day is the last of them): ≈ 15 events per visitor over a month. With `networks`
+    (the collector's OIE_IP_ORG_DB), the events carry network fields."""
     files = SealedFiles(landing_dir, prefix)
     created = end - days * 86400 - 86400  # the campaign was imported the day before
     records = list(
@@ -55,7 +58,7 @@ def generate(
         .replace(hour=0, minute=0, second=0, microsecond=0)
         .timestamp()
     )
-    lines = LandingLines(random.Random(f"{seed}:delivery"), SITE, end)
+    lines = LandingLines(random.Random(f"{seed}:delivery"), SITE, end, networks)
     for journey in iter_journeys(
         [sim_lead(r) for r in records],
         visitors=visitors,

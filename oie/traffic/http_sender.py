@@ -13,6 +13,10 @@ from oie.errors import UserError
 from oie.traffic.catalogue import PIXEL_VERSION
 from oie.traffic.model import Click, SimStats, TrackBatch
 
+# The simulated visitor's address, as Cloudflare would pass it: a collector run with
+# OIE_TRUSTED_PROXY=cloudflare (`oie demo`) takes it as the client's; any other ignores it.
+CLIENT_IP_HEADER = "CF-Connecting-IP"
+
 
 class RateLimited(RuntimeError):
     """The server answered 429: a simulation would only pile up retries."""
@@ -83,7 +87,8 @@ class HttpSender:
 
     def go(self, click: Click) -> None:
         path = f"/go?i={click.token}&to={quote(click.to, safe='/')}"
-        status, _ = self._request(click.method, path, None, {"User-Agent": click.user_agent})
+        headers = {"User-Agent": click.user_agent, CLIENT_IP_HEADER: click.ip}
+        status, _ = self._request(click.method, path, None, headers)
         with self.lock:
             self.stats.count_click(status, http=True)
 
@@ -103,6 +108,7 @@ class HttpSender:
                 "Content-Type": "text/plain;charset=UTF-8",
                 "Origin": self.origin,
                 "User-Agent": batch.user_agent,
+                CLIENT_IP_HEADER: batch.ip,
             },
         )
         with self.lock:

@@ -24,6 +24,7 @@ from oie.traffic.catalogue import (
     SCANNER_UA,
 )
 from oie.traffic.model import Click, Journey, SimLead
+from oie.traffic.networks import cloud_address, colleague_domain, company_address, email_domain
 from oie.traffic.visit import VisitBuilder, pick_pages
 
 DAY_S = 86400.0
@@ -104,6 +105,8 @@ class _Planner:
         self.pool = list(leads)
         rng.shuffle(self.pool)
         self.clicked: list[SimLead] = []
+        # Lead companies' networks, where some anonymous visitors (colleagues) read from.
+        self.domains = sorted({email_domain(lead.email) for lead in self.pool})
         self.names = [name for name, _ in PERSONAS]
         self.weights = [share for _, share in PERSONAS]
         self.levels = list(INTEREST)
@@ -149,6 +152,8 @@ class _Planner:
         rng, b = self.rng, self.b
         lead = self.pool.pop()
         self.clicked.append(lead)
+        # the desktop reads from the company's network; a second device does not
+        ip = company_address(email_domain(lead.email), vid)
         level = rng.choices(self.levels, self.level_weights)[0]
         _, (v_lo, v_hi), (p_lo, p_hi), bias = INTEREST[level]
         n_visits = min(rng.randint(v_lo, v_hi), self.days)
@@ -235,6 +240,7 @@ class _Planner:
 
     def bot(self, j: Journey, ip: str, vid: str) -> None:
         rng = self.rng
+        ip = cloud_address(vid)  # crawlers run in clouds
         batches, _ = self.b.visit(
             self.any_day(),
             pick_pages(rng, rng.randint(2, 6), 0.5, "/"),
@@ -248,8 +254,12 @@ class _Planner:
         j.actions.extend(batches)
 
     def anonymous(self, j: Journey, ua: str, ip: str, vid: str) -> None:
-        """No token; a few fill in the demo form, some with a lead's address."""
+        """No token; a few fill in the demo form, some with a lead's address; some are
+        colleagues of a lead, on their company's network."""
         rng = self.rng
+        colleague_of = colleague_domain(vid, self.domains)
+        if colleague_of is not None:
+            ip = company_address(colleague_of, vid)
         form_email = None
         if rng.random() < 0.12:
             known = _Joined(self.clicked, self.pool)

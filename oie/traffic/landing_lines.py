@@ -23,6 +23,7 @@ from ingest_function.records import raw_event
 from ingest_function.scanners import is_scanner
 from oie.traffic.catalogue import PIXEL_VERSION, SCANNER_IP
 from oie.traffic.model import Click, Journey, TrackBatch
+from oie_core.iporg import NetworkLookup
 
 # Where the visitors are (weights by repeats).
 COUNTRIES = ["US", "US", "US", "GB", "DE", "FR", "CA", "NL", "SE", "AU"]
@@ -36,10 +37,19 @@ Line = tuple[float, dict[str, Any]]  # (received at, epoch s; the raw_events rec
 class LandingLines:
     """Turns journeys into (received at, record) pairs, one journey at a time."""
 
-    def __init__(self, rng: random.Random, site: str, end: float) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        site: str,
+        end: float,
+        networks: NetworkLookup | None = None,
+    ) -> None:
         self.rng = rng
         self.site = site.rstrip("/")
         self.end = end
+        # The collector's network databases (OIE_IP_ORG_DB), when the traffic should carry
+        # network fields; none: the fields stay null, as with no database configured.
+        self.networks = networks or NetworkLookup(())
 
     def journey(self, journey: Journey) -> Iterator[Line]:
         """What has landed by `end`: actions after it have not happened yet."""
@@ -57,7 +67,12 @@ class LandingLines:
         """The row `/go` lands: stamped with the server's clock, no browser fields."""
         scanner, reason = is_scanner(click.method, click.user_agent, click.ip, ())
         server = server_fields(
-            click.at, click.user_agent, Client(click.ip, country=country), IP_MODE, b""
+            click.at,
+            click.user_agent,
+            Client(click.ip, country=country),
+            IP_MODE,
+            b"",
+            self.networks.lookup(click.ip),
         )
         record = raw_event(
             event_id=self.uid(),
@@ -99,7 +114,8 @@ class LandingLines:
         sent_ms = int(sent * 1000) + skew_ms
         correction_ms = int(received * 1000) - sent_ms  # the server's skew correction
         client = Client(batch.ip, country=country)
-        server = server_fields(received, batch.user_agent, client, IP_MODE, b"")
+        network = self.networks.lookup(batch.ip)
+        server = server_fields(received, batch.user_agent, client, IP_MODE, b"", network)
         lines = []
         for event in batch.events:
             ts = event["ts"] + skew_ms
@@ -124,7 +140,7 @@ class LandingLines:
         yield from lines
         if rng.random() < 0.002:  # a retried batch that had landed after all: twice
             again = min(received + 5, self.end)
-            server = server_fields(again, batch.user_agent, client, IP_MODE, b"")
+            server = server_fields(again, batch.user_agent, client, IP_MODE, b"", network)
             for _, record in lines:
                 yield again, {**record, "received_at": server.received_at_iso}
 

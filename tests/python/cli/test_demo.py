@@ -18,6 +18,7 @@ def test_demo_from_nothing(cli: Cli) -> None:
         "[4/5] oie run",
         "Hottest leads",
         "Campaign performance",
+        "Companies reading the site",
         "Done in",
         "oie serve",
     ):
@@ -36,6 +37,19 @@ def test_demo_from_nothing(cli: Cli) -> None:
         clicked, forms = con.execute(
             "select leads_clicked, leads_submitted_form from campaign_performance"
         ).fetchone()
+        # Every company of the list reads from its own network (the demo's database):
+        # company_activity names them, and the simulator's consumer ISP, mobile carrier and
+        # cloud never count as a company.
+        companies = dict(con.execute("select org, matched_leads from company_activity").fetchall())
+        classes = dict(
+            con.execute(
+                "select network_org, network_class from int_networks "
+                "where network_org like 'Example %'"
+            ).fetchall()
+        )
+        matched = con.execute(
+            "select count(*) from lead_profiles where company_match = 'domain'"
+        ).fetchone()[0]
     finally:
         con.close()
     # The bundled list: 400 distinct leads plus one duplicate and one broken address.
@@ -43,6 +57,10 @@ def test_demo_from_nothing(cli: Cli) -> None:
     assert levels.get("hot", 0) + levels.get("burning", 0) > 0, levels
     assert levels.get("cold", 0) > 0, levels
     assert clicked > 0 and forms > 0
+    assert len(companies) >= 10 and not any(org.startswith("Example ") for org in companies)
+    assert sum(companies.values()) == matched > 0
+    assert classes["Example Broadband"] == "isp" and classes["Example Mobile"] == "mobile"
+    assert classes["Example Cloud Hosting"] == "hosting"  # the crawlers' cloud
     assert "1 duplicate and 1 invalid rows dropped" in out
     # Everything stayed inside the demo folder: the caller's warehouse is untouched.
     assert not (cli.data_dir / "warehouse.duckdb").exists()
