@@ -43,20 +43,22 @@ DEMO_CAMPAIGN = "Demo: Q4 outreach"
 DEMO_NETWORKS = "demo-networks.mmdb"
 
 
+def _table(title: str, first: str, *numbers: str) -> Table:
+    """A result table: a text column, then right-aligned figures."""
+    table = Table(title=title, title_justify="left")
+    table.add_column(first, justify="left")
+    for name in numbers:
+        table.add_column(name, justify="right")
+    return table
+
+
 def campaign_table(data_dir: Path) -> Table:
-    table = Table(title="Campaign performance", title_justify="left")
-    for name, justify in [
-        ("Campaign", "left"),
-        ("Leads", "right"),
-        ("Clicked", "right"),
-        ("Scanner clicks", "right"),
-        ("Visited", "right"),
-        ("Sessions", "right"),
-        ("Hot+", "right"),
-        ("Form conv.", "right"),
-        ("Avg score", "right"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = _table(
+        "Campaign performance",
+        "Campaign",
+        *("Leads", "Clicked", "Scanner clicks", "Visited", "Sessions", "Hot+"),
+        *("Form conv.", "Avg score"),
+    )
     with warehouse.connect_readonly(data_dir) as con:
         rows = con.execute(
             "select campaign_name, leads, leads_clicked, scanner_clicks, leads_visited, "
@@ -80,16 +82,11 @@ def campaign_table(data_dir: Path) -> Table:
 
 def company_table(data_dir: Path, limit: int = 8) -> Table:
     """The companies reading the site (company_activity), busiest first."""
-    table = Table(title="Companies reading the site (from their networks)", title_justify="left")
-    for name, justify in [
-        ("Company network", "left"),
-        ("Matched leads", "right"),
-        ("Leads seen", "right"),
-        ("Anonymous visitors", "right"),
-        ("Sessions", "right"),
-        ("Pricing views", "right"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = _table(
+        "Companies reading the site (from their networks)",
+        "Company network",
+        *("Matched leads", "Leads seen", "Anonymous visitors", "Sessions", "Pricing views"),
+    )
     with warehouse.connect_readonly(data_dir) as con:
         rows = con.execute(
             "select org, matched_leads, known_leads_seen, anonymous_visitors, sessions, "

@@ -144,26 +144,14 @@ def test_clean_venv_imports_and_serves(installed, tmp_path):
 
 
 def test_deploy_script_dry_run(tmp_path):
-    env = {
-        "PATH": os.environ["PATH"],
-        "OIE_BQ_PROJECT": "acme-prod",
-        "OIE_BQ_DATASET": "oie_raw",
-        "OIE_ALLOWED_ORIGINS": "https://www.acme.example,https://acme.example",
-        "OIE_REDIRECT_HOSTS": "www.acme.example",
-        "OIE_DEAD_LETTER": "gs://acme-oie/dead-letter",
-        "OIE_TOKEN_SECRET": "must-not-leak-into-env-file",
-        "OIE_TOMBSTONE_SECRET": "must-not-leak-either-0123",
-        "OIE_FAULT": "sink-raise",
-        "BUNDLE_DIR": str(tmp_path / "bundle"),
-        "PYTHON": sys.executable,
-    }
-    proc = subprocess.run(
-        ["bash", "deploy/deploy.sh", "--dry-run"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    proc = _dry_run(
+        tmp_path,
+        tables=True,
+        OIE_ALLOWED_ORIGINS="https://www.acme.example,https://acme.example",
+        OIE_DEAD_LETTER="gs://acme-oie/dead-letter",
+        OIE_TOKEN_SECRET="must-not-leak-into-env-file",
+        OIE_TOMBSTONE_SECRET="must-not-leak-either-0123",
+        OIE_FAULT="sink-raise",
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -189,7 +177,8 @@ def test_deploy_script_dry_run(tmp_path):
     assert (tmp_path / "bundle" / "requirements.txt").is_file()
 
 
-def _dry_run(tmp_path, **extra: str) -> subprocess.CompletedProcess[str]:
+def _dry_run(tmp_path, tables: bool = False, **extra: str) -> subprocess.CompletedProcess[str]:
+    """deploy.sh --dry-run with a production-like environment (and `extra` on top)."""
     env = {
         "PATH": os.environ["PATH"],
         "OIE_BQ_PROJECT": "acme-prod",
@@ -200,8 +189,9 @@ def _dry_run(tmp_path, **extra: str) -> subprocess.CompletedProcess[str]:
         "PYTHON": sys.executable,
         **extra,
     }
+    flags = ["--dry-run"] if tables else ["--dry-run", "--skip-tables"]
     return subprocess.run(
-        ["bash", "deploy/deploy.sh", "--dry-run", "--skip-tables"],
+        ["bash", "deploy/deploy.sh", *flags],
         cwd=REPO,
         env=env,
         capture_output=True,
