@@ -4,9 +4,10 @@ shifted on load so that its newest day is today.
 Each line of `oie/sample_data/sample.ndjson.gz` is
 `{"stream": "events"|"leads"|"rejected", "record": {...}}` in the landing format. The file
 was made once by `python -m oie.sample` (seed 7, 400 visitors over 21 days) with the
-generator that preceded `oie.traffic`, and is kept byte for byte so the demo's numbers stay
-put; `python -m oie.sample` now writes a file of the same shape from the journeys of
-`oie.traffic` (the ones `oie simulate` sends), which replaces it.
+generator that preceded `oie.traffic`, and is kept as it was so the demo's numbers stay
+put (raw fields declared since, such as the network fields of company inference, are
+added to its lines as null); `python -m oie.sample` now writes a file of the same shape
+from the journeys of `oie.traffic` (the ones `oie simulate` sends), which replaces it.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ No account and no network beyond 127.0.0.1: it imports the bundled lead list (40
 one duplicate, one broken address) as a campaign, starts the real collector and the
 example site, simulates a week of visitor traffic through them (today's over HTTP, earlier
 days through the same ingest code with a simulated clock), runs `oie run`, and prints the
-hottest leads and the campaign's performance. It ends with the command to try the example
+hottest leads, the campaign's performance and the companies reading the site (from the
+demo's own network database). It ends with the command to try the example
 site in a browser on the same data.
 
 --sample is the offline variant: the bundled raw sample (≈ 9,000 events, 360 leads, three

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from oie.network_db import write_network_db
 from oie.sample import SAMPLE_FILE
 from oie.traffic.cast import SAMPLE_TOKEN_SECRET
 from oie.traffic.generate import SITE, generate
@@ -20,6 +21,8 @@ from oie.traffic.in_process import InProcessSender
 from oie.traffic.journeys import plan_journeys
 from oie.traffic.landing_lines import LandingLines
 from oie.traffic.model import Click, SimLead, SimStats, TrackBatch
+from oie.traffic.networks import demo_networks
+from oie_core.iporg import NetworkLookup
 from oie_core.landing import partition_of
 from oie_core.raw_schema import RAW_EVENTS, RAW_LEADS
 from oie_core.settings import Settings
@@ -78,7 +81,9 @@ def test_written_lines_look_like_the_collectors(written: Path) -> None:
     assert all(c["sent_at"] is None and c["visitor_id"] is None for c in clicks)
     assert any(e["is_bot"] for e in records) and not all(e["is_bot"] for e in records)
     assert {e["device"] for e in records} >= {"desktop", "mobile"}
-    assert all(e["ip"].endswith(".0") for e in records)  # truncated, as the collector does
+    # truncated, as the collector does: IPv4 /24, IPv6 /48 (company networks)
+    assert all(e["ip"].endswith((".0", "::")) for e in records)
+    assert any(e["ip"].startswith("2001:db8:") for e in records)
     submits = [e for e in records if e["type"] == "form_submit"]
     assert not any("@" in json.dumps(e["data"]) for e in submits)  # hashes only
     # Browser clocks are off: `ts` is the browser's, `event_at` the corrected time.
@@ -127,7 +132,11 @@ def test_written_journeys_are_the_ones_simulate_sends(written: Path) -> None:
 
 def test_written_lines_agree_with_what_the_collector_lands(tmp_path: Path) -> None:
     """One journey through the real ingest code in-process, and through the writer: the
-    fields the server derives (agent, scanner verdict, IP, token check) are the same."""
+    fields the server derives (agent, scanner verdict, IP, token check, network) are the
+    same, with the same network database on both sides."""
+    database = write_network_db(
+        tmp_path / "networks.mmdb", demo_networks([("Example Co", "example.com")])
+    )
     journeys = plan_journeys(
         [SimLead(f"lead{i}@example.com", _token(i), "c") for i in range(40)],
         visitors=60,
@@ -142,6 +151,7 @@ def test_written_lines_agree_with_what_the_collector_lands(tmp_path: Path) -> No
             "OIE_DATA_DIR": str(tmp_path),
             "OIE_TOKEN_SECRET": SAMPLE_TOKEN_SECRET,
             "OIE_REDIRECT_HOSTS": "site.example",
+            "OIE_IP_ORG_DB": str(database),
         }
     )
     sender = InProcessSender(SITE, SimStats(), settings)
@@ -155,7 +165,7 @@ def test_written_lines_agree_with_what_the_collector_lands(tmp_path: Path) -> No
         sender.close()
     assert not sender.stats.errors and sender.stats.rejected == 0
     server = [e for _, e in read_stream(tmp_path / "landing", "events")]
-    writer = LandingLines(random.Random(1), SITE, END + 86400)
+    writer = LandingLines(random.Random(1), SITE, END + 86400, NetworkLookup((str(database),)))
     written = [record for j in journeys for _, record in writer.journey(j)]
 
     same = (
@@ -174,6 +184,12 @@ def test_written_lines_agree_with_what_the_collector_lands(tmp_path: Path) -> No
         "browser",
         "os",
         "is_bot",
+        "asn",
+        "as_org",
+        "ip_org",
+        "ip_domain",
+        "ip_connection_type",
+        "ip_user_type",
     )
 
     def browser_events(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
@@ -189,6 +205,7 @@ def test_written_lines_agree_with_what_the_collector_lands(tmp_path: Path) -> No
         )
 
     assert len(browser_events(server)) > 200
+    assert {r["ip_org"] for r in server} >= {"Example Co", "Example Broadband"}
     assert browser_events(written) == browser_events(server)
     assert clicks(written) == clicks(server) and clicks(server)
 
