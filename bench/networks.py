@@ -32,12 +32,11 @@ from oie.network_db import write_network_db
 from oie.traffic.cast import COMPANIES
 from oie.traffic.generate import generate
 from oie.traffic.networks import PUBLIC_NETWORKS, demo_networks
-from oie_core.iporg import NetworkLookup, open_backend
+from oie_core.iporg import RAW_FIELDS, NetworkLookup, open_backend
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "networks.md"
 TARGET_BUILD_RATIO = 1.10
-NETWORK_FIELDS = ("asn", "as_org", "ip_org", "ip_domain", "ip_connection_type", "ip_user_type")
 
 
 def company_domain(company: str) -> str:
@@ -147,7 +146,7 @@ def strip_network_fields(source: Path, target: Path) -> None:
             for line in src:
                 record = json.loads(line)
                 if "asn" in record:
-                    record.update(dict.fromkeys(NETWORK_FIELDS))
+                    record.update(dict.fromkeys(RAW_FIELDS))
                 dst.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 

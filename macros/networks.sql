@@ -24,6 +24,15 @@
   end
 {%- endmacro %}
 
+{% macro oie_session_network_class(sessions, network_class) -%}
+  {#- A session's class: its own user_type/connection_type, else its network's, else unknown. -#}
+  coalesce(
+    {{ oie_typed_network_class(sessions ~ '.ip_user_type', sessions ~ '.ip_connection_type') }},
+    {{ network_class }},
+    'unknown'
+  )
+{%- endmacro %}
+
 {% macro oie_regexp_replace_all(expr, pattern, replacement) -%}
   {{ return(adapter.dispatch('oie_regexp_replace_all', 'oie')(expr, pattern, replacement)) }}
 {%- endmacro %}

@@ -41,6 +41,9 @@ from oie_core.settings import SettingsError
 
 log = logging.getLogger("oie.iporg")
 
+# The raw_events columns a lookup fills (oie_core/raw_schema.py; asn and as_org also come
+# from the trusted proxy).
+RAW_FIELDS = ("asn", "as_org", "ip_org", "ip_domain", "ip_connection_type", "ip_user_type")
 GEOIP2FAST = "geoip2fast"
 _GEOIP2FAST_FILE = "geoip2fast-asn-ipv6.dat.gz"
 CACHE_SIZE = 65536

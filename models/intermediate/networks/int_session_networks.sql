@@ -15,10 +15,7 @@ select
     sessions.ended_at,
     networks.network_org,
     networks.ip_domain,
-    coalesce(
-        {{ oie_typed_network_class('sessions.ip_user_type', 'sessions.ip_connection_type') }},
-        networks.network_class
-    ) as network_class,
+    {{ oie_session_network_class('sessions', 'networks.network_class') }} as network_class,
     sessions.pricing_views,
     sessions.case_study_views,
     sessions.product_views

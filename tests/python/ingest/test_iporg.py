@@ -103,3 +103,11 @@ def test_geoip2fast_names_a_well_known_network():
     lookup = NetworkLookup(("geoip2fast",))
     assert "20240618" in lookup.check()[0]
     assert lookup.lookup("8.8.8.8") == Network(as_org="GOOGLE")
+
+
+def test_the_fields_a_lookup_fills_are_raw_event_columns():
+    from oie_core.iporg import RAW_FIELDS
+    from oie_core.raw_schema import RAW_EVENTS
+
+    assert set(RAW_FIELDS) <= set(RAW_EVENTS.names)
+    assert len(RAW_FIELDS) == len(Network().values())

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from oie_core import tokens
+from oie_core.iporg import RAW_FIELDS
 from tests.python.helpers import network_dbs
 from tests.python.helpers.servers import (
     REPO,
@@ -21,7 +22,7 @@ from tests.python.helpers.servers import (
 )
 from tests.python.ingest.conftest import batch, call, landed_by_id, make_event, track
 
-NETWORK_KEYS = ("asn", "as_org", "ip_org", "ip_domain", "ip_connection_type", "ip_user_type")
+NETWORK_KEYS = RAW_FIELDS
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from typing import Any
 import duckdb
 import yaml
 
+from oie_core.iporg import RAW_FIELDS
+
 SCENARIO = Path(__file__).parent / "scenario"
 AS_OF = "2026-03-10T12:00:00"
 DEFAULT_UA = (
@@ -20,7 +22,7 @@ DEFAULT_UA = (
     "Chrome/131.0 Safari/537.36"
 )
 BATCHES = (1, 2, 3, 4)
-NETWORK_FIELDS = ("asn", "as_org", "ip_org", "ip_domain", "ip_connection_type", "ip_user_type")
+NETWORK_FIELDS = RAW_FIELDS  # what a network database fills (oie_core/iporg.py)
 
 
 def pinned_vars(as_of: str = AS_OF) -> dict[str, Any]:
