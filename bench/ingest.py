@@ -7,8 +7,9 @@ batches (what the pixel sends) to the real server on 127.0.0.1 with the rate lim
 1 and 2 gunicorn workers at 4 and 64 connections. Each configuration runs the bare handler,
 the full function and the full function with company inference (`enriched`: behind
 Cloudflare, three network databases, a random visitor address per request) back to back, so
-the ratios compare like with like on a shared 2-core machine. Prints the table and writes
-bench/results/ingest.md.
+the ratios compare like with like on a shared 2-core machine. `webhook` is the same full
+server's `POST /webhooks/smartlead` (one Smartlead EMAIL_OPEN delivery per request, its
+secret checked, one email event landed). Prints the table and writes bench/results/ingest.md.
 """
 
 from __future__ import annotations
@@ -42,7 +43,38 @@ UA = (
 TARGET_RATIO = 0.60
 TARGET_P99_MS = 50.0
 TARGET_ENRICHED_RATIO = 0.90  # issue 12: throughput with network databases vs without
-KINDS = ("bare", "full", "enriched")
+TARGET_WEBHOOK_RATIO = 0.60  # issue 13: the webhook endpoints vs the bare handler
+KINDS = ("bare", "full", "enriched", "webhook")
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+WEBHOOK_PATH = "/webhooks/smartlead"
+
+
+def webhook_body() -> bytes:
+    """One Smartlead delivery as its help pages show it (message bodies included)."""
+    return json.dumps(
+        {
+            "webhook_id": 77,
+            "stats_id": str(uuid.uuid4()),
+            "event_type": "EMAIL_OPEN",
+            "event_timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "from_email": "sdr@seller.example",
+            "to_email": "ada@example.com",
+            "to_name": "Ada Lovelace",
+            "subject": "Quick question",
+            "campaign_id": 4242,
+            "campaign_name": "Spring Launch",
+            "sequence_number": 1,
+            "sent_message": {"id": "m1", "html": "<p>Hi Ada</p>" * 40, "text": "Hi Ada" * 40},
+            "secret_key": WEBHOOK_SECRET,
+        }
+    ).encode()
+
+
+def payload_for(url: str) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one request to `url`: a pixel batch, or a webhook delivery."""
+    if url.endswith(WEBHOOK_PATH):
+        return webhook_body(), {"Content-Type": "application/json", "User-Agent": "Smartlead"}
+    return pixel_batch(), {"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": UA}
 
 
 def pixel_batch() -> bytes:
@@ -134,6 +166,7 @@ def server(kind: str, workers: int, work: Path, databases: str = "") -> Iterator
                 "OIE_RATE_LIMIT": "0",
                 "OIE_TOKEN_SECRET": "bench-secret-0123456789abcdef",
                 "OIE_ALLOWED_ORIGINS": "http://127.0.0.1:*",
+                "OIE_SMARTLEAD_WEBHOOK_SECRET": WEBHOOK_SECRET,
             }
         )
         if kind == "enriched":
@@ -193,9 +226,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 WRK_LUA = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Origin"] = "{origin}"
-wrk.headers["User-Agent"] = "{ua}"
+{headers}
 local f = io.open("{body}", "rb")
 wrk.body = f:read("*all")
 f:close()
@@ -218,10 +249,12 @@ def _ms(value: str) -> float:
 def run_wrk(
     url: str, connections: int, duration: float, work: Path
 ) -> tuple[float, float, float, int, int]:
+    data, headers = payload_for(url)
     body = work / "body.json"
-    body.write_bytes(pixel_batch())
+    body.write_bytes(data)
     script = work / "post.lua"
-    script.write_text(WRK_LUA.format(origin=ORIGIN, ua=UA, body=body))
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    script.write_text(WRK_LUA.format(headers=lines, body=body))
     threads = min(2, connections)
     cmd = [
         "wrk",
@@ -263,14 +296,13 @@ def run_python(
     import http.client
     from urllib.parse import urlsplit
 
-    body = pixel_batch()
+    body, headers = payload_for(url)
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     stop = time.monotonic() + duration
-    headers = {"Content-Type": "application/json", "Origin": ORIGIN, "User-Agent": UA}
 
     def worker() -> None:
         conn = http.client.HTTPConnection(host, port, timeout=10)
@@ -329,7 +361,13 @@ def main() -> int:
                 server("full", workers, work) as url,
                 server("enriched", workers, work, databases) as enriched_url,
             ):
-                urls = {"bare": bare_url, "full": url, "enriched": enriched_url}
+                webhook_url = url.removesuffix("/track") + WEBHOOK_PATH
+                urls = {
+                    "bare": bare_url,
+                    "full": url,
+                    "enriched": enriched_url,
+                    "webhook": webhook_url,
+                }
                 for u in urls.values():
                     run(u, 4, 1.0, work)  # warm-up: imports, ua-parser cache, first files
                 for conns in (4, 64):
@@ -385,14 +423,18 @@ def render(results: list[Result], tool: str, duration: float, landed: int, round
         "body to a file; `full` = the ingest function (parse, validate, scrub, enrich, land).",
         "",
         "| workers | conns | bare req/s | full req/s | full events/s | ratio | bare p50/p99 ms "
-        "| full p50/p99 ms | full errors | enriched req/s | enriched/full | enriched errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| full p50/p99 ms | full errors | enriched req/s | enriched/full | enriched errors "
+        "| webhook req/s | webhook/bare | webhook errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    ratios, enriched_ratios = [], []
+    ratios, enriched_ratios, webhook_ratios = [], [], []
     for workers in (1, 2):
         for conns in (4, 64):
             b, f = by[("bare", workers, conns)], by[("full", workers, conns)]
             e = by[("enriched", workers, conns)]
+            w = by[("webhook", workers, conns)]
+            webhook_ratio = w.rps / b.rps if b.rps else float("nan")
+            webhook_ratios.append(webhook_ratio)
             ratio = f.rps / b.rps if b.rps else float("nan")
             ratios.append(ratio)
             enriched_ratio = e.rps / f.rps if f.rps else float("nan")
@@ -401,7 +443,7 @@ def render(results: list[Result], tool: str, duration: float, landed: int, round
                 f"| {workers} | {conns} | {b.rps:,.0f} | {f.rps:,.0f} | {f.events_s:,.0f} | "
                 f"{ratio:.0%} | {b.p50_ms:.1f} / {b.p99_ms:.1f} | {f.p50_ms:.1f} / "
                 f"{f.p99_ms:.1f} | {f.errors} | {e.rps:,.0f} | {enriched_ratio:.0%} | "
-                f"{e.errors} |"
+                f"{e.errors} | {w.rps:,.0f} | {webhook_ratio:.0%} | {w.errors} |"
             )
     # The deployed instance is 1 vCPU with WORKERS=1 (deploy/deploy.sh): size on 1 worker.
     one = max((r for r in results if r.server == "full" and r.workers == 1), key=lambda r: r.rps)
@@ -412,6 +454,7 @@ def render(results: list[Result], tool: str, duration: float, landed: int, round
     ok_ratio = min(ratios) >= TARGET_RATIO
     ok_p99 = max(p99_4) < TARGET_P99_MS
     ok_enriched = min(enriched_ratios) >= TARGET_ENRICHED_RATIO
+    ok_webhook = min(webhook_ratios) >= TARGET_WEBHOOK_RATIO
     lines += [
         "",
         f"- Ratio full/bare: min {min(ratios):.0%}, median {statistics.median(ratios):.0%} "
@@ -441,6 +484,11 @@ def render(results: list[Result], tool: str, duration: float, landed: int, round
         f"{statistics.median(enriched_ratios):.0%} (target ≥ {TARGET_ENRICHED_RATIO:.0%}: "
         f"{'met' if ok_enriched else 'NOT met'}); lookups per backend: "
         "bench/results/networks.md.",
+        f"- Email webhooks (`webhook`: the full server's {WEBHOOK_PATH}, one Smartlead "
+        "EMAIL_OPEN delivery per request, its secret checked, one email event landed) "
+        f"against the bare handler: min {min(webhook_ratios):.0%}, median "
+        f"{statistics.median(webhook_ratios):.0%} (target ≥ {TARGET_WEBHOOK_RATIO:.0%}: "
+        f"{'met' if ok_webhook else 'NOT met'}).",
         f"- Event lines landed by the full function during the run: {landed:,}.",
         "",
     ]

@@ -18,7 +18,16 @@ from functools import lru_cache, partial
 from typing import Any
 
 from ingest_function.context import Endpoint
-from ingest_function.endpoints import assets, go, health, identify, optout, personalize, track
+from ingest_function.endpoints import (
+    assets,
+    go,
+    health,
+    identify,
+    optout,
+    personalize,
+    track,
+    webhooks,
+)
 from ingest_function.origins import OriginPolicy
 from ingest_function.ratelimit import RateLimiter
 from ingest_function.sinks.base import DeadLetter, Sink
@@ -51,6 +60,8 @@ ROUTES: dict[str, Endpoint] = {
     "/optout": optout.handle,
     "/oie.js": assets.handle,
     "/oie-hash.js": assets.handle,
+    "/webhooks/smartlead": webhooks.smartlead,
+    "/webhooks/instantly": webhooks.instantly,
 }
 
 

@@ -21,6 +21,7 @@ import functions_framework
 from werkzeug.exceptions import ClientDisconnected
 
 from ingest_function.app import Service
+from ingest_function.endpoints import webhooks
 from ingest_function.enrich import classify_agent
 from ingest_function.web import BodyIncomplete, HttpRequest
 from oie_core.settings import Settings, SettingsError
@@ -34,9 +35,10 @@ except SettingsError as exc:
     raise SystemExit(2) from None
 
 CAP = SERVICE.settings.max_body_bytes
-# No read through Flask ever takes more than one byte over the cap (read_body reads cap + 1
-# to tell "too large" from "exactly the cap"); a larger Content-Length is refused unread.
-flask.current_app.config["MAX_CONTENT_LENGTH"] = CAP + 1
+# No read through Flask ever takes more than one byte over the largest cap (read_body reads
+# cap + 1 to tell "too large" from "exactly the cap"); a larger Content-Length is refused
+# unread. The sequencers' webhooks have their own cap (a reply thread can be long).
+flask.current_app.config["MAX_CONTENT_LENGTH"] = max(CAP, webhooks.MAX_BODY) + 1
 
 # Load ua-parser's rules once in the parent so every forked worker shares them.
 classify_agent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")
@@ -100,7 +102,9 @@ class FlaskRequest(HttpRequest):
         """At most `limit` (≤ cap + 1) bytes of the body, read as they stream in."""
         try:
             if self.content_length is not None and self.content_length < limit:
-                return self._r.get_data(cache=False)  # exactly Content-Length bytes
+                data = self._r.get_data(cache=False)  # exactly Content-Length bytes
+                self.body_settled = True
+                return data
             chunks, size = [], 0
             stream = self._r.stream
             while size < limit:

@@ -67,6 +67,20 @@
       ('kind', 'STRING', 'varchar', true),
       ('key_hash', 'STRING', 'varchar', true),
       ('created_at', 'TIMESTAMP', 'varchar', true)
+    ],
+    'raw_email_events': [
+      ('event_id', 'STRING', 'varchar', true),
+      ('source', 'STRING', 'varchar', true),
+      ('event', 'STRING', 'varchar', true),
+      ('vendor_event', 'STRING', 'varchar', false),
+      ('status', 'STRING', 'varchar', false),
+      ('occurred_at', 'TIMESTAMP', 'varchar', false),
+      ('received_at', 'TIMESTAMP', 'varchar', true),
+      ('campaign_id', 'STRING', 'varchar', false),
+      ('campaign_name', 'STRING', 'varchar', false),
+      ('step', 'INT64', 'bigint', false),
+      ('email_sha256', 'STRING', 'varchar', false),
+      ('link', 'STRING', 'varchar', false)
     ]
   } -%}
   {{ return(tables[table]) }}
@@ -78,16 +92,17 @@
     'raw_events': ('received_at', ['type', 'visitor_id']),
     'raw_rejected_events': ('received_at', ['stage']),
     'raw_leads': ('created_at', ['campaign_id', 'lead_id']),
-    'raw_tombstones': ('created_at', ['kind'])
+    'raw_tombstones': ('created_at', ['kind']),
+    'raw_email_events': ('received_at', ['source', 'event'])
   } -%}
   {{ return(layouts[table]) }}
 {%- endmacro %}
 
 {% macro oie_raw_table_names() -%}
-  {{ return(['raw_events', 'raw_rejected_events', 'raw_leads', 'raw_tombstones']) }}
+  {{ return(['raw_events', 'raw_rejected_events', 'raw_leads', 'raw_tombstones', 'raw_email_events']) }}
 {%- endmacro %}
 
 {% macro oie_raw_expiring_tables() -%}
   {#- Partitions expire after oie_raw_retention_days (behavioural data only). -#}
-  {{ return(['raw_events', 'raw_rejected_events']) }}
+  {{ return(['raw_events', 'raw_rejected_events', 'raw_email_events']) }}
 {%- endmacro %}

@@ -76,6 +76,7 @@ def replay(
             rejected=[r | {"received_at": stamp} for r in stored.rejected],
             received_at=now,
             tombstones=stored.tombstones,
+            email_events=[e | {"received_at": stamp} for e in stored.email_events],
         )
         try:
             primary.write(batch)

@@ -39,7 +39,7 @@ from typing import Any
 import orjson
 
 log = logging.getLogger("oie_core.landing")
-STREAMS = ("events", "rejected", "leads", "tombstones")
+STREAMS = ("events", "rejected", "leads", "tombstones", "email_events")
 OPEN_SUFFIX = ".ndjson.open"
 SEALED_SUFFIX = ".ndjson"
 _HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname() or "host")[:40]

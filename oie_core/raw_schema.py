@@ -281,7 +281,58 @@ RAW_TOMBSTONES = RawTable(
     ),
 )
 
-RAW_TABLES: tuple[RawTable, ...] = (RAW_EVENTS, RAW_REJECTED_EVENTS, RAW_LEADS, RAW_TOMBSTONES)
+# What a sequencer (Smartlead, Instantly) told the collector's webhooks about an email: the
+# event and its campaign, never the message, the reply or the address (only its hash).
+RAW_EMAIL_EVENTS = RawTable(
+    name="raw_email_events",
+    expires=True,
+    stream="email_events",
+    description="Email-tool webhook events (sent, open, click, reply, bounce, ...), one per "
+    'delivery; the address only as its sha256 (docs/ingest.md "Email webhooks").',
+    partition_column="received_at",
+    cluster_by=("source", "event"),
+    columns=(
+        Column(
+            "event_id",
+            "string",
+            "uuid5 of source, the vendor's ids, event and time: a vendor's retry repeats it.",
+            required=True,
+        ),
+        Column("source", "string", "smartlead or instantly.", required=True),
+        Column(
+            "event",
+            "string",
+            "sent, open, click, reply, auto_reply, bounce, unsubscribe or status.",
+            required=True,
+        ),
+        Column("vendor_event", "string", "The vendor's own event name, as sent."),
+        Column("status", "string", "For `status` events: the lead's new category, lowercased."),
+        Column("occurred_at", "timestamp", "When the vendor says it happened (UTC)."),
+        Column(
+            "received_at",
+            "timestamp",
+            "Server receive time (UTC); the load-time watermark and partition.",
+            required=True,
+        ),
+        Column("campaign_id", "string", "The vendor's campaign id."),
+        Column("campaign_name", "string", "The vendor's campaign name."),
+        Column("step", "int64", "Sequence step (Smartlead sequence_number, Instantly step)."),
+        Column(
+            "email_sha256",
+            "string",
+            "Lowercase hex sha256 of the lead's normalized address (oie_core/hashing.py).",
+        ),
+        Column("link", "string", "For clicks: the clicked link as host + path (no query)."),
+    ),
+)
+
+RAW_TABLES: tuple[RawTable, ...] = (
+    RAW_EVENTS,
+    RAW_REJECTED_EVENTS,
+    RAW_LEADS,
+    RAW_TOMBSTONES,
+    RAW_EMAIL_EVENTS,
+)
 
 # -- the generated dbt copies ------------------------------------------------------------
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -249,6 +249,12 @@ class Settings:
     alert_webhook_secret: str | None = None
     alert_max_attempts: int = 8
     alert_max_age_s: float = 24 * 3600
+    # Email-tool webhooks (docs/ingest.md "Email webhooks"): no secret, no endpoint (404).
+    smartlead_webhook_secret: str | None = None
+    instantly_webhook_token: str | None = None
+    # HubSpot sync (docs/crm.md); the base URL lets a local stand-in take HubSpot's place.
+    hubspot_token: str | None = None
+    hubspot_base_url: str = "https://api.hubapi.com"
     faults: tuple[Fault, ...] = ()
     sink_timeout_s: float = 10.0
     landing_max_bytes: int = 64 * 1024**2
@@ -417,6 +423,13 @@ class Settings:
             alert_webhook_secret=alert_webhook_secret,
             alert_max_attempts=integer("OIE_ALERT_MAX_ATTEMPTS", 8, minimum=1),
             alert_max_age_s=alert_max_age_s,
+            smartlead_webhook_secret=get("OIE_SMARTLEAD_WEBHOOK_SECRET"),
+            instantly_webhook_token=get("OIE_INSTANTLY_WEBHOOK_TOKEN"),
+            hubspot_token=get("OIE_HUBSPOT_TOKEN"),
+            hubspot_base_url=(
+                parse_webhook_url("OIE_HUBSPOT_BASE_URL", get("OIE_HUBSPOT_BASE_URL"))
+                or "https://api.hubapi.com"
+            ).rstrip("/"),
             faults=parse_faults(get("OIE_FAULT")),
             sink_timeout_s=parse_duration("OIE_SINK_TIMEOUT", text("OIE_SINK_TIMEOUT", "10s")),
             landing_max_bytes=parse_size(

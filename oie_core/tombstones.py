@@ -35,7 +35,7 @@ from oie_core.landing import iso_ms
 KINDS = ("email", "token", "visitor", "lead")
 STREAM = "tombstones"
 # The landing streams that hold people's data (the tombstones stream holds keyed hashes).
-ERASED_STREAMS = ("events", "rejected", "leads")
+ERASED_STREAMS = ("events", "rejected", "leads", "email_events")
 WAREHOUSE_KEY_FILE = "tombstone_key.csv"
 _BLOCK = 64  # SHA-256's block size: the HMAC key is padded (or hashed) to it
 

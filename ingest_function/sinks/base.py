@@ -45,6 +45,8 @@ class Batch:
     received_at: float = field(default_factory=time.time)
     # Forgotten identifiers' keyed hashes (POST /optout; oie_core/tombstones.py).
     tombstones: list[dict[str, Any]] = field(default_factory=list)
+    # Sequencer webhook events (POST /webhooks/*; ingest_function/email_events.py).
+    email_events: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         doc = {
@@ -55,6 +57,8 @@ class Batch:
         }
         if self.tombstones:
             doc["tombstones"] = self.tombstones
+        if self.email_events:
+            doc["email_events"] = self.email_events
         return doc
 
     @classmethod
@@ -66,6 +70,7 @@ class Batch:
             rejected=doc.get("rejected") or [],
             received_at=received,
             tombstones=doc.get("tombstones") or [],
+            email_events=doc.get("email_events") or [],
         )
 
 
@@ -83,7 +88,7 @@ def parse_dead_letter(raw: bytes) -> Batch:
         raise BadDeadLetter(f"not JSON ({str(exc)[:80]})") from None
     if not isinstance(doc, dict):
         raise BadDeadLetter("not a JSON object")
-    for name in ("events", "rejected", "tombstones"):
+    for name in ("events", "rejected", "tombstones", "email_events"):
         rows = doc.get(name) or []
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise BadDeadLetter(f'"{name}" is not a list of objects')

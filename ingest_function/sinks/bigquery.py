@@ -22,14 +22,14 @@ from typing import Any
 
 from ingest_function.sinks.base import Batch, SinkError
 from oie_core.bigquery_client import bigquery_client
-from oie_core.raw_schema import RAW_EVENTS, RAW_REJECTED_EVENTS, RAW_TOMBSTONES
+from oie_core.raw_schema import RAW_EMAIL_EVENTS, RAW_EVENTS, RAW_REJECTED_EVENTS, RAW_TOMBSTONES
 from oie_core.settings import Settings
 
 # (name, BigQuery type, mode) in landing-line order, from the one raw-schema declaration.
 RAW_EVENTS_SCHEMA = RAW_EVENTS.bigquery_schema()
 RAW_REJECTED_SCHEMA = RAW_REJECTED_EVENTS.bigquery_schema()
 RAW_TOMBSTONES_SCHEMA = RAW_TOMBSTONES.bigquery_schema()
-_JSON_COLUMNS = RAW_EVENTS.columns_of_type("json") | RAW_REJECTED_EVENTS.columns_of_type("json")
+RAW_EMAIL_EVENTS_SCHEMA = RAW_EMAIL_EVENTS.bigquery_schema()
 
 
 def iso_to_micros(value: str) -> int:
@@ -39,9 +39,11 @@ def iso_to_micros(value: str) -> int:
 def _row(record: dict[str, Any], schema: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
     """A JSON-ready row (insertAll form): JSON columns as JSON text, timestamps as ISO."""
     row: dict[str, Any] = {}
-    for name, _type, _mode in schema:
+    for name, bq_type, _mode in schema:
         value = record.get(name)
-        if value is not None and name in _JSON_COLUMNS:
+        # The table's own type decides: `event` is JSON in raw_rejected_events, text in
+        # raw_email_events.
+        if value is not None and bq_type == "JSON":
             value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         row[name] = value
     return row
@@ -57,6 +59,10 @@ def rejected_row(record: dict[str, Any]) -> dict[str, Any]:
 
 def tombstone_row(record: dict[str, Any]) -> dict[str, Any]:
     return _row(record, RAW_TOMBSTONES_SCHEMA)
+
+
+def email_event_row(record: dict[str, Any]) -> dict[str, Any]:
+    return _row(record, RAW_EMAIL_EVENTS_SCHEMA)
 
 
 def insert_all_rows(batch: Batch) -> tuple[list[dict[str, Any]], list[str]]:
@@ -223,6 +229,12 @@ class BigQuerySink:
                 (self.events_table, batch.events, RAW_EVENTS_SCHEMA, "RawEvent"),
                 (self.rejected_table, batch.rejected, RAW_REJECTED_SCHEMA, "RawRejected"),
                 (RAW_TOMBSTONES.name, batch.tombstones, RAW_TOMBSTONES_SCHEMA, "RawTombstone"),
+                (
+                    RAW_EMAIL_EVENTS.name,
+                    batch.email_events,
+                    RAW_EMAIL_EVENTS_SCHEMA,
+                    "RawEmailEvent",
+                ),
             ):
                 if not records:
                     continue
@@ -251,11 +263,16 @@ class BigQuerySink:
         for table, rows in (
             (self.rejected_table, [rejected_row(r) for r in batch.rejected]),
             (RAW_TOMBSTONES.name, [tombstone_row(r) for r in batch.tombstones]),
+            (RAW_EMAIL_EVENTS.name, [email_event_row(r) for r in batch.email_events]),
         ):
             if not rows:
                 continue
+            # An email event's id as the row id lets BigQuery drop a vendor's retry.
+            row_ids: dict[str, Any] = (
+                {"row_ids": [r["event_id"] for r in rows]} if table == RAW_EMAIL_EVENTS.name else {}
+            )
             errors = client.insert_rows_json(
-                f"{table_ref}.{table}", rows, retry=None, timeout=timeout
+                f"{table_ref}.{table}", rows, retry=None, timeout=timeout, **row_ids
             )
             if errors:
                 raise SinkError(f"insertAll row errors: {str(errors)[:300]}")

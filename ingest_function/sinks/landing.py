@@ -24,6 +24,8 @@ class LocalSink:
             self.writer.write("events", encode_lines(batch.events), batch.received_at)
         if batch.tombstones:
             self.writer.write("tombstones", encode_lines(batch.tombstones), batch.received_at)
+        if batch.email_events:
+            self.writer.write("email_events", encode_lines(batch.email_events), batch.received_at)
 
     def health(self) -> dict[str, Any]:
         ok, detail = folder_health(self.landing_dir)

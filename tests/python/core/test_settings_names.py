@@ -67,6 +67,8 @@ def test_the_demo_points_its_own_environment_at_its_folder_and_leaves_ours_alone
             "OIE_TARGET": "bigquery",
             "OIE_FAULT": "sink-raise",
             "CLOUDFLARE_API_TOKEN": "a-real-token",  # would make OIE_KV default to cloudflare
+            "OIE_HUBSPOT_TOKEN": "pat-a-real-account",  # its made-up leads are nobody's contacts
+            "OIE_HUBSPOT_BASE_URL": "https://api.hubapi.com",
         },
     )
     assert dict(os.environ) == before
@@ -75,3 +77,5 @@ def test_the_demo_points_its_own_environment_at_its_folder_and_leaves_ours_alone
     assert "OIE_TARGET" not in env and "OIE_FAULT" not in env
     assert Settings.from_env(env).data_dir == tmp_path.resolve()
     assert Settings.from_env(env).kv == "local"  # the demo never syncs to Workers KV
+    assert Settings.from_env(env).hubspot_token is None  # nor to a CRM
+    assert "OIE_HUBSPOT_BASE_URL" not in env

@@ -5,6 +5,7 @@ bqemulator` (scripts/test.sh installs it); fails without it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import urllib.request
@@ -13,6 +14,7 @@ import uuid
 import pytest
 
 from ingest_function.sinks.bigquery import (
+    RAW_EMAIL_EVENTS_SCHEMA,
     RAW_EVENTS_SCHEMA,
     RAW_REJECTED_SCHEMA,
     RAW_TOMBSTONES_SCHEMA,
@@ -22,6 +24,13 @@ from ingest_function.sinks.dead_letter import FolderDeadLetter
 from oie.replay import replay
 from oie_core.tombstones import TombstoneKey
 from tests.python.helpers.bqemulator import emulator_client, start_bqemulator
+from tests.python.helpers.sequencer_payloads import (
+    WEBHOOK_ENV,
+    instantly,
+    post_instantly,
+    post_smartlead,
+    smartlead,
+)
 from tests.python.helpers.servers import free_port, start_ingest_server
 from tests.python.ingest.conftest import batch, counts, make_event, track
 
@@ -42,6 +51,7 @@ def _emulator_with_tables(url, grpc_port):
         ("raw_events", RAW_EVENTS_SCHEMA),
         ("raw_rejected_events", RAW_REJECTED_SCHEMA),
         ("raw_tombstones", RAW_TOMBSTONES_SCHEMA),
+        ("raw_email_events", RAW_EMAIL_EVENTS_SCHEMA),
     ):
         fields = [bigquery.SchemaField(n, t, mode=m) for n, t, m in schema]
         client.create_table(bigquery.Table(f"{PROJECT}.{DATASET}.{table}", schema=fields))
@@ -89,6 +99,29 @@ def test_real_server_lands_events_in_bigquery(emulator, tmp_path, method):
     rejected = _rows(emulator, "raw_rejected_events", [bad["event_id"]])
     assert len(rejected) == 1 and rejected[0]["reason"].startswith("unknown_type")
     assert not list(tmp_path.glob("landing/events/*/*/*"))  # nothing went to local files
+
+
+@pytest.mark.parametrize("method", ["storage", "insert_all"])
+def test_email_webhooks_land_in_raw_email_events(emulator, tmp_path, method):
+    email = f"{method}@example.com"
+    with start_ingest_server(_env(emulator, method) | WEBHOOK_ENV, data_dir=tmp_path) as srv:
+        assert (
+            post_smartlead(srv.url, smartlead("EMAIL_REPLY", email, stats_id=method)).status == 200
+        )
+        reply = post_instantly(srv.url, instantly("email_bounced", email, email_id=method))
+        assert reply.status == 200, srv.log()
+    sha = hashlib.sha256(email.encode()).hexdigest()
+    sql = (
+        f"select event, source, step, occurred_at from `{PROJECT}.{DATASET}.raw_email_events` "
+        f"where email_sha256 = '{sha}' order by event"
+    )
+    rows = [dict(r) for r in emulator["client"].query(sql).result()]
+    assert [(r["event"], r["source"], r["step"]) for r in rows] == [
+        ("bounce", "instantly", 1),
+        ("reply", "smartlead", 1),
+    ]
+    assert rows[0]["occurred_at"].isoformat().startswith("2026-11-30T10:00:00")
+    assert not list(tmp_path.glob("landing/email_events/*/*/*"))  # nothing went to local files
 
 
 def test_bigquery_down_dead_letters_then_replay_lands_once(emulator, tmp_path):

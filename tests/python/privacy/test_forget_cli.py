@@ -16,6 +16,7 @@ import requests
 from oie.run_lock import run_lock
 from oie_core import tombstones as tb
 from tests.python.cli.conftest import Cli
+from tests.python.helpers.sequencer_payloads import WEBHOOK_ENV, post_smartlead, smartlead
 from tests.python.helpers.servers import start_ingest_server
 from tests.python.privacy.support import (
     import_leads,
@@ -181,3 +182,20 @@ def test_workers_kv_keys_are_deleted_through_the_api(cli: Cli) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Workers KV: removed 1 key(s)" in done.stdout
         assert sorted(cf.data) == sorted([f"t:{bob_token}", "v:vis-bob-visitor", "other:key"])
+
+
+def test_forget_removes_the_persons_email_tool_events(cli: Cli) -> None:
+    """Email-tool events hold only the address hash: `oie forget --email` finds them by it."""
+    import_leads(cli, "ada@example.com", "bob@example.com")
+    with start_ingest_server(WEBHOOK_ENV, data_dir=cli.data_dir) as srv:
+        for email, stats in (("ada@example.com", "a1"), ("bob@example.com", "b1")):
+            reply = post_smartlead(srv.url, smartlead("EMAIL_REPLY", email, stats_id=stats))
+            assert reply.status == 200
+    stream = cli.data_dir / "landing" / "email_events"
+    assert len(b"".join(p.read_bytes() for p in stream.rglob("*.ndjson")).splitlines()) == 2
+    proc = cli("forget", "--email", "Ada@Example.com")
+    assert proc.returncode == 0, proc.stderr
+    ada = needles_for("ada@example.com", [], [], [])
+    assert scan_files([cli.data_dir], ada) == []
+    left = b"".join(p.read_bytes() for p in stream.rglob("*.ndjson")).splitlines()
+    assert len(left) == 1 and hashlib.sha256(b"bob@example.com").hexdigest().encode() in left[0]

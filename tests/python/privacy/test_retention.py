@@ -105,12 +105,12 @@ def test_expire_landing_keeps_the_day_of_the_cutoff(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     for day in ("2026-03-05", "2026-03-06", "2026-03-07", "2026-03-08"):
         at = datetime.fromisoformat(day + "T23:00:00+00:00")
-        for stream in ("events", "rejected", "leads", "tombstones"):
+        for stream in ("events", "rejected", "leads", "tombstones", "email_events"):
             _land(landing, stream, {"received_at": iso_ms(at.timestamp())}, at)
     cutoff_now = datetime(2026, 3, 7, 0, 0, tzinfo=UTC) + timedelta(days=1)  # 03-08 00:00
     expired = expire_landing(landing, 1, cutoff_now.timestamp())
-    assert (expired.partitions, expired.files) == (4, 4)
-    for stream in ("events", "rejected"):
+    assert (expired.partitions, expired.files) == (6, 6)
+    for stream in ("events", "rejected", "email_events"):
         assert sorted(p.name for p in (landing / stream).iterdir()) == [
             "dt=2026-03-07",
             "dt=2026-03-08",
