@@ -264,3 +264,14 @@
 {% macro bigquery__oie_fingerprint(expr) -%}
   farm_fingerprint({{ expr }})
 {%- endmacro %}
+
+{% macro oie_iso_ms(ts) -%}
+  {#- A UTC timestamp as `2026-11-30T10:00:00.000Z`, the contracts' text form. -#}
+  {{ return(adapter.dispatch('oie_iso_ms', 'oie')(ts)) }}
+{%- endmacro %}
+{% macro default__oie_iso_ms(ts) -%}
+  strftime({{ ts }}, '%Y-%m-%dT%H:%M:%S.%gZ')
+{%- endmacro %}
+{% macro bigquery__oie_iso_ms(ts) -%}
+  format_timestamp('%Y-%m-%dT%H:%M:%E3SZ', {{ ts }}, 'UTC')
+{%- endmacro %}

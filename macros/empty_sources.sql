@@ -47,3 +47,7 @@
 {% macro oie_empty_raw_rejected_events() -%}
   {{ oie_empty_relation('raw_rejected_events') }}
 {%- endmacro %}
+
+{% macro oie_empty_raw_email_events() -%}
+  {{ oie_empty_relation('raw_email_events') }}
+{%- endmacro %}

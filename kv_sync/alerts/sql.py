@@ -106,7 +106,7 @@ def rearm(d: Dialect, episodes: str) -> str:
 def points(d: Dialect, episodes: str, profiles: str, log: str) -> str:
     """The alert points not yet decided for one destination: per lead and episode, the
     version whose level first reaches the alert level (`alert_rank`), with who the lead is
-    (lead_profiles, as it is now)."""
+    (lead_profiles, as it is now). A suppressed lead (bounced, unsubscribed) has none."""
     rank = d.param("alert_rank")
     point = ",\n    ".join(f"episodes.{c}" for c in POINT_COLUMNS)
     lead = ",\n    ".join(f"profiles.{c}" for c in LEAD_COLUMNS)
@@ -119,6 +119,8 @@ left join {profiles} as profiles on episodes.lead_id = profiles.lead_id
 where
     episodes.level_rank >= {rank}
     and coalesce(episodes.previous_peak_rank, -1) < {rank}
+    -- bounced or unsubscribed in the email tool (docs/alerts.md): an SDR must not chase them
+    and not coalesce(profiles.is_suppressed, false)
     and not exists (
         select 1
         from {log} as logged

@@ -1,6 +1,8 @@
 {{ config(materialized='view') }}
 
--- The SDR's call list: hot and burning leads, hottest first, with why.
+-- The SDR's call list: hot and burning leads, hottest first, with why. A suppressed lead
+-- (bounced or unsubscribed in the email tool) stays on the list, marked: its activity is
+-- real, but nobody should contact it.
 
 select
     lead_id,
@@ -24,6 +26,8 @@ select
     pricing_page_visits,
     form_submissions,
     pages_seen,
+    is_suppressed,
+    email_replies,
     row_number() over (order by intent_score desc, last_activity_at desc, lead_id asc) as priority_rank
 from {{ ref('lead_profiles') }}
 where engagement_level in ('hot', 'burning')

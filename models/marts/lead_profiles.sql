@@ -83,6 +83,10 @@ select
     scores.company_match,
     scores.colleague_sessions,
     scores.company_network_sessions,
+    scores.email_replies,
+    scores.email_bounced,
+    scores.email_unsubscribed,
+    scores.is_suppressed,
     {{ oie_run_timestamp() }} as oie_updated_at
 from leads
 inner join activity on leads.lead_id = activity.lead_id

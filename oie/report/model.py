@@ -37,6 +37,7 @@ LEAD_FIELDS = (
     *COMPONENTS,
     "last_visit_at",
     "pages_seen",
+    "suppressed",  # bounced or unsubscribed in the email tool: shown, marked, not to contact
 )
 
 
@@ -162,6 +163,7 @@ def _hot(page: Page, raw: Raw) -> None:
                 *(round(float(values[f"score_{c}"] or 0), 2) for c in COMPONENTS),
                 values["last_visit_at"],
                 values["pages_seen"],
+                bool(values["is_suppressed"]),
             ]
         )
     timelines: list[dict[str, Any]] = [

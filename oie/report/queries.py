@@ -38,6 +38,7 @@ HOT_COLUMNS = (
     "score_conversions",
     "last_visit_at",
     "pages_seen",
+    "is_suppressed",
 )
 SESSION_COLUMNS = (
     "started_at",

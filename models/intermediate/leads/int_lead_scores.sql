@@ -17,6 +17,10 @@
 -- only the rows that change; finding them reads one narrow row per lead. Leads whose company
 -- network (int_lead_networks) or its colleague count changed are rescored too: colleague
 -- sessions add to high intent when oie_score_high_intent_per_colleague_session is set.
+-- Leads whose email-tool engagement (int_lead_email_engagement) changed are rescored too:
+-- replies add to conversions (oie_score_conversions_per_email_reply), opens to engagement
+-- (oie_score_engagement_per_email_open, 0 by default: Apple Mail prefetches every image);
+-- the sequencer's own clicks are not scored (the /go click already is).
 
 {% set tiers = var('oie_score_recency_tiers') %}
 {% set as_of = oie_as_of(var('oie_as_of')) %}
@@ -28,6 +32,7 @@
     var('oie_score_engagement_per_pageview'),
     var('oie_score_engagement_per_active_minute'),
     var('oie_score_engagement_per_deep_pageview'),
+    var('oie_score_engagement_per_email_open'),
     var('oie_score_engagement_cap'),
     var('oie_score_high_intent_per_pricing_view'),
     var('oie_score_high_intent_per_case_study_view'),
@@ -36,6 +41,7 @@
     var('oie_score_high_intent_cap'),
     var('oie_score_conversions_per_form_submit'),
     var('oie_score_conversions_per_video_complete'),
+    var('oie_score_conversions_per_email_reply'),
     var('oie_score_conversions_cap'),
     var('oie_score_total_cap'),
     var('oie_level_burning'),
@@ -43,8 +49,8 @@
     var('oie_level_warm'),
 ])) %}
 {% set recency_points = oie_recency_points(tiers, var('oie_score_recency_older'), as_of) %}
-{#- A table built before the network columns existed is rescored whole once (no watermark). -#}
-{% set watermark = oie_stored_instant('max(oie_scored_at)', 'company_network_sessions') %}
+{#- A table built before the email columns existed is rescored whole once (no watermark). -#}
+{% set watermark = oie_stored_instant('max(oie_scored_at)', 'is_suppressed') %}
 
 with
 
@@ -68,6 +74,16 @@ rescored as (
         or coalesce(networks.company_match, '') != coalesce(stored.company_match, '')
         or networks.colleague_sessions != stored.colleague_sessions
         or networks.company_network_sessions != stored.company_network_sessions
+    union all
+    select stored.lead_id
+    from {{ this }} as stored
+    left join {{ ref('int_lead_email_engagement') }} as email on stored.lead_id = email.lead_id
+    where
+        coalesce(email.replies, 0) != stored.email_replies
+        or coalesce(email.replies_in_window, 0) != stored.email_replies_in_window
+        or coalesce(email.opens_in_window, 0) != stored.email_opens_in_window
+        or coalesce(email.is_bounced, false) != stored.email_bounced
+        or coalesce(email.is_unsubscribed, false) != stored.email_unsubscribed
 ),
 {% endif %}
 
@@ -77,9 +93,15 @@ activity as (
         networks.network_company,
         networks.company_match,
         coalesce(networks.colleague_sessions, 0) as colleague_sessions,
-        coalesce(networks.company_network_sessions, 0) as company_network_sessions
+        coalesce(networks.company_network_sessions, 0) as company_network_sessions,
+        coalesce(email.replies, 0) as email_replies,
+        coalesce(email.replies_in_window, 0) as email_replies_in_window,
+        coalesce(email.opens_in_window, 0) as email_opens_in_window,
+        coalesce(email.is_bounced, false) as email_bounced,
+        coalesce(email.is_unsubscribed, false) as email_unsubscribed
     from {{ ref('int_lead_activity') }} as activity
-    left join {{ ref('int_lead_networks') }} as networks on activity.lead_id = networks.lead_id{% if watermark %}
+    left join {{ ref('int_lead_networks') }} as networks on activity.lead_id = networks.lead_id
+    left join {{ ref('int_lead_email_engagement') }} as email on activity.lead_id = email.lead_id{% if watermark %}
     where activity.lead_id in (select rescored.lead_id from rescored){% endif %}
 ),
 
@@ -92,6 +114,11 @@ components as (
         company_match,
         colleague_sessions,
         company_network_sessions,
+        email_replies,
+        email_replies_in_window,
+        email_opens_in_window,
+        email_bounced,
+        email_unsubscribed,
         {{ recency_points }} as score_recency,
         case when is_internal_lead then 0 else least(
             {{ var('oie_score_frequency_cap') }},
@@ -102,6 +129,7 @@ components as (
             total_pageviews * {{ var('oie_score_engagement_per_pageview') }}
             + total_active_s / 60.0 * {{ var('oie_score_engagement_per_active_minute') }}
             + deep_pageviews * {{ var('oie_score_engagement_per_deep_pageview') }}
+            + email_opens_in_window * {{ var('oie_score_engagement_per_email_open') }}
         ) end as score_engagement,
         case when is_internal_lead then 0 else least(
             {{ var('oie_score_high_intent_cap') }},
@@ -114,6 +142,7 @@ components as (
             {{ var('oie_score_conversions_cap') }},
             form_submissions * {{ var('oie_score_conversions_per_form_submit') }}
             + videos_completed * {{ var('oie_score_conversions_per_video_complete') }}
+            + email_replies_in_window * {{ var('oie_score_conversions_per_email_reply') }}
         ) end as score_conversions
     from activity
 ),
@@ -127,6 +156,12 @@ summed as (
         company_match,
         colleague_sessions,
         company_network_sessions,
+        email_replies,
+        email_replies_in_window,
+        email_opens_in_window,
+        email_bounced,
+        email_unsubscribed,
+        email_bounced or email_unsubscribed as is_suppressed,
         cast(score_recency as {{ dbt.type_float() }}) as score_recency,
         cast(score_frequency as {{ dbt.type_float() }}) as score_frequency,
         round(cast(score_engagement as {{ dbt.type_float() }}), 2) as score_engagement,

@@ -74,6 +74,11 @@
       cell(tr, lead[F.score], "num score");
       var level = cell(tr, null);
       level.appendChild(el("span", lead[F.level], "level level-" + lead[F.level]));
+      if (lead[F.suppressed]) {
+        // bounced or unsubscribed in the email tool: no alert, no CRM push, no outreach
+        level.appendChild(el("span", "suppressed", "suppressed"));
+        level.title = "bounced or unsubscribed: do not contact";
+      }
       COMPONENTS.forEach(function (c) { cell(tr, lead[F[c]], "num"); });
       cell(tr, null).appendChild(bar(lead));
       cell(tr, when(lead[F.last_visit_at]));

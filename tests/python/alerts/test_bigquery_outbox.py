@@ -61,7 +61,8 @@ def write_inputs(client: Any, versions: list[tuple[str, int, str, int, int | Non
     client.query(
         f"create or replace table {PROFILES} as select 'lead_ada' as lead_id, "
         "'Ada' as first_name, 'Lovelace' as last_name, 'Analytical Engines' as company, "
-        "'CTO' as title, 'spring-launch' as campaign_id, 'ada@example.com' as email"
+        "'CTO' as title, 'spring-launch' as campaign_id, 'ada@example.com' as email, "
+        "false as is_suppressed"
     ).result()
     rows = " union all ".join(
         f"select '{lead}-v{n}' as version_id, '{lead}' as lead_id, 'spring-launch' as campaign_id, "

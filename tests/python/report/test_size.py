@@ -28,7 +28,7 @@ select 'lead' || lpad(i::varchar, 6, '0') as lead_id, 'first' || i as first_name
        17.0 as score_high_intent, 15.0 as score_conversions,
        '/, /about, /blog/a-rather-long-post-title, /case-studies/acme, /customers/globex, '
        || '/demo, /features/analytics, /pricing, /product, /security' as pages_seen,
-       timestamp '2026-12-01 12:00:00' as scored_as_of
+       timestamp '2026-12-01 12:00:00' as scored_as_of, i % 97 = 0 as is_suppressed
 from range(10000) as t(i);
 
 create view high_intent_leads as

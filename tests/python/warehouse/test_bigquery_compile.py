@@ -279,7 +279,7 @@ def test_raw_tables_expire_after_the_retention_var_by_default(compiled: dict[str
     )
     statements = _render(compiled, inline, {"oie_raw_retention_days": 31}).split(";\n")
     expiring = sorted(t.name for t in RAW_TABLES if t.expires)
-    assert expiring == ["raw_events", "raw_rejected_events"]
+    assert expiring == ["raw_email_events", "raw_events", "raw_rejected_events"]
     for name in expiring:
         assert _ddl_of(statements, name).endswith("options (partition_expiration_days = 31)")
         alter = (

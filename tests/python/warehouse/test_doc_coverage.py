@@ -24,7 +24,8 @@ MARTS = "models/marts"
 CORE_MARTS = {
     "events": None,
     "sessions": None,
-    "lead_profiles": 43,  # the 38 the issue counted, oie_updated_at and 4 network columns
+    # the 38 the issue counted, oie_updated_at, 4 network and 4 email-tool columns
+    "lead_profiles": 47,
     "identity_map": None,
     "email_clicks": None,
     "campaign_performance": 16,

@@ -19,7 +19,12 @@ SEEDS = warehouse.PROJECT_DIR / "seeds"
 LAYERS = ("staging", "intermediate", "marts")  # bottom to top
 REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
 # One row per landed or refused line: these have no key, by design.
-KEYLESS = {"stg_oie__events", "stg_oie__rejected_events", "rejected_events"}
+KEYLESS = {
+    "stg_oie__events",
+    "stg_oie__email_events",
+    "stg_oie__rejected_events",
+    "rejected_events",
+}
 
 
 @functools.cache
