@@ -28,6 +28,7 @@ BENCHMARKS = (
     "leads",
     "cli",
     "kv",
+    "crm",
     "report",
     "forget",
     "networks",

@@ -31,6 +31,7 @@
 # destinations (docs/alerts.md): OIE_ALERT_SLACK_WEBHOOK_URL, OIE_ALERT_WEBHOOK_URL and
 # OIE_ALERT_WEBHOOK_SECRET go only through EXTRA_SECRETS (one set in your shell instead is
 # not passed, and the script says so); OIE_ALERT_LEVEL, _MAX_ATTEMPTS, _MAX_AGE pass as is.
+# The CRM sync's OIE_HUBSPOT_TOKEN likewise (docs/crm.md); OIE_HUBSPOT_BASE_URL passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,7 @@ DRY_RUN=0
 for arg in "$@"; do
   case $arg in
     --dry-run) DRY_RUN=1 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "schedule: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -79,10 +80,12 @@ while IFS='=' read -r key value; do
   if [[ $value == *@* ]]; then echo "schedule: $key contains '@', which this script cannot pass" >&2; exit 2; fi
   ENV_VARS="$ENV_VARS@$key=$value"
 done < <(env | grep -E '^(OIE_[A-Z0-9_]+|CLOUDFLARE_ACCOUNT_ID|CLOUDFLARE_BASE_URL)=' \
-  | grep -vE '^OIE_(TOKEN_SECRET|TOMBSTONE_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|ALERT_SLACK_WEBHOOK_URL|ALERT_WEBHOOK_URL|ALERT_WEBHOOK_SECRET|FAULT|TARGET|SINK|DATA_DIR|LANDING_DIR|PIXEL_DIR|IMAGE|BQ_PROJECT)=' \
+  | grep -vE '^OIE_(TOKEN_SECRET|TOMBSTONE_SECRET|EVENT_SIGNING_SECRET|IP_HASH_SECRET|ALERT_SLACK_WEBHOOK_URL|ALERT_WEBHOOK_URL|ALERT_WEBHOOK_SECRET|HUBSPOT_TOKEN|FAULT|TARGET|SINK|DATA_DIR|LANDING_DIR|PIXEL_DIR|IMAGE|BQ_PROJECT)=' \
   | sort)
-# A webhook URL is its own credential: never a plain variable of the job.
-for secret in OIE_ALERT_SLACK_WEBHOOK_URL OIE_ALERT_WEBHOOK_URL OIE_ALERT_WEBHOOK_SECRET; do
+# A webhook URL is its own credential, and so is the HubSpot token: never a plain variable
+# of the job.
+for secret in OIE_ALERT_SLACK_WEBHOOK_URL OIE_ALERT_WEBHOOK_URL OIE_ALERT_WEBHOOK_SECRET \
+  OIE_HUBSPOT_TOKEN; do
   if [[ -n ${!secret:-} && ,$SECRETS, != *",$secret="* ]]; then
     echo "schedule: $secret is a secret and is not passed as a plain variable: add" \
       "$secret=<Secret Manager secret>:latest to EXTRA_SECRETS" >&2

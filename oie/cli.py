@@ -7,6 +7,7 @@ import typer
 from oie.commands import (
     alerts,
     campaign,
+    crm,
     demo,
     forget,
     leads,
@@ -36,6 +37,7 @@ simulate.register(app)
 run.register(app)
 sync.register(app)
 alerts.register(app)
+crm.register(app)
 tune.register(app)
 report.register(app)
 forget.register(app)

@@ -170,11 +170,14 @@ def demo_env(data_dir: Path, base: Mapping[str, str] | None = None) -> dict[str,
     # simulator's CF-Connecting-IP header (the collector trusts it as if behind Cloudflare).
     env["OIE_TRUSTED_PROXY"] = "cloudflare"
     env["OIE_IP_ORG_DB"] = str(data_dir / DEMO_NETWORKS)
-    # Nor does it page anyone: the caller's alert destinations never apply to the demo.
+    # Nor does it page anyone or write to a CRM: the caller's alert destinations and
+    # HubSpot account never apply to the demo (its made-up leads would become contacts).
     for name in (
         "OIE_ALERT_SLACK_WEBHOOK_URL",
         "OIE_ALERT_WEBHOOK_URL",
         "OIE_ALERT_WEBHOOK_SECRET",
+        "OIE_HUBSPOT_TOKEN",
+        "OIE_HUBSPOT_BASE_URL",
     ):
         env.pop(name, None)
     return env
@@ -240,7 +243,7 @@ def run_live_demo(data_dir: Path, visitors: int, days: int, seed: int) -> float:
             f"{stats.in_process_requests:,} in-process for earlier days)",
         )
     # The collector has stopped and sealed its landing files: dbt sees everything.
-    t = _step(4, "oie run: seal landing files -> dbt build -> (kv sync, alerts)")
+    t = _step(4, "oie run: seal landing files -> dbt build -> (kv sync, alerts, crm sync)")
     with console.status("building the warehouse (dbt build on DuckDB) ..."):
         results = execute(
             RunOptions(quiet=True),

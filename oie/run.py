@@ -1,8 +1,8 @@
 """`oie run`: the scheduled pipeline, steps in the design's order (docs/design.md), under one lock.
 
-seal landing files -> dbt build -> freshness -> KV sync -> alerts. The first failing step
-stops the run (a sync or alert after a failed build would only repeat stale data) and the
-run exits non-zero. Nothing here edits the warehouse by hand: dbt's own transactional
+seal landing files -> dbt build -> freshness -> KV sync -> alerts -> CRM sync. The first
+failing step stops the run (a sync or alert after a failed build would only repeat stale
+data) and the run exits non-zero. Nothing here edits the warehouse by hand: dbt's own transactional
 materializations plus the models' received_at watermarks are what let the next run catch
 up after a failure or a kill.
 
@@ -349,12 +349,45 @@ def step_alerts(settings: Settings, options: RunOptions) -> StepResult:
     return StepResult("alerts", "ok", detail)
 
 
+def step_crm_sync(settings: Settings, options: RunOptions) -> StepResult:
+    """crm_contacts -> HubSpot contacts (docs/crm.md), change-only, after the alerts and
+    under this run's lock (the state table is written here, never while dbt builds).
+
+    Without OIE_HUBSPOT_TOKEN the step is skipped, saying so. Contacts HubSpot refused one
+    by one leave the step `ok` with their count and the first named (`oie crm sync` exits 1
+    for them and lists them all); they are sent again by the next run. Before anything was
+    built the step is skipped. A setting or token to fix fails it with exit code 2,
+    HubSpot unreachable (or still failing after the client's retries) with 1.
+    """
+    if not _installed("crm_sync.runner"):
+        return StepResult("crm sync", "skipped", "not installed (no crm_sync package)")
+    from crm_sync import runner
+    from kv_sync.errors import KVError, NothingBuilt
+
+    if not runner.configured(settings):
+        return StepResult("crm sync", "skipped", runner.NOT_CONFIGURED)
+    try:
+        report = runner.run(settings)
+    except NothingBuilt as exc:
+        return StepResult("crm sync", "skipped", f"nothing to sync: {exc}")
+    except SettingsError as exc:
+        return StepResult("crm sync", "failed", str(exc), exit_code=EXIT_BAD_INPUT)
+    except KVError as exc:
+        return StepResult("crm sync", "failed", str(exc), exit_code=exc.exit_code)
+    detail = report.summary()
+    if report.failed:
+        first = report.failed[0]
+        detail += f" (first failed: {first.key}: {first.reason}; `oie crm sync` lists them all)"
+    return StepResult("crm sync", "ok", detail)
+
+
 STEPS: tuple[tuple[str, StepFn], ...] = (
     ("seal landing files", step_seal),
     ("dbt build", step_dbt),
     ("freshness", step_freshness),
     ("kv sync", step_kv_sync),
     ("alerts", step_alerts),
+    ("crm sync", step_crm_sync),
 )
 
 

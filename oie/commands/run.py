@@ -1,4 +1,5 @@
-"""`oie run`: seal landing files -> dbt build -> KV sync -> alerts, safe from cron."""
+"""`oie run`: seal landing files -> dbt build -> KV sync -> alerts -> CRM sync, safe from
+cron."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from oie.run_lock import LOCK_NAME, RunBusy
 console = Console(highlight=False, soft_wrap=True)
 
 RUN_HELP = f"""The scheduled pipeline: seal landing files, dbt build, freshness, KV sync,
-alerts.
+alerts, CRM sync (HubSpot, when OIE_HUBSPOT_TOKEN is set).
 
 A lock ($OIE_DATA_DIR/{LOCK_NAME}) keeps runs from overlapping: by default a second run
 exits at once with code 75 (safe from cron every minute); --wait queues it instead. The

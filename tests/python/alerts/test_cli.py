@@ -73,7 +73,7 @@ def test_oie_run_sends_as_its_alerts_step(wh: Warehouse, rx: WebhookReceiver) ->
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = step_line(proc.stdout)
     assert line.startswith("ok alerts (") and line.endswith(": slack: 3 sent, 0 pending, 0 failed")
-    assert "[5/5] alerts" in proc.stdout
+    assert "[5/6] alerts" in proc.stdout
     kv = proc.stdout.index("kv sync (")
     assert kv < proc.stdout.index(line)  # after the KV sync
     assert len(rx.received) == 3

@@ -16,6 +16,8 @@ COMMANDS = [
     ("tune",),
     ("sync",),
     ("alerts",),
+    ("crm", "setup"),
+    ("crm", "sync"),
     ("report",),
 ]
 

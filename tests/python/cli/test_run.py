@@ -81,6 +81,8 @@ def test_skip_dbt_reports_every_step(cli: Cli) -> None:
         "--skip-dbt",
         "skipped kv sync",
         "skipped alerts",
+        "skipped crm sync",
+        "not configured (OIE_HUBSPOT_TOKEN is not set)",
         "pipeline finished",
     ):
         assert needle in out, out

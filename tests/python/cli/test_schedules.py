@@ -450,6 +450,28 @@ def test_schedule_passes_alert_destinations_only_as_secrets(gcloud: Gcloud) -> N
     assert "EXTRA_SECRETS" in warning
 
 
+def test_schedule_passes_the_hubspot_token_only_as_a_secret(gcloud: Gcloud) -> None:
+    token = "pat-na1-must-not-leak"
+    shell = schedule(gcloud, OIE_HUBSPOT_TOKEN=token, OIE_HUBSPOT_BASE_URL="https://api.hubapi.com")
+    assert shell.returncode == 0, shell.stderr
+    settings = env_vars(gcloud.calls()[1])
+    assert "OIE_HUBSPOT_TOKEN" not in settings and token not in json.dumps(gcloud.calls())
+    assert settings["OIE_HUBSPOT_BASE_URL"] == "https://api.hubapi.com"
+    (warning,) = [ln for ln in shell.stderr.splitlines() if "OIE_HUBSPOT_TOKEN" in ln]
+    assert (
+        warning.startswith("schedule: OIE_HUBSPOT_TOKEN is a secret") and "EXTRA_SECRETS" in warning
+    )
+
+    gcloud.reset_log()
+    secret = schedule(
+        gcloud, OIE_HUBSPOT_TOKEN=token, EXTRA_SECRETS="OIE_HUBSPOT_TOKEN=oie-hubspot-token:latest"
+    )
+    assert secret.returncode == 0 and "OIE_HUBSPOT_TOKEN" not in secret.stderr
+    assert flag(gcloud.calls()[1], "--set-secrets").endswith(
+        ",OIE_HUBSPOT_TOKEN=oie-hubspot-token:latest"
+    )
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

@@ -1,10 +1,12 @@
 """The house's shape, checked from the code's own imports (docs/design.md "Layers").
 
 Layers, each importing only itself and what is below it:
-    oie_core (0)  <-  ingest_function (1)  <-  kv_sync, oie (2)  <-  bench (3)
+    oie_core (0)  <-  ingest_function (1)  <-  kv_sync, crm_sync, oie (2)  <-  bench (3)
 Inside a layer no import cycle, and inside `oie` the commands sit on top: no logic module
-imports a command. Every import counts, also the ones inside functions (lazy imports are
-still dependencies). The deploy bundle must hold every module the function reaches.
+imports a command. In layer 2, crm_sync builds on kv_sync (its dialects, warehouse
+connection, clock and errors) and `oie` on both; kv_sync never imports crm_sync. Every
+import counts, also the ones inside functions (lazy imports are still dependencies). The
+deploy bundle must hold every module the function reaches.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-LAYERS = {"oie_core": 0, "ingest_function": 1, "kv_sync": 2, "oie": 2, "bench": 3}
+LAYERS = {
+    "oie_core": 0,
+    "ingest_function": 1,
+    "kv_sync": 2,
+    "crm_sync": 2,
+    "oie": 2,
+    "bench": 3,
+}
+# Within a layer, packages that must not import another of the same layer.
+NEVER_IMPORTS = {"kv_sync": ("crm_sync", "oie"), "crm_sync": ("oie",)}
 # Only the test suite and the developer's tools may use these (the `dev` extra).
 DEV_ONLY = {
     "pytest",
@@ -90,6 +101,16 @@ def test_imports_only_go_down():
         if layer_of(dst) > layer_of(src)
     ]
     assert upward == []
+
+
+def test_kv_sync_never_imports_crm_sync_and_neither_imports_the_command_line():
+    sideways = [
+        f"{src} -> {dst}"
+        for src, targets in project_graph().items()
+        for dst in targets
+        if dst.split(".")[0] in NEVER_IMPORTS.get(src.split(".")[0], ())
+    ]
+    assert sideways == []
 
 
 def test_logic_modules_never_import_a_command():
