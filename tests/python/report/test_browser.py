@@ -7,10 +7,14 @@ OIE_UPDATE_SCREENSHOT=1 the whole page also replaces the README's docs/report.pn
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
+
+from tests.python.cli.conftest import Cli
 
 from .conftest import Warehouses, Watched, query
 
@@ -189,3 +193,31 @@ def test_no_identifier_reaches_the_page(demo_report: Path, warehouses: Warehouse
         leaked = [v for v in values if len(str(v)) >= 8 and str(v) in html]
         assert leaked == [], (column, leaked[:3])
     assert "<script src" not in html and "http://" not in html.split("<svg")[0].lower()
+
+
+def test_a_suppressed_lead_is_marked_in_hot_now(
+    page: Any, watched: Watched, warehouses: Warehouses, tmp_path: Path
+) -> None:
+    """A lead that bounced or unsubscribed stays on the list with a `suppressed` tag, and no
+    other lead gets one."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(warehouses.demo.data_dir / "warehouse.duckdb", data / "warehouse.duckdb")
+    con = duckdb.connect(str(data / "warehouse.duckdb"))
+    try:
+        con.execute(
+            "update lead_profiles set is_suppressed = true where lead_id = "
+            "(select lead_id from high_intent_leads where priority_rank = 2)"
+        )
+    finally:
+        con.close()
+    cli = Cli({**warehouses.demo.env, "OIE_DATA_DIR": str(data)}, warehouses.demo.cwd)
+    cli("report", check=True)
+    page.goto((data / "report.html").as_uri())
+    rows = page.locator("#hot-table tbody tr")
+    assert rows.count() > 2
+    tags = [rows.nth(i).locator(".suppressed").count() for i in range(rows.count())]
+    assert tags[1] == 1 and sum(tags) == 1
+    assert "do not contact" in (
+        rows.nth(1).locator("td .suppressed").locator("..").get_attribute("title") or ""
+    )
