@@ -17,7 +17,7 @@ from crm_sync.setup import SetupReport
 from crm_sync.state import SyncState
 from crm_sync.sync import CRM, Sync, SyncReport
 from kv_sync.clock import Clock, SystemClock
-from kv_sync.runner import DEFAULT_BQ_DATASET
+from kv_sync.runner import bigquery_warehouse, check_bigquery_target
 from oie_core.settings import Settings, SettingsError
 
 NO_TOKEN = (
@@ -37,10 +37,7 @@ def check(settings: Settings) -> None:
     before any lock is taken or anything is read."""
     if not configured(settings):
         raise SettingsError(NO_TOKEN)
-    if settings.target == "bigquery" and not settings.bq_project:
-        raise SettingsError(
-            "OIE_TARGET=bigquery needs OIE_BQ_PROJECT (the project of the dbt dataset)"
-        )
+    check_bigquery_target(settings)
 
 
 def open_crm(settings: Settings, retry: Retry | None = None) -> HubSpotCRM:
@@ -60,22 +57,8 @@ def open_state(
     if settings.target == "bigquery":
         from crm_sync.bigquery_state import BigQueryState
 
-        try:
-            if bigquery_client is None:
-                from oie_core.bigquery_client import bigquery_client as make_client
-
-                bigquery_client = make_client(settings.bq_project or "", settings.bq_endpoint)
-        except ImportError:
-            raise SettingsError(
-                "OIE_TARGET=bigquery needs the bigquery extra: "
-                "pip install 'outbound-intent-engine[bigquery]'"
-            ) from None
-        yield BigQueryState(
-            bigquery_client,
-            settings.bq_project or "",
-            settings.bq_dataset or DEFAULT_BQ_DATASET,
-            read_only=dry_run,
-        )
+        client, project, dataset = bigquery_warehouse(settings, bigquery_client)
+        yield BigQueryState(client, project, dataset, read_only=dry_run)
         return
     from crm_sync.duckdb_state import open_state as open_duckdb
 

@@ -112,6 +112,25 @@ def rejected_body(body: bytes, reason: str, server: ServerFields) -> dict[str, A
     }
 
 
+def rejected_delivery(
+    summary: dict[str, Any], reason: str, received_at_iso: str, ip: str | None, user_agent: str
+) -> dict[str, Any]:
+    """One `rejected` row for an authentic webhook delivery that is no email event: what
+    `email_events.rejected_summary` kept of it (never the address or the message)."""
+    return {
+        "received_at": received_at_iso,
+        "reason": reason,
+        "stage": "webhook",
+        "event_id": None,
+        "type": summary.get("event_type"),
+        "event": summary,
+        "raw": None,
+        # The sender is the vendor's server, not a person: its address is kept whole.
+        "ip": ip,
+        "user_agent": user_agent[:512] or None,
+    }
+
+
 def _made_safe(value: Any, key: str | None = None) -> Any:
     """Make a rejected original safe to land: UTF-8 clean, and scrubbed like accepted events
     (URLs by the URL rule, every other string by the email mask): a rejected event must not

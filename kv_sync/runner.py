@@ -28,6 +28,30 @@ _CLOUDFLARE_SETTINGS = (
 DEFAULT_BQ_DATASET = "oie"  # profiles.yml's default for the dbt dataset
 
 
+def check_bigquery_target(settings: Settings) -> None:
+    """What every step after dbt needs of OIE_TARGET=bigquery (SettingsError: exit 2)."""
+    if settings.target == "bigquery" and not settings.bq_project:
+        raise SettingsError(
+            "OIE_TARGET=bigquery needs OIE_BQ_PROJECT (the project of the dbt dataset)"
+        )
+
+
+def bigquery_warehouse(settings: Settings, client: Any = None) -> tuple[Any, str, str]:
+    """(client, project, dataset) of the dbt warehouse on BigQuery, for the KV sync, the
+    alerts and the CRM sync: the given client (tests) or one built from the settings."""
+    if client is None:
+        try:
+            from kv_sync.bigquery_state import client_for
+
+            client = client_for(settings.bq_project or "", settings.bq_endpoint)
+        except ImportError:
+            raise SettingsError(
+                "OIE_TARGET=bigquery needs the bigquery extra: "
+                "pip install 'outbound-intent-engine[bigquery]'"
+            ) from None
+    return client, settings.bq_project or "", settings.bq_dataset or DEFAULT_BQ_DATASET
+
+
 def check(settings: Settings) -> None:
     """Refuse a configuration the sync cannot start with, in one line naming what is missing
     (SettingsError: exit code 2), before any lock is taken or anything is read."""
@@ -42,10 +66,7 @@ def check(settings: Settings) -> None:
                 f"OIE_KV=cloudflare needs {' and '.join(missing)}; "
                 "OIE_KV=local syncs to kv.sqlite instead"
             )
-    if settings.target == "bigquery" and not settings.bq_project:
-        raise SettingsError(
-            "OIE_TARGET=bigquery needs OIE_BQ_PROJECT (the project of the dbt dataset)"
-        )
+    check_bigquery_target(settings)
 
 
 def open_store(
@@ -75,21 +96,10 @@ def open_state(
     settings: Settings, *, dry_run: bool, clock: Clock, bigquery_client: Any = None
 ) -> Iterator[SyncState]:
     if settings.target == "bigquery":
-        from kv_sync.bigquery_state import BigQueryState, client_for
+        from kv_sync.bigquery_state import BigQueryState
 
-        try:
-            client = bigquery_client or client_for(settings.bq_project or "", settings.bq_endpoint)
-        except ImportError:
-            raise SettingsError(
-                "OIE_TARGET=bigquery needs the bigquery extra: "
-                "pip install 'outbound-intent-engine[bigquery]'"
-            ) from None
-        yield BigQueryState(
-            client,
-            settings.bq_project or "",
-            settings.bq_dataset or DEFAULT_BQ_DATASET,
-            read_only=dry_run,
-        )
+        client, project, dataset = bigquery_warehouse(settings, bigquery_client)
+        yield BigQueryState(client, project, dataset, read_only=dry_run)
         return
     from kv_sync.duckdb_state import open_state as open_duckdb
 

@@ -22,6 +22,7 @@ from ingest_function.context import Context
 from ingest_function.email_events import Refused, email_event, rejected_summary
 from ingest_function.endpoints.track import parse_json
 from ingest_function.enrich import resolve_client
+from ingest_function.records import rejected_delivery
 from ingest_function.sinks.base import Batch, Unavailable
 from ingest_function.sinks.delivery import deliver
 from ingest_function.web import HttpRequest, HttpResponse, error, json_response
@@ -115,16 +116,10 @@ def _rejected(
     ctx: Context, req: HttpRequest, source: str, doc: Any, reason: str, now: float
 ) -> dict[str, Any]:
     client = resolve_client(ctx.settings.trusted_proxy, req.remote_addr, req.headers)
-    summary = rejected_summary(source, doc)
-    return {
-        "received_at": iso_ms(now),
-        "reason": reason,
-        "stage": "webhook",
-        "event_id": None,
-        "type": summary.get("event_type"),
-        "event": summary,
-        "raw": None,
-        # The sender is the vendor's server, not a person: its address is kept whole.
-        "ip": client.ip,
-        "user_agent": (req.headers.get("User-Agent") or "")[:512] or None,
-    }
+    return rejected_delivery(
+        rejected_summary(source, doc),
+        reason,
+        iso_ms(now),
+        client.ip,
+        req.headers.get("User-Agent") or "",
+    )

@@ -25,7 +25,7 @@ from kv_sync.alerts.deliver import SLACK, WEBHOOK, Destination, after, attempt
 from kv_sync.alerts.outbox import LogRow, Outbox
 from kv_sync.alerts.sql import DELIVERED, FAILED, PENDING, STALE
 from kv_sync.clock import Clock, SystemClock
-from kv_sync.runner import DEFAULT_BQ_DATASET
+from kv_sync.runner import bigquery_warehouse, check_bigquery_target
 from oie_core.settings import Settings, SettingsError
 
 Notify = Callable[[str], None]
@@ -52,10 +52,7 @@ def check(settings: Settings) -> None:
     OIE_ALERT_LEVEL and OIE_ALERT_MAX_ATTEMPTS < 1 are refused by Settings already."""
     if not destinations(settings):
         raise SettingsError(NO_DESTINATION)
-    if settings.target == "bigquery" and not settings.bq_project:
-        raise SettingsError(
-            "OIE_TARGET=bigquery needs OIE_BQ_PROJECT (the project of the dbt dataset)"
-        )
+    check_bigquery_target(settings)
 
 
 @dataclass(frozen=True)
@@ -110,22 +107,8 @@ def open_outbox(
     if settings.target == "bigquery":
         from kv_sync.alerts.bigquery_outbox import BigQueryOutbox
 
-        try:
-            if bigquery_client is None:
-                from kv_sync.bigquery_state import client_for
-
-                bigquery_client = client_for(settings.bq_project or "", settings.bq_endpoint)
-        except ImportError:
-            raise SettingsError(
-                "OIE_TARGET=bigquery needs the bigquery extra: "
-                "pip install 'outbound-intent-engine[bigquery]'"
-            ) from None
-        yield BigQueryOutbox(
-            bigquery_client,
-            settings.bq_project or "",
-            settings.bq_dataset or DEFAULT_BQ_DATASET,
-            read_only=dry_run,
-        )
+        client, project, dataset = bigquery_warehouse(settings, bigquery_client)
+        yield BigQueryOutbox(client, project, dataset, read_only=dry_run)
         return
     from kv_sync.alerts.duckdb_outbox import open_outbox as open_duckdb
 
