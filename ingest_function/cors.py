@@ -18,6 +18,14 @@ def cors_headers(origin: str | None) -> list[tuple[str, str]]:
     ]
 
 
+def refusal_cors(req: HttpRequest) -> list[tuple[str, str]]:
+    """The headers that let a refused page read its refusal. Without them the browser
+    reports a network error, and the pixel keeps retrying a batch that will never be
+    accepted; with them it sees the 403 and drops the batch. Only the error body is
+    exposed: nothing is read, landed or set for that origin."""
+    return cors_headers(page_origin(req.headers) if req.headers.get("Origin") else None)
+
+
 def cors_for(origins: OriginPolicy, req: HttpRequest) -> list[tuple[str, str]]:
     """The CORS headers for this request's page origin, or none when it is not allowed."""
     origin = page_origin(req.headers)

@@ -19,7 +19,7 @@ from ingest_function.cookie import (
     reached_over_https,
     set_cookie_header,
 )
-from ingest_function.cors import cors_headers, preflight
+from ingest_function.cors import cors_headers, preflight, refusal_cors
 from ingest_function.enrich import Client, ServerFields, resolve_client, server_fields
 from ingest_function.origins import page_origin
 from ingest_function.records import raw_event, rejected_body, rejected_event
@@ -101,7 +101,9 @@ def handle(ctx: Context, req: HttpRequest) -> HttpResponse:
     if signature is None and not origin_ok:
         if not origin:
             return error(403, "missing_origin", "no Origin or Referer header")
-        return error(403, "origin_not_allowed", "origin is not on the allow-list")
+        return error(
+            403, "origin_not_allowed", "origin is not on the allow-list", refusal_cors(req)
+        )
 
     if gpc(req):
         # Global Privacy Control: the person said no. Nothing is read, landed or set.

@@ -83,6 +83,19 @@ def test_403_disallowed_origin(server):
     reply = track(server, batch(make_event()), origin="https://evil.example")
     assert reply.status == 403
     assert reply.json()["error"] == "origin_not_allowed"
+    # The page may read its refusal (so the pixel drops the batch instead of retrying a
+    # network error forever), and nothing else: no cookie.
+    assert reply.headers["access-control-allow-origin"] == "https://evil.example"
+    assert reply.headers["access-control-allow-credentials"] == "true"
+    assert "set-cookie" not in reply.headers
+
+
+def test_403_from_a_referer_only_carries_no_cors(server):
+    """Without an Origin header there is no CORS check to pass: nothing is echoed."""
+    reply = track(
+        server, batch(make_event()), origin=None, headers={"Referer": "https://evil.example/p"}
+    )
+    assert reply.status == 403
     assert "access-control-allow-origin" not in reply.headers
 
 
