@@ -188,6 +188,7 @@ def hems(v: Any, name: str) -> Any:
 
 
 _VIEW = i(0, 100_000)
+_COUNT = i(0, 10_000_000)
 SCHEMAS: dict[str, dict[str, Checker]] = {
     "pageview": {
         "title": s(300),
@@ -216,7 +217,15 @@ SCHEMAS: dict[str, dict[str, Checker]] = {
     },
     "focus_lost": {},
     "focus_gained": {},
-    "page_exit": {"active_ms": i(0, 7 * 86_400_000), "max_depth": n(0, 100)},
+    "page_exit": {
+        "active_ms": i(0, 7 * 86_400_000),
+        "max_depth": n(0, 100),
+        # pointer and reading measures, cumulative for the page view like active_ms
+        "cursor_jitter": n(0, 180),  # mean turn between movement segments, degrees
+        "cursor_reversals": _COUNT,  # segments that turned by more than 90 degrees
+        "cursor_moves": _COUNT,  # segments measured
+        "reading_wpm": i(0, 100_000),  # main-text words scrolled past per active minute
+    },
     "rage_click": {"x": i(-1_000_000, 1_000_000), "y": i(-1_000_000, 1_000_000)}
     | {"count": i(0, 100_000)},
     "copy": {"chars": i(0, 100_000_000)},

@@ -52,6 +52,17 @@
   cast(safe_cast({{ expr }} as float64) as int64)
 {%- endmacro %}
 
+{% macro oie_safe_float(expr) -%}
+  {#- A number (text or JSON scalar) as a double; null when it is not one. -#}
+  {{ return(adapter.dispatch('oie_safe_float', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_safe_float(expr) -%}
+  try_cast({{ expr }} as double)
+{%- endmacro %}
+{% macro bigquery__oie_safe_float(expr) -%}
+  safe_cast({{ expr }} as float64)
+{%- endmacro %}
+
 {% macro oie_safe_bool(expr) -%}
   {{ return(adapter.dispatch('oie_safe_bool', 'oie')(expr)) }}
 {%- endmacro %}
@@ -174,6 +185,19 @@
 {%- endmacro %}
 {% macro bigquery__oie_arg_max(value, order_by) -%}
   any_value({{ value }} having max {{ order_by }})
+{%- endmacro %}
+
+{% macro oie_median(expr) -%}
+  {#- The exact median of the group's non-null values as a float (the mean of the two middle
+      ones for an even count), null when there is none. BigQuery has no median aggregate:
+      the group's values are collected into an array and percentile_cont runs over it. -#}
+  {{ return(adapter.dispatch('oie_median', 'oie')(expr)) }}
+{%- endmacro %}
+{% macro default__oie_median(expr) -%}
+  cast(median({{ expr }}) as double)
+{%- endmacro %}
+{% macro bigquery__oie_median(expr) -%}
+  (select percentile_cont(median_value, 0.5) over () from unnest(array_agg({{ expr }} ignore nulls)) as median_value limit 1)
 {%- endmacro %}
 
 {% macro oie_string_agg_distinct(expr, order_limit=20) -%}

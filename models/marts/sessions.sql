@@ -42,6 +42,8 @@ classified as (
         s.careers_views,
         s.deep_pageviews,
         s.pages_seen,
+        s.mean_cursor_jitter,
+        s.median_reading_wpm,
         s.events,
         s.client_sessions,
         s.first_token,

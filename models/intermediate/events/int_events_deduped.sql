@@ -225,6 +225,17 @@ unpacked as (
         end as scroll_depth,
         case when event_type = 'page_exit' then {{ oie_safe_int(oie_json_str('event_data', 'active_ms')) }} end
             as active_ms,
+        -- page_exit's pointer and reading measures, cumulative for the page view like active_ms
+        case when event_type = 'page_exit' then {{ oie_safe_float(oie_json_str('event_data', 'cursor_jitter')) }} end
+            as cursor_jitter,
+        case
+            when event_type = 'page_exit'
+                then {{ oie_safe_int(oie_json_str('event_data', 'cursor_reversals')) }}
+        end as cursor_reversals,
+        case when event_type = 'page_exit' then {{ oie_safe_int(oie_json_str('event_data', 'cursor_moves')) }} end
+            as cursor_moves,
+        case when event_type = 'page_exit' then {{ oie_safe_int(oie_json_str('event_data', 'reading_wpm')) }} end
+            as reading_wpm,
         -- click
         case when event_type = 'click' then {{ oie_json_str('event_data', 'role') }} end as click_role,
         case when event_type = 'click' then {{ oie_json_str('event_data', 'text') }} end as click_text,

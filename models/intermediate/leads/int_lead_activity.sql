@@ -164,7 +164,9 @@ human_sessions as (
         sessions.product_views,
         sessions.forms_submitted,
         sessions.videos_completed,
-        sessions.pages_seen
+        sessions.pages_seen,
+        sessions.mean_cursor_jitter,
+        sessions.median_reading_wpm
     from {{ ref('int_sessions') }} as sessions
     inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id{% if watermark %}
     inner join recounted on visitor_leads.lead_id = recounted.lead_id{% endif %}
@@ -200,6 +202,9 @@ session_totals as (
         sum(product_views) as product_page_views,
         sum(forms_submitted) as form_submissions,
         sum(videos_completed) as videos_completed,
+        -- over the sessions that measured them (sessions.mean_cursor_jitter, median_reading_wpm)
+        round(avg(mean_cursor_jitter), 1) as mean_cursor_jitter,
+        {{ oie_median('median_reading_wpm') }} as median_reading_wpm,
         max(ended_at) as last_session_in_window_at
     from scored_sessions
     group by lead_id
@@ -263,6 +268,8 @@ select
     coalesce(session_totals.product_page_views, 0) as product_page_views,
     coalesce(session_totals.form_submissions, 0) as form_submissions,
     coalesce(session_totals.videos_completed, 0) as videos_completed,
+    session_totals.mean_cursor_jitter,
+    session_totals.median_reading_wpm,
     coalesce(genuine_clicks.email_clicks, 0) as email_clicks,
     coalesce(scanner_clicks.scanner_clicks, 0) as scanner_clicks,
     leads.visitors,

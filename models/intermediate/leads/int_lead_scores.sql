@@ -33,6 +33,9 @@
     var('oie_score_engagement_per_active_minute'),
     var('oie_score_engagement_per_deep_pageview'),
     var('oie_score_engagement_per_email_open'),
+    var('oie_score_engagement_per_jitter_degree'),
+    var('oie_score_engagement_jitter_threshold_degrees'),
+    var('oie_score_engagement_per_100_reading_wpm'),
     var('oie_score_engagement_cap'),
     var('oie_score_high_intent_per_pricing_view'),
     var('oie_score_high_intent_per_case_study_view'),
@@ -124,13 +127,20 @@ components as (
             {{ var('oie_score_frequency_cap') }},
             total_sessions * {{ var('oie_score_frequency_per_session') }}
         ) end as score_frequency,
-        case when is_internal_lead then 0 else least(
+        -- never below 0: the cursor and reading weights may be set negative (a penalty)
+        case when is_internal_lead then 0 else greatest(0, least(
             {{ var('oie_score_engagement_cap') }},
             total_pageviews * {{ var('oie_score_engagement_per_pageview') }}
             + total_active_s / 60.0 * {{ var('oie_score_engagement_per_active_minute') }}
             + deep_pageviews * {{ var('oie_score_engagement_per_deep_pageview') }}
             + email_opens_in_window * {{ var('oie_score_engagement_per_email_open') }}
-        ) end as score_engagement,
+            -- 0 by default: the degrees of the lead's mean cursor jitter above the threshold,
+            -- and its median reading speed in hundreds of words a minute (none measured: 0)
+            + coalesce(
+                greatest(mean_cursor_jitter - {{ var('oie_score_engagement_jitter_threshold_degrees') }}, 0), 0
+            ) * {{ var('oie_score_engagement_per_jitter_degree') }}
+            + coalesce(median_reading_wpm, 0) / 100.0 * {{ var('oie_score_engagement_per_100_reading_wpm') }}
+        )) end as score_engagement,
         case when is_internal_lead then 0 else least(
             {{ var('oie_score_high_intent_cap') }},
             pricing_page_visits * {{ var('oie_score_high_intent_per_pricing_view') }}

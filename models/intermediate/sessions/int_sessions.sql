@@ -43,8 +43,8 @@ touched as (
 
 {% set event_columns = [
     'visitor_id', 'event_type', 'event_at', 'url_path', 'page_class', 'scroll_depth', 'active_ms',
-    'form_id', 'video_action', 'video_src', 'client_session_id', 'device', 'browser', 'os',
-    'country', 'token', 'is_bot', 'is_internal',
+    'cursor_jitter', 'reading_wpm', 'form_id', 'video_action', 'video_src', 'client_session_id',
+    'device', 'browser', 'os', 'country', 'token', 'is_bot', 'is_internal',
 ] + oie_session_network_columns() %}
 
 {% if loaded %}
@@ -60,6 +60,7 @@ rebuilt_visitors as (
 session_events as (
     select
         touched.session_id,
+        touched.event_id,
         touched.page_view_index,
         touched.received_at,
         touched.oie_sessionized_at,
@@ -77,6 +78,7 @@ session_events as (
     -- that this run did not write again
     select
         stored.session_id,
+        null as event_id,
         null as page_view_index,
         null as received_at,
         null as oie_sessionized_at,
@@ -119,6 +121,41 @@ page_view_totals as (
         ) as deep_pageviews,
         {{ oie_string_agg_distinct('url_path') }} as pages_seen
     from page_views
+    group by session_id
+),
+
+-- page_exit's cursor and reading measures are cumulative too, but a mean and a rate, not a
+-- maximum: each page view takes them from its page_exit with the largest active_ms (ties:
+-- the latest) among those that carry the measure, as active_ms is the largest one sent.
+ranked_exits as (
+    select
+        session_id,
+        cursor_jitter,
+        reading_wpm,
+        row_number() over (
+            partition by session_id, page_view_index
+            order by
+                case when cursor_jitter is null then 1 else 0 end,
+                coalesce(active_ms, -1) desc, event_at desc, event_id desc
+        ) as jitter_rank,
+        row_number() over (
+            partition by session_id, page_view_index
+            order by
+                case when reading_wpm is null then 1 else 0 end,
+                coalesce(active_ms, -1) desc, event_at desc, event_id desc
+        ) as wpm_rank
+    from session_events
+    where event_type = 'page_exit' and page_view_index > 0
+),
+
+exit_measures as (
+    -- over the page views that have a value: the mean jitter, the median reading speed
+    select
+        session_id,
+        round(avg(case when jitter_rank = 1 then cursor_jitter end), 1) as mean_cursor_jitter,
+        {{ oie_median('case when wpm_rank = 1 then reading_wpm end') }} as median_reading_wpm
+    from ranked_exits
+    where jitter_rank = 1 or wpm_rank = 1
     group by session_id
 ),
 
@@ -185,9 +222,12 @@ measured as (
         coalesce(page_view_totals.product_views, 0) as product_views,
         coalesce(page_view_totals.careers_views, 0) as careers_views,
         coalesce(page_view_totals.deep_pageviews, 0) as deep_pageviews,
-        page_view_totals.pages_seen
+        page_view_totals.pages_seen,
+        exit_measures.mean_cursor_jitter,
+        exit_measures.median_reading_wpm
     from event_totals
     left join page_view_totals on event_totals.session_id = page_view_totals.session_id
+    left join exit_measures on event_totals.session_id = exit_measures.session_id
 ),
 
 final as (
@@ -217,6 +257,8 @@ final as (
         careers_views,
         deep_pageviews,
         pages_seen,
+        mean_cursor_jitter,
+        median_reading_wpm,
         events,
         client_sessions,
         device,

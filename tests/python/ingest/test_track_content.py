@@ -272,7 +272,14 @@ def test_every_data_schema_accepts_its_documented_shape(app):
         "video": {"src": "https://cdn.example/v.mp4", "action": "complete", "percent": 100},
         "focus_lost": {},
         "focus_gained": {},
-        "page_exit": {"active_ms": 12345, "max_depth": 75},
+        "page_exit": {
+            "active_ms": 12345,
+            "max_depth": 75,
+            "cursor_jitter": 41.3,
+            "cursor_reversals": 6,
+            "cursor_moves": 88,
+            "reading_wpm": 240,
+        },
         "rage_click": {"x": 10, "y": 20, "count": 5},
         "copy": {"chars": 42},
         "text_select": {"chars": 7},
@@ -286,6 +293,8 @@ def test_every_data_schema_accepts_its_documented_shape(app):
         assert row["type"] == event["type"]
     click = rows[events[2]["event_id"]][0]["data"]
     assert click["text"] == "Buy now"
+    exit_event = next(e for e in events if e["type"] == "page_exit")
+    assert rows[exit_event["event_id"]][0]["data"] == shapes["page_exit"]
 
 
 @pytest.mark.parametrize(
@@ -299,6 +308,8 @@ def test_every_data_schema_accepts_its_documented_shape(app):
         ("video", {"src": "x", "action": "rewind"}),
         ("click", {"role": "hero"}),
         ("page_exit", {"active_ms": -5}),
+        ("page_exit", {"active_ms": 5, "cursor_jitter": 181}),
+        ("page_exit", {"reading_wpm": 100_001}),
         ("pageview", {"viewport_w": "wide"}),
         ("pageview", "not an object"),
         ("copy", {"chars": True}),

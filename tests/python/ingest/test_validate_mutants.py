@@ -408,6 +408,78 @@ def test_every_schema_field_has_its_documented_limit():
     assert validate.SCHEMAS["pageview"]["language"]("x" * 40, "l") == "x" * 35
 
 
+# -- page_exit's pointer and reading measures (docs/design.md "Wire format") -----------------
+PAGE_EXIT_MEASURES = {
+    "active_ms": 61_000,
+    "max_depth": 90,
+    "cursor_jitter": 37.5,
+    "cursor_reversals": 4,
+    "cursor_moves": 120,
+    "reading_wpm": 230,
+}
+
+
+def test_page_exit_keeps_its_cursor_and_reading_measures():
+    assert clean_data("page_exit", PAGE_EXIT_MEASURES) == PAGE_EXIT_MEASURES
+    # each is optional on its own: a touch device sends no cursor fields, an unscrolled
+    # page no reading_wpm; a null is dropped like any other null field
+    assert clean_data("page_exit", {"active_ms": 5, "reading_wpm": 180}) == {
+        "active_ms": 5,
+        "reading_wpm": 180,
+    }
+    assert clean_data("page_exit", {"cursor_jitter": None, "cursor_moves": 0}) == {
+        "cursor_moves": 0
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "low", "high"),
+    [
+        ("cursor_jitter", 0, 180),
+        ("cursor_reversals", 0, 10_000_000),
+        ("cursor_moves", 0, 10_000_000),
+        ("reading_wpm", 0, 100_000),
+    ],
+)
+def test_page_exit_measures_are_accepted_at_their_bounds(field, low, high):
+    assert clean_data("page_exit", {field: low}) == {field: low}
+    assert clean_data("page_exit", {field: high}) == {field: high}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("cursor_jitter", -0.1, "a number in [0, 180]"),
+        ("cursor_jitter", 180.1, "a number in [0, 180]"),
+        ("cursor_jitter", "12.5", "a number in [0, 180]"),
+        ("cursor_jitter", True, "a number in [0, 180]"),
+        ("cursor_reversals", -1, "an integer in [0, 10000000]"),
+        ("cursor_reversals", 10_000_001, "an integer in [0, 10000000]"),
+        ("cursor_moves", 2.5, "an integer in [0, 10000000]"),
+        ("cursor_moves", 10_000_001, "an integer in [0, 10000000]"),
+        ("reading_wpm", -1, "an integer in [0, 100000]"),
+        ("reading_wpm", 100_001, "an integer in [0, 100000]"),
+        ("reading_wpm", 250.5, "an integer in [0, 100000]"),
+    ],
+)
+def test_page_exit_measures_out_of_range_refuse_the_event(field, value, reason):
+    # as an out-of-range active_ms does: the whole event is refused, never clamped
+    data = {**PAGE_EXIT_MEASURES, field: value}
+    assert (
+        refusal(clean_data, "page_exit", data)
+        == f"invalid_data: page_exit.{field} must be {reason}"
+    )
+    assert refusal(clean_data, "page_exit", {"active_ms": -5}) == (
+        "invalid_data: page_exit.active_ms must be an integer in [0, 604800000]"
+    )
+
+
+def test_a_whole_number_measure_sent_as_a_float_lands_as_an_integer():
+    out = clean_data("page_exit", {"cursor_moves": 120.0, "reading_wpm": 230.0})
+    assert out == {"cursor_moves": 120, "reading_wpm": 230}
+    assert type(out["cursor_moves"]) is int and type(out["reading_wpm"]) is int
+
+
 @pytest.mark.parametrize("pattern", [validate.ID_RE, TOKEN_RE])
 def test_ids_and_tokens_refuse_a_trailing_newline(pattern):
     good = "visitor-0001" if pattern is validate.ID_RE else "TkAda000001"

@@ -27,6 +27,8 @@ LEAD_COLUMNS = (
     "product_page_views, form_submissions, videos_completed, score_recency, score_frequency, "
     "score_engagement, score_high_intent, score_conversions, intent_score, engagement_level"
 )
+# The engagement measures the score reads that lead_profiles does not show.
+ACTIVITY_COLUMNS = "mean_cursor_jitter, median_reading_wpm"
 TUNED_TIERS = [[12, 40], [48, 22], [500, 8]]
 
 
@@ -100,7 +102,11 @@ def _assert_everything_rebuilt(data_dir: Path) -> None:
 
 def _leads(data_dir: Path) -> list[dict[str, Any]]:
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        cursor = con.execute(f"select {LEAD_COLUMNS} from lead_profiles order by lead_id")
+        cursor = con.execute(
+            f"select {LEAD_COLUMNS}, {ACTIVITY_COLUMNS} from lead_profiles inner join "
+            f"(select lead_id, {ACTIVITY_COLUMNS} from int_lead_activity) using (lead_id) "
+            "order by lead_id"
+        )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

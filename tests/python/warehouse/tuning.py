@@ -92,11 +92,24 @@ def expected_score(activity: Mapping[str, Any], v: Mapping[str, Any]) -> dict[st
         "oie_score_frequency_cap",
         activity["total_sessions"] * v["oie_score_frequency_per_session"],
     )
-    engagement = capped(
-        "oie_score_engagement_cap",
-        activity["total_pageviews"] * v["oie_score_engagement_per_pageview"]
-        + activity["total_active_s"] / 60.0 * v["oie_score_engagement_per_active_minute"]
-        + activity["deep_pageviews"] * v["oie_score_engagement_per_deep_pageview"],
+    # the lead's cursor and reading measures (int_lead_activity); none measured adds nothing
+    jitter = activity.get("mean_cursor_jitter")
+    above = (
+        0.0
+        if jitter is None
+        else max(jitter - v["oie_score_engagement_jitter_threshold_degrees"], 0)
+    )
+    wpm = activity.get("median_reading_wpm") or 0.0
+    engagement = max(
+        0.0,
+        capped(
+            "oie_score_engagement_cap",
+            activity["total_pageviews"] * v["oie_score_engagement_per_pageview"]
+            + activity["total_active_s"] / 60.0 * v["oie_score_engagement_per_active_minute"]
+            + activity["deep_pageviews"] * v["oie_score_engagement_per_deep_pageview"]
+            + above * v["oie_score_engagement_per_jitter_degree"]
+            + wpm / 100.0 * v["oie_score_engagement_per_100_reading_wpm"],
+        ),
     )
     high_intent = capped(
         "oie_score_high_intent_cap",
