@@ -60,6 +60,8 @@ ROUTES: dict[str, Endpoint] = {
     "/optout": optout.handle,
     "/oie.js": assets.handle,
     "/oie-hash.js": assets.handle,
+    "/oie-idle.js": assets.handle,
+    "/oie-embed.js": assets.handle,
     "/webhooks/smartlead": webhooks.smartlead,
     "/webhooks/instantly": webhooks.instantly,
 }

@@ -7,6 +7,16 @@ data-endpoint="https://collect.example">`); the server points it at the collecto
 given. Options exist for measurement only: serve the pixel from this server after an
 artificial delay (the page-load impact test), or leave the tag out (the baseline).
 
+Options for tests only: `no_store=False` leaves out `Cache-Control: no-store` (which keeps
+Chromium and Firefox from putting a page in their back/forward cache), and `recorder` puts
+a small script first in every page's <head> that keeps what a test cannot ask every browser
+for (WebKitGTK's driver reports no console messages) in the origin's localStorage, so it
+survives navigations (not sessionStorage: Firefox gives a page restored from the
+back/forward cache the sessionStorage it had when it was cached):
+- `__oie_errors`: uncaught errors and unhandled rejections (also in `window.__errors`);
+- `__oie_pageshow`: `[path, persisted]` per pageshow event (persisted = restored from the
+  back/forward cache); `window.__shown` = Date.now() at the document's last pageshow.
+
     site = serve_example_site("127.0.0.1", 0, "http://127.0.0.1:8080")
     print(site.url)   # http://127.0.0.1:54321
     site.close()
@@ -32,6 +42,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "pixel" / "examples"
 PIXEL_DIST = ROOT / "pixel" / "dist"
+# The files pixel/build.mjs writes that a page loads: the core and its chunks.
+PIXEL_FILES = ("oie.js", "oie-hash.js", "oie-idle.js", "oie-embed.js")
 PLACEHOLDER = "https://collect.example"
 _TAG_RE = re.compile(
     r'[ \t]*<script async src="https://collect\.example/oie\.js"[^>]*></script>\n?'
@@ -48,6 +60,8 @@ class SiteOptions:
     root: Path = EXAMPLES_DIR
     pixel_dir: Path = PIXEL_DIST
     extra_headers: dict[str, str] = field(default_factory=dict)
+    recorder: bool = False
+    no_store: bool = True
 
 
 class ExampleSite:
@@ -73,8 +87,39 @@ class ExampleSite:
         self.close()
 
 
+# The test recorder (`recorder=True`): plain ES5, first in <head>, so it sees the pixel's
+# errors too. A bubbling `error` listener: runtime errors only, not failed resource loads.
+RECORDER_SCRIPT = """<script>(function () {
+  function add(key, item) {
+    try {
+      var all = JSON.parse(localStorage.getItem(key) || "[]");
+      all.push(item);
+      localStorage.setItem(key, JSON.stringify(all));
+    } catch (e) {}
+  }
+  function error(what) {
+    window.__errors.push(what);
+    add("__oie_errors", location.pathname + ": " + what);
+  }
+  window.__errors = [];
+  addEventListener("error", function (e) {
+    error(String(e.message || e.error) + " (" + e.filename + ":" + e.lineno + ")");
+  });
+  addEventListener("unhandledrejection", function (e) {
+    error("unhandled rejection: " + String(e.reason && (e.reason.stack || e.reason)));
+  });
+  addEventListener("pageshow", function (e) {
+    window.__shown = Date.now();
+    add("__oie_pageshow", [location.pathname, !!e.persisted]);
+  });
+})();</script>
+"""
+
+
 def render_page(html: str, opts: SiteOptions) -> str:
     """Point the site tag at the collector (or at the delayed local copy, or drop it)."""
+    if opts.recorder:
+        html = html.replace("<head>\n", "<head>\n" + RECORDER_SCRIPT, 1)
     if not opts.include_tag:
         return _TAG_RE.sub("", html)
     collector = opts.collector_url.rstrip("/")
@@ -141,7 +186,7 @@ def _handler(opts: SiteOptions) -> type[BaseHTTPRequestHandler]:
             self._send(200, b"" if head else body, ctype, len(body))
 
         def _pixel(self, name: str, head: bool) -> None:
-            if name not in ("oie.js", "oie-hash.js"):
+            if name not in PIXEL_FILES:
                 self._send(404, b"not found", "text/plain")
                 return
             if name == "oie.js" and opts.pixel_delay_s > 0:
@@ -157,7 +202,8 @@ def _handler(opts: SiteOptions) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body) if length is None else length))
-            self.send_header("Cache-Control", "no-store")
+            if opts.no_store:
+                self.send_header("Cache-Control", "no-store")
             for k, v in opts.extra_headers.items():
                 self.send_header(k, v)
             self.end_headers()
@@ -177,6 +223,8 @@ def serve_example_site(
     serve_pixel: bool = False,
     root: Path | None = None,
     pixel_dir: Path | None = None,
+    recorder: bool = False,
+    no_store: bool = True,
 ) -> ExampleSite:
     """Start the example site on host:port (port 0 picks a free one) in a daemon thread.
 
@@ -186,6 +234,9 @@ def serve_example_site(
     include_tag: False serves the pages without the site tag (the baseline).
     serve_pixel: True serves the pixel from this server's /_pixel/ (pixel_dir, default
       pixel/dist) instead of the collector; events still go to collector_url.
+    recorder: True records uncaught errors and pageshow events in localStorage (tests;
+      see the module docstring).
+    no_store: False drops `Cache-Control: no-store` (pages may enter the back/forward cache).
     """
     opts = SiteOptions(
         collector_url=collector_url,
@@ -194,6 +245,8 @@ def serve_example_site(
         serve_pixel=serve_pixel,
         root=root or EXAMPLES_DIR,
         pixel_dir=pixel_dir or PIXEL_DIST,
+        recorder=recorder,
+        no_store=no_store,
     )
     server = _Server((host, port), _handler(opts))
     thread = threading.Thread(

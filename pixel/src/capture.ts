@@ -1,11 +1,14 @@
-// Behaviour capture: page views (incl. SPA), scroll depth, active time, clicks, rage
-// clicks, focus and page exit; forms, video, copy and selection go to the chunk (lazy.ts).
+// Behaviour capture: page views (incl. SPA and back/forward cache restores), scroll depth,
+// active time, clicks, rage clicks and page exit; forms go to the chunk (lazy.ts); focus,
+// video (native and embedded), copy, selection, cursor jitter and reading velocity to the
+// idle chunk (src/idle/), loaded on every page once it is idle.
 // Every listener is passive and does constant work; layout is only read (never written),
 // from a throttled timer.
-import { ctaSelector, navSelector } from "./config";
+import { ctaSelector, idleUrl, navSelector } from "./config";
 import { drain, emit, view } from "./core";
-import { d, nav, now, on, w } from "./env";
-import { forward, unwait } from "./lazy";
+import { d, idle, nav, now, on, w } from "./env";
+import { forward, inject, unwait } from "./lazy";
+import type { IdleChunk } from "./types";
 import { flush } from "./transport";
 
 // --- page view state --------------------------------------------------------------------
@@ -15,6 +18,8 @@ let activeMs: number;
 /** Time of the last user activity while visible; 0 while hidden. */
 let lastActive: number;
 let left: any;
+/** The idle chunk, once loaded: its measures restart with each page view and join page_exit. */
+let ext: IdleChunk | undefined;
 
 const visible = () => d.visibilityState != "hidden";
 
@@ -29,6 +34,7 @@ function pageview(): void {
   depths = [];
   maxDepth = activeMs = lastActive = 0;
   activity();
+  ext && ext.reset();
   emit("pageview", {
     title: d.title,
     viewport_w: innerWidth,
@@ -48,7 +54,8 @@ function pageview(): void {
 
 const exit = () => {
   activity();
-  emit("page_exit", { active_ms: activeMs, max_depth: maxDepth });
+  const x = { active_ms: activeMs, max_depth: maxDepth };
+  emit("page_exit", ext ? ext.data(x) : x);
 };
 
 /** SPA navigation: a change of path or query is a new page view; a fragment change is not. */
@@ -75,8 +82,10 @@ function depth(): void {
     if (p >= m && depths.indexOf(m) < 0) emit("scroll_depth", { depth: depths.push(m) && m });
 }
 
-// --- clicks: role cta|nav|button|link; rage = 3 clicks within 1 s and 30 px ---------------
-let burst = { x: 0, y: 0, t: 0, n: 0 };
+// --- clicks: role cta|nav|button|link; rage = 3 clicks within 1 s and 30 px, unless they
+// selected text (a triple-click is how people select a paragraph) -------------------------
+// Starts empty: its NaN comparisons make the first click start a burst.
+let burst = {} as { x: number; y: number; t: number; n: number };
 
 function click(e: MouseEvent): void {
   activity();
@@ -86,7 +95,7 @@ function click(e: MouseEvent): void {
   const y = e.clientY;
   if (t - b.t < 1e3 && Math.abs(x - b.x) < 30 && Math.abs(y - b.y) < 30) {
     b.t = t;
-    if (++b.n == 3) emit("rage_click", { x, y, count: 3 });
+    if (++b.n == 3 && !String(getSelection())) emit("rage_click", { x, y, count: 3 });
   } else burst = { x, y, t, n: 1 };
 
   const el = (e.target as Element).closest &&
@@ -114,6 +123,9 @@ function leave(): void {
     const f = unwait();
     if (f) emit("form_submit", { form_id: f.id || f.getAttribute("name") });
     exit();
+    // Gone (or hidden) from here: time until the page is seen again is never active, even
+    // when it comes back from the back/forward cache.
+    lastActive = 0;
     drain();
     flush(1);
   }
@@ -136,9 +148,14 @@ export function start(): void {
   for (const t of ["mousemove", "keydown", "pointerdown"]) on(d, t, activity);
   on(d, "click", click);
   forward();
-  // Capture listeners on window also see every element's focus/blur: keep the window's own.
-  on(w, "blur", (e) => e.target == w && emit("focus_lost"));
-  on(w, "focus", (e) => e.target == w && emit("focus_gained"));
+  idle(() => inject(idleUrl).then(() => ((ext = (w as any).__oieIdle) as IdleChunk).start(emit), () => 0));
   on(w, "pagehide", leave);
+  // Restored from the back/forward cache: a new page view, counted once per restore.
+  on(w, "pageshow", (e) => {
+    if (e.persisted) {
+      left = 0;
+      pageview();
+    }
+  });
   on(d, "visibilitychange", () => (visible() ? (left = 0) || activity() : leave()));
 }

@@ -12,6 +12,9 @@ const src = (script && script.src) || "";
 export const endpoint = ds.endpoint || (src && new URL(src).origin);
 /** The lazily loaded hashing chunk lives beside the core file. */
 export const hashUrl = src.replace(/[^/]*$/, "oie-hash.js");
+/** The idle chunk (focus, video, copy, selection, cursor jitter, reading velocity, embedded
+ * players) too; it is loaded on every page once the page is idle. */
+export const idleUrl = src.replace(/[^/]*$/, "oie-idle.js");
 export const consentRequired = ds.consent == "required";
 export const ctaSelector = ds.cta || "[data-oie-cta],.cta,.btn-primary";
 export const navSelector = ds.nav || "nav a,header a,[role=navigation] a";

@@ -1,32 +1,32 @@
 // The lazily loaded chunk (dist/oie-hash.js, built from src/chunk/) and the events the
-// core forwards to it: forms (form_start, form_submit with hashed email), video, copy and
-// text selection (and personalize.ts asks it to fill personalized nodes). The chunk is
-// requested by the first such event, so pages without these interactions never load it.
+// core forwards to it: forms (form_start, form_submit with hashed email; personalize.ts
+// asks it to fill personalized nodes). The chunk is requested by the first such event, so
+// pages without forms never load it. Also the loader of the idle chunk (src/idle/).
 import { hashUrl } from "./config";
 import { emit } from "./core";
 import { d, on, w } from "./env";
-import { allowed } from "./identity";
+import { allowed, type Identity } from "./identity";
 
 export interface Chunk {
   handle(e: Event, emit: (type: string, data?: Record<string, any>) => void, allowed: () => boolean): void;
-  personalize(url: string, late: () => any): void;
+  personalize(endpoint: string, id: Identity, late: () => any): void;
 }
 
 let loading: Promise<Chunk> | undefined;
 
-export const load = () =>
-  loading ||
-  (loading = new Promise<Chunk>((ok, no) => {
+/** Load a script beside the core (a chunk); resolves once it has run. */
+export const inject = (src: string) =>
+  new Promise((ok, no) => {
     const s = d.head.appendChild(d.createElement("script"));
-    s.onload = () => ok((w as any).__oieChunk);
+    s.onload = ok;
     s.onerror = no;
-    s.src = hashUrl;
-  }));
+    s.src = src;
+  });
 
-/** Focus and typing count only inside a form, a selection only when not empty: a click
- * on a link or on text does not load the chunk. */
-const wanted = (e: Event): any =>
-  /^[fi]/.test(e.type) ? (e.target as HTMLInputElement).form : e.type != "selectionchange" || String(getSelection());
+export const load = () => loading || (loading = inject(hashUrl).then(() => (w as any).__oieChunk as Chunk));
+
+/** Focus and typing count only inside a form: a click on a link does not load the chunk. */
+const wanted = (e: Event): any => e.type == "submit" || (e.target as HTMLInputElement).form;
 
 /** A submit that happened before the chunk arrived. If the page unloads first, leave()
  * reports it with its form_id alone (a submit is never lost) and the chunk then skips it. */
@@ -38,7 +38,7 @@ export const unwait = () => {
 };
 
 export function forward(): void {
-  for (const t of ["focusin", "input", "play", "pause", "timeupdate", "ended", "submit", "copy", "selectionchange"])
+  for (const t of ["focusin", "input", "submit"])
     on(d, t, (e) => {
       if (wanted(e)) {
         if (e.type == "submit") waiting = e.target;

@@ -25,10 +25,7 @@ export function startPersonalize(): void {
     d.querySelector("[data-personalize],[data-show-if]") &&
     load().then((c) => {
       // The visitor may opt out while the chunk loads: then there is no one to personalize.
-      // The email token rides along: its `t:` key personalizes a first visit, before any
-      // run has linked this browser (`v:` is tried first).
-      if (id)
-        c.personalize(endpoint + "/personalize?vid=" + id.v + (id.t ? "&i=" + id.t : ""), () => late);
+      if (id) c.personalize(endpoint, id, () => late);
     });
   onIdentified.push(() => (d.readyState == "loading" ? on(d, "DOMContentLoaded", go) : go()));
 }

@@ -1,15 +1,16 @@
 // The lazily loaded chunk, dist/oie-hash.js: loaded at the first focus on a form (and on
-// pages with personalized nodes, or at a video, copy or selection event), so the core file
-// stays small. It holds
+// pages with personalized nodes), so the core file stays small. It holds
 //   - email hashing by docs/design.md's rule (trim + lowercase, UTF-8, lowercase hex):
 //     SubtleCrypto (sha256, sha1) where the page has it; md5 always, and sha1/sha256
 //     without SubtleCrypto (non-secure origins), in pure JS. Results are cached by
 //     normalized value: hashing starts while the visitor types, so the submit handler finds
 //     them ready; otherwise it computes them synchronously (a navigating form still reports);
 //   - form_start and form_submit (field NAMES and the hashes, never a value);
-//   - filling personalized nodes from a /personalize profile;
-//   - video (play, pause, progress quartiles, complete), copy and text_select events.
+//   - filling personalized nodes from a /personalize profile.
+// Video, copy and selection live in the idle chunk (src/idle/).
 // API on window.__oieChunk (see src/lazy.ts and src/personalize.ts).
+import type { Identity } from "../identity";
+import type { Emit } from "../types";
 import { md5, sha1, sha256 } from "./algos";
 
 type Hems = { sha256: string; sha1: string; md5: string };
@@ -64,7 +65,10 @@ function submitted(f: HTMLFormElement, allowed: () => boolean): Record<string, a
 
 /** Fetch the profile, fill [data-personalize] nodes and show matching [data-show-if]
  * blocks, unless the core's 1 s anti-flicker deadline passed; then reveal and announce. */
-function personalize(url: string, late: () => any): void {
+function personalize(endpoint: string, id: Identity, late: () => any): void {
+  // The email token rides along: its `t:` key personalizes a first visit, before any run
+  // has linked this browser (`v:` is tried first).
+  const url = endpoint + "/personalize?vid=" + id.v + (id.t ? "&i=" + id.t : "");
   const done = (p: Record<string, any> | null) => {
     if (p && !late()) {
       const all = (a: string) => Array.from(document.querySelectorAll("[" + a + "]"));
@@ -85,45 +89,21 @@ function personalize(url: string, late: () => any): void {
     .then((p) => done(p || null), () => done(null));
 }
 
-type Emit = (type: string, data?: Record<string, any>) => void;
-let selTimer: any;
-let lastSel = 0;
-const selected = () => String(getSelection()).length;
-
-/** Events the core forwards: forms, HTML5 video, copy and text selection. */
+/** Events the core forwards: focus, typing and submit in forms. */
 function handle(e: Event, emit: Emit, allowed: () => boolean): void {
   const type = e.type;
-  const v = e.target as HTMLVideoElement & { _oie?: number[] };
-  const f = (v as any).form as (HTMLFormElement & { _oie?: 1 }) | null;
+  const el = e.target as Field;
+  const f = el.form as (HTMLFormElement & { _oie?: 1 }) | null;
   if (type == "focusin") {
     // form_start: the first focus in each form.
     if (f && !f._oie) {
       f._oie = 1;
-      emit("form_start", { form_id: formId(f), field: (v as any).name });
+      emit("form_start", { form_id: formId(f), field: el.name });
     }
   } else if (type == "input") {
     // Start hashing an address as it is typed, so the submit finds it ready.
-    if (f && isEmail(v as any)) hash((v as any).value).catch(() => 0);
-  } else if (type == "submit") emit("form_submit", submitted(v as any, allowed));
-  else if (type == "copy") emit("copy", { chars: selected() });
-  else if (type == "selectionchange") {
-    // Report a selection once it has been still for 1 s (not every extended character).
-    clearTimeout(selTimer);
-    selTimer = setTimeout(() => {
-      const n = selected();
-      if (n && n != lastSel) emit("text_select", { chars: n });
-      lastSel = n;
-    }, 1e3);
-  } else if (v.tagName == "VIDEO") {
-    // play, pause, progress at 25/50/75 % (once each per element), complete.
-    const pct = Math.round((v.currentTime / v.duration) * 100) || 0;
-    const send = (action: string, percent: number) => emit("video", { src: v.currentSrc, action, percent });
-    const sent = (v._oie = v._oie || []);
-    if (type == "timeupdate") {
-      for (const q of [25, 50, 75]) if (pct >= q && sent.indexOf(q) < 0) send("progress", sent.push(q) && q);
-    } else if (type == "ended") send("complete", 100);
-    else send(type, pct);
-  }
+    if (f && isEmail(el)) hash(el.value).catch(() => 0);
+  } else if (type == "submit") emit("form_submit", submitted(e.target as HTMLFormElement, allowed));
 }
 
 (window as any).__oieChunk = { personalize, handle };

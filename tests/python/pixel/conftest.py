@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from oie.example_site import ExampleSite, serve_example_site
+from oie.example_site import PIXEL_FILES, ExampleSite, serve_example_site
 from tests.python.helpers import chromium
 from tests.python.helpers.chromium import DESKTOP_UA
 from tests.python.helpers.servers import IngestServer, start_ingest_server
@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # (once, in the controller: xdist workers would race on pixel/dist).
     if hasattr(config, "workerinput"):
         return
-    if not (DIST / "oie.js").is_file() or not (DIST / "oie-hash.js").is_file():
+    if not all((DIST / name).is_file() for name in PIXEL_FILES):
         subprocess.run(["npm", "run", "--silent", "build"], cwd=REPO / "pixel", check=True)
 
 

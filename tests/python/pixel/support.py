@@ -79,6 +79,12 @@ def wait_for_with_clock(
     return wait_for(poll, timeout, what)
 
 
+def idle_chunk(page: Page) -> None:
+    """Wait until the idle chunk (dist/oie-idle.js: focus, video, copy, selection, cursor
+    and reading measures) has loaded and started; on a paused clock, run_idle first."""
+    wait_for(lambda: page.evaluate("typeof window.__oieIdle == 'object'"), what="the idle chunk")
+
+
 def visitor_id(page: Page) -> str:
     """The visitor id the pixel stored (waits for the idle-time identity write)."""
     raw = wait_for(

@@ -1,8 +1,10 @@
-"""The built files: size budget, one ES2015 IIFE each, no leftover instrumentation."""
+"""The built files: size budget, ES2015 scripts that declare no globals, no leftover
+instrumentation."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 
 import pytest
@@ -10,7 +12,12 @@ import pytest
 from tests.python.pixel.conftest import DIST, REPO
 
 CORE_GZIP_BUDGET = 3500  # bytes: "core file <= 3.5 KB gzipped" (we aim at 3 KB)
-TOTAL_MIN_BUDGET = 12000  # bytes: core + hashing chunk <= 12 KB minified
+CORE_AND_HASH_MIN_BUDGET = 12000  # bytes: core + hashing chunk <= 12 KB minified
+# The issue's budget for core + every chunk is 12,000 B minified; with the idle and embed
+# chunks it stands at about 14.1 KB (bench/results/pixel.md reports it as failed). This
+# ceiling only stops it growing further unnoticed.
+ALL_FILES_MIN_CEILING = 14500
+FILES = ["oie.js", "oie-hash.js", "oie-idle.js", "oie-embed.js"]
 
 
 def gz(data: bytes) -> int:
@@ -18,25 +25,39 @@ def gz(data: bytes) -> int:
 
 
 def test_size_budget():
+    sizes = {name: len((DIST / name).read_bytes()) for name in FILES}
     core = (DIST / "oie.js").read_bytes()
-    chunk = (DIST / "oie-hash.js").read_bytes()
     assert gz(core) <= CORE_GZIP_BUDGET, f"core is {gz(core)} B gzipped"
-    assert len(core) + len(chunk) <= TOTAL_MIN_BUDGET, f"{len(core) + len(chunk)} B minified"
+    core_and_hash = sizes["oie.js"] + sizes["oie-hash.js"]
+    assert core_and_hash <= CORE_AND_HASH_MIN_BUDGET, f"{core_and_hash} B minified"
+    assert sum(sizes.values()) <= ALL_FILES_MIN_CEILING, sizes
 
 
-@pytest.mark.parametrize("name", ["oie.js", "oie-hash.js"])
-def test_files_are_es2015_iifes(name: str):
-    src = (DIST / name).read_text()
-    assert src.startswith("(()=>{") and src.rstrip().endswith("})();")
-    # acorn (a dependency of terser) refuses anything newer than ES2015.
-    script = (
-        "const acorn = require('acorn');"
-        "acorn.parse(require('fs').readFileSync(process.argv[1], 'utf8'),"
-        " {ecmaVersion: 2015, sourceType: 'script'});"
-    )
-    subprocess.run(["node", "-e", script, str(DIST / name)], cwd=REPO / "pixel", check=True)
+# acorn (a dependency of terser) refuses anything newer than ES2015; the top level of each
+# file may hold only expression statements (an IIFE, or one assignment to window.__oie…),
+# so nothing leaks into the host page's global scope.
+_PARSE = (
+    "const acorn = require('acorn');"
+    "const ast = acorn.parse(require('fs').readFileSync(process.argv[1], 'utf8'),"
+    " {ecmaVersion: 2015, sourceType: 'script'});"
+    "console.log(JSON.stringify(ast.body.map((n) => n.type)));"
+)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_files_are_es2015_and_declare_no_globals(name: str):
+    out = subprocess.run(
+        ["node", "-e", _PARSE, str(DIST / name)],
+        cwd=REPO / "pixel",
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    kinds = json.loads(out)
+    assert kinds and set(kinds) == {"ExpressionStatement"}, kinds
 
 
 def test_production_build_has_no_benchmark_marks():
-    assert "performance.mark" not in (DIST / "oie.js").read_text()
+    for name in FILES:
+        assert "performance.mark" not in (DIST / name).read_text()
     assert "performance.mark" in (DIST / "oie.bench.js").read_text()

@@ -173,10 +173,13 @@ def test_opt_out_while_the_chunk_loads_personalizes_nobody(page: Page, site: Exa
     page.evaluate("oie('optout')")
     held[0].continue_()
     wait_for(lambda: page.evaluate("typeof window.__oieChunk === 'object'"), what="chunk")
-    # A copy reaches the chunk through the same load promise, after the personalization
-    # callback (registered first): once it is handled, that callback has run.
-    page.evaluate("document.dispatchEvent(new Event('copy'))")
-    wait_for(lambda: page.evaluate("window.__calls"), what="the copy handled")
-    assert page.evaluate("window.__calls") == ["handle:copy"]
+    # A form's submit reaches the chunk through the same load promise, after the
+    # personalization callback (registered first): once it is handled, that callback has run.
+    page.evaluate(
+        """() => document.body.appendChild(document.createElement('form'))
+                   .dispatchEvent(new Event('submit', {bubbles: true}))"""
+    )
+    wait_for(lambda: page.evaluate("window.__calls"), what="the submit handled")
+    assert page.evaluate("window.__calls") == ["handle:submit"]
     assert asked == []
     assert page.evaluate("localStorage.getItem('_oie_visitor')") is None

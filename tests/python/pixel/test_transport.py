@@ -7,6 +7,8 @@ import itertools
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -35,6 +37,23 @@ def queued(page: Page) -> list[dict]:
 def track(page: Page, n: int) -> None:
     for i in range(n):
         page.evaluate(f"oie('track', 'copy', {{chars: {i + 1}}})")
+
+
+@contextmanager
+def own_collector(
+    page: Page, tmp_path: Path, env: dict[str, str]
+) -> Iterator[tuple[IngestServer, TrackLog, str]]:
+    """A collector of the test's own (a fault or a setting in env), the example site on it,
+    and the case study loaded on the paused clock: (server, track log, visitor id)."""
+    with (
+        start_ingest_server(data_dir=tmp_path, env={**env, "OIE_PIXEL_DIR": str(DIST)}) as srv,
+        serve_example_site("127.0.0.1", 0, srv.url) as site,
+    ):
+        log = TrackLog(page, srv.url)
+        pause_clock(page)
+        page.goto(site.url + "/case-studies/acme.html")
+        run_idle(page)
+        yield srv, log, visitor_id(page)
 
 
 def test_batch_of_five_leaves_at_once(page: Page, site: ExampleSite, collector: IngestServer):
@@ -154,20 +173,33 @@ def test_refused_batches_are_not_retried(
     assert log.statuses[1:] and set(log.statuses[1:]) == {200}
 
 
+def test_a_refused_origin_gets_one_request_and_no_retry_loop(page: Page, tmp_path: Path):
+    """A site missing from OIE_ALLOWED_ORIGINS: the collector answers 403 with CORS headers,
+    so the pixel reads the refusal (a status, not a network error) and drops the batch
+    instead of retrying it every few minutes forever."""
+    env = {"OIE_ALLOWED_ORIGINS": "https://www.example.com"}
+    with own_collector(page, tmp_path, env) as (srv, log, vid):
+        track(page, 5)  # a full batch leaves at once
+        run_idle(page)
+        wait_for(lambda: log.statuses, what="the refusal")
+        assert log.statuses == [403]  # readable: a network error would log no status
+        page.clock.run_for(6 * 60_000)  # well past every backoff step (capped at 256 s)
+        page.reload()  # a page load also retries a stored queue
+        run_idle(page)
+        page.clock.run_for(60_000)
+        # The next page's own events are refused too; no event was ever sent twice.
+        ids = [e["event_id"] for e in log.events()]
+        assert len(ids) > 5 and len(ids) == len(set(ids))
+        assert set(log.statuses) == {403}
+        assert queued(page) == [] and events_for(srv, vid) == []
+
+
 # --- 503, network errors, the retry queue, and exactly-once in the events mart --------------
 
 
 def test_503_then_recovery_lands_everything_once_in_the_mart(page: Page, tmp_path: Path):
-    env = {"OIE_FAULT": "sink-503-next-3", "OIE_PIXEL_DIR": str(DIST)}
-    with (
-        start_ingest_server(data_dir=tmp_path, env=env) as faulty,
-        serve_example_site("127.0.0.1", 0, faulty.url) as site,
-    ):
-        log = TrackLog(page, faulty.url)
-        pause_clock(page)
-        page.goto(site.url + "/case-studies/acme.html")
-        run_idle(page)
-        vid = visitor_id(page)
+    env = {"OIE_FAULT": "sink-503-next-3"}
+    with own_collector(page, tmp_path, env) as (faulty, log, vid):
         track(page, 4)
         run_idle(page)  # 5 events: one batch, answered 503
         wait_for(lambda: log.statuses, what="first answer")
@@ -283,16 +315,8 @@ def test_retry_queue_is_bounded_keeping_the_oldest(
 
 def test_429_keeps_the_batch_and_retries_it(page: Page, tmp_path: Path):
     """The real rate limiter (OIE_RATE_LIMIT=1: one request, then a token a minute)."""
-    env = {"OIE_RATE_LIMIT": "1", "OIE_PIXEL_DIR": str(DIST)}
-    with (
-        start_ingest_server(data_dir=tmp_path, env=env) as srv,
-        serve_example_site("127.0.0.1", 0, srv.url) as site,
-    ):
-        log = TrackLog(page, srv.url)
-        pause_clock(page)
-        page.goto(site.url + "/case-studies/acme.html")
-        run_idle(page)
-        vid = visitor_id(page)
+    env = {"OIE_RATE_LIMIT": "1"}
+    with own_collector(page, tmp_path, env) as (srv, log, vid):
         track(page, 4)  # batch 1: takes the only token
         run_idle(page)
         wait_for(lambda: log.statuses == [200], what="first batch accepted")

@@ -1,0 +1,47 @@
+// YouTube and Vimeo player iframes. This part ships in every page's idle chunk, so it only
+// finds them (those in the page now and those added later) and, the first time there is
+// one, loads dist/oie-embed.js, which talks to the players (src/embed/index.ts). A page
+// without a player never downloads that file.
+//
+// YouTube answers postMessage only when the iframe's URL has enablejsapi=1. The pixel adds
+// it to a player iframe it sees being inserted: the observer runs right after the
+// insertion, before any of the player has arrived, so the browser just replaces a
+// navigation that has not rendered anything. It never changes a player that was already in
+// the page when this chunk started (at idle time: loaded or loading): a new src reloads
+// the iframe, which blanks it, downloads the player again and stops a video the visitor
+// started. Such a player is tracked when the site's embed URL carries enablejsapi=1.
+import type { Emit } from "../types";
+
+// Group 1 is set for YouTube.
+const PLAYER = /^https?:\/\/(?:www\.)?(?:(youtube(?:-nocookie)?\.com\/embed)|player\.vimeo\.com\/video)\//;
+
+export function watchEmbeds(emit: Emit, embedUrl: string): void {
+  const d = document;
+  let chunk: Promise<any>;
+  // Any node comes here: only a player iframe has such a src.
+  const see = (f: any, late?: any) => {
+    const m = !f._oie && PLAYER.exec(f.src);
+    if (m) {
+      f._oie = 1;
+      // As the first parameter of the query, else before the fragment, else at the end.
+      if (late && m[1] && !/enablejsapi=1/.test(f.src))
+        f.src = f.src.replace(/\?|#|$/, (x: string) => "?enablejsapi=1" + (x == "?" ? "&" : x));
+      (chunk =
+        chunk ||
+        new Promise((ok) => {
+          const s = d.head.appendChild(d.createElement("script"));
+          s.onload = ok;
+          s.src = embedUrl;
+        })).then(() => (window as any).__oieEmbed.track(f, emit));
+    }
+  };
+  // Only added nodes are looked at: each one and the iframes in its subtree.
+  const scan = (n: any, late?: any) => {
+    see(n, late);
+    if (n.querySelectorAll) for (const f of n.querySelectorAll("iframe")) see(f, late);
+  };
+  scan(d);
+  new MutationObserver((ms) => {
+    for (const m of ms) for (const n of m.addedNodes as any) scan(n, 1);
+  }).observe(d, { childList: true, subtree: true });
+}
