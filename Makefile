@@ -13,7 +13,7 @@ lint:
 	@scripts/lint.sh
 
 install:
-	@scripts/bootstrap.sh pixel chromium bqemulator
+	@scripts/bootstrap.sh pixel chromium firefox webkit bqemulator
 
 bench:
 	@scripts/bootstrap.sh pixel chromium wrk

@@ -24,6 +24,18 @@ if [[ ! -f $STAMP || $(cat "$STAMP") != "$want" ]]; then
   echo "$want" > "$STAMP"
 fi
 
+# Debian packages for a part (CI runs as root; a developer's shell goes through sudo).
+# One `apt-get update` per run, only when something is missing.
+apt_updated=""
+apt_install() {
+  local SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
+  if [[ -z $apt_updated ]]; then
+    $SUDO apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 # Optional parts, installed only when asked (tests and the pixel build ask).
 for part in "$@"; do
   case $part in
@@ -40,9 +52,24 @@ for part in "$@"; do
     chromium)
       if [[ ! -x /usr/bin/chromium ]]; then
         echo "bootstrap: installing Debian chromium (≈ 50 s)" >&2
-        SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+        apt_install chromium
+      fi
+      ;;
+    firefox)
+      # The cross-engine pixel tests drive it through WebDriver BiDi with npm
+      # puppeteer-core (part `pixel`), never a browser Puppeteer downloads.
+      if [[ ! -x /usr/bin/firefox-esr ]]; then
+        echo "bootstrap: installing Debian firefox-esr" >&2
+        apt_install firefox-esr
+      fi
+      ;;
+    webkit)
+      # WebKitGTK's MiniBrowser (in libwebkit2gtk-4.1-0) and its WebDriver, on a virtual X
+      # server: it has no headless mode (tests/python/helpers/webkit.py, xvfb.py).
+      if [[ ! -x /usr/bin/WebKitWebDriver || ! -x /usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser \
+            || ! -x /usr/bin/Xvfb || ! -x /usr/bin/xauth ]]; then
+        echo "bootstrap: installing Debian webkit2gtk-driver, libwebkit2gtk-4.1-0, xvfb, xauth" >&2
+        apt_install webkit2gtk-driver libwebkit2gtk-4.1-0 xvfb xauth
       fi
       ;;
     wrk)
@@ -50,9 +77,7 @@ for part in "$@"; do
       # server); bench/ingest.py falls back to a Python one without it.
       if ! command -v wrk >/dev/null; then
         echo "bootstrap: installing Debian wrk" >&2
-        SUDO=""; [[ $(id -u) != 0 ]] && SUDO=sudo
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+        apt_install wrk
       fi
       ;;
     bqemulator)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`): installs everything it needs, lints, then runs
-# every test: Python (pytest: ingest server, dbt on DuckDB, Chromium, BigQuery compile and
-# emulator smoke) and dbt's own tests inside those.
+# every test: Python (pytest: ingest server, dbt on DuckDB, the pixel in Chromium, Firefox
+# and WebKit, BigQuery compile and emulator smoke) and dbt's own tests inside those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh pixel chromium bqemulator
+scripts/bootstrap.sh pixel chromium firefox webkit bqemulator
 if [[ -f pixel/package.json ]]; then
   (cd pixel && npm run --silent build)
 fi
