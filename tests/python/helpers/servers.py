@@ -51,13 +51,16 @@ class IngestServer:
         return int(self.url.rsplit(":", 1)[1])
 
     def landed(self, stream: str = "events", sealed_only: bool = False) -> list[dict[str, Any]]:
-        """Every line of the stream's landing files, parsed (raises on a corrupt line)."""
+        """Every line of the stream's landing files, parsed (raises on a corrupt line). A
+        batch is one os.write ending in a newline; a reader can catch one half written, so
+        bytes after the last newline are a write in progress, read on the next call."""
         pattern = "*.ndjson" if sealed_only else "*.ndjson*"
         rows = []
         for path in sorted((self.landing_dir / stream).glob(f"dt=*/hr=*/{pattern}")):
             if path.name.endswith(".sealing"):
                 continue
-            for line in path.read_bytes().splitlines():
+            data = path.read_bytes()
+            for line in data[: data.rfind(b"\n") + 1].splitlines():
                 if line.strip():
                     rows.append(json.loads(line))
         return rows
