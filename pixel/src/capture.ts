@@ -6,8 +6,8 @@
 // from a throttled timer.
 import { ctaSelector, idleUrl, navSelector } from "./config";
 import { drain, emit, view } from "./core";
-import { d, idle, nav, now, on, w } from "./env";
-import { forward, inject, unwait } from "./lazy";
+import { d, idle, inject, nav, now, on, w } from "./env";
+import { forward, unwait } from "./lazy";
 import type { IdleChunk } from "./types";
 import { flush } from "./transport";
 

@@ -44,6 +44,15 @@ export const setCookie = (n: string, v: string, days: number) => {
   d.cookie = n + "=" + v + ";path=/;max-age=" + days * 864e2 + ";SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : "");
 };
 
+/** Load a script beside the core (a chunk); resolves once it has run. */
+export const inject = (src: string) =>
+  new Promise((ok, no) => {
+    const s = d.head.appendChild(d.createElement("script"));
+    s.onload = ok;
+    s.onerror = no;
+    s.src = src;
+  });
+
 /** Run fn when the browser is idle (storage, cookies, scrubbing), at most 1 s later. */
 export const idle = (fn: () => void) => (w.requestIdleCallback || setTimeout)(fn, { timeout: 1e3 } as any);
 

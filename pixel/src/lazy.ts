@@ -1,27 +1,19 @@
 // The lazily loaded chunk (dist/oie-hash.js, built from src/chunk/) and the events the
 // core forwards to it: forms (form_start, form_submit with hashed email; personalize.ts
 // asks it to fill personalized nodes). The chunk is requested by the first such event, so
-// pages without forms never load it. Also the loader of the idle chunk (src/idle/).
+// pages without forms never load it.
 import { hashUrl } from "./config";
 import { emit } from "./core";
-import { d, on, w } from "./env";
+import { d, inject, on, w } from "./env";
 import { allowed, type Identity } from "./identity";
+import type { Emit } from "./types";
 
 export interface Chunk {
-  handle(e: Event, emit: (type: string, data?: Record<string, any>) => void, allowed: () => boolean): void;
+  handle(e: Event, emit: Emit, allowed: () => boolean): void;
   personalize(endpoint: string, id: Identity, late: () => any): void;
 }
 
 let loading: Promise<Chunk> | undefined;
-
-/** Load a script beside the core (a chunk); resolves once it has run. */
-export const inject = (src: string) =>
-  new Promise((ok, no) => {
-    const s = d.head.appendChild(d.createElement("script"));
-    s.onload = ok;
-    s.onerror = no;
-    s.src = src;
-  });
 
 export const load = () => loading || (loading = inject(hashUrl).then(() => (w as any).__oieChunk as Chunk));
 

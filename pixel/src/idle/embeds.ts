@@ -10,6 +10,7 @@
 // the page when this chunk started (at idle time: loaded or loading): a new src reloads
 // the iframe, which blanks it, downloads the player again and stops a video the visitor
 // started. Such a player is tracked when the site's embed URL carries enablejsapi=1.
+import { inject } from "../env";
 import type { Emit } from "../types";
 
 // Group 1 is set for YouTube.
@@ -26,13 +27,7 @@ export function watchEmbeds(emit: Emit, embedUrl: string): void {
       // As the first parameter of the query, else before the fragment, else at the end.
       if (late && m[1] && !/enablejsapi=1/.test(f.src))
         f.src = f.src.replace(/\?|#|$/, (x: string) => "?enablejsapi=1" + (x == "?" ? "&" : x));
-      (chunk =
-        chunk ||
-        new Promise((ok) => {
-          const s = d.head.appendChild(d.createElement("script"));
-          s.onload = ok;
-          s.src = embedUrl;
-        })).then(() => (window as any).__oieEmbed.track(f, emit));
+      (chunk = chunk || inject(embedUrl)).then(() => (window as any).__oieEmbed.track(f, emit), () => 0);
     }
   };
   // Only added nodes are looked at: each one and the iframes in its subtree.

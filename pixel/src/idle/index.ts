@@ -13,11 +13,10 @@
 //     counted up to 30 s (the core's active-time rule). A page never scrolled reports none.
 // Listeners are passive and allocate nothing per move or scroll; text is counted once per
 // page view.
+import { d, on, w } from "../env";
 import type { Emit, IdleChunk } from "../types";
 import { watchEmbeds } from "./embeds";
 
-const d = document;
-const on = (type: string, fn: (e: any) => void) => addEventListener(type, fn, { passive: true, capture: true });
 const round = (x: number) => Math.round(x * 10) / 10;
 const base = ((d.currentScript as HTMLScriptElement | null)?.src || "").replace(/[^/]*$/, "");
 
@@ -111,14 +110,14 @@ function video(emit: Emit, v: Video, type: string): void {
 
 function listen(emit: Emit): void {
   // Capture listeners on window also see every element's focus/blur: keep the window's own.
-  on("blur", (e) => e.target == window && emit("focus_lost"));
-  on("focus", (e) => e.target == window && emit("focus_gained"));
+  on(w, "blur", (e) => e.target == window && emit("focus_lost"));
+  on(w, "focus", (e) => e.target == window && emit("focus_gained"));
   for (const t of ["play", "pause", "timeupdate", "ended"])
-    on(t, (e) => e.target.tagName == "VIDEO" && video(emit, e.target, t));
+    on(w, t, (e) => e.target.tagName == "VIDEO" && video(emit, e.target, t));
   // A video that started before this chunk arrived (autoplay, an early click) reports its play.
   for (const v of Array.from(d.querySelectorAll("video"))) if (!v.paused) video(emit, v, "play");
-  on("copy", () => emit("copy", { chars: selected() }));
-  on("selectionchange", () => {
+  on(w, "copy", () => emit("copy", { chars: selected() }));
+  on(w, "selectionchange", () => {
     // Report a selection once it has been still for 1 s (not every extended character).
     clearTimeout(selTimer);
     selTimer = setTimeout(() => {
@@ -132,8 +131,8 @@ function listen(emit: Emit): void {
 const chunk: IdleChunk = {
   start(emit: Emit) {
     listen(emit);
-    if (!matchMedia("(pointer: coarse)").matches) on("pointermove", move);
-    on("scroll", scrolled);
+    if (!matchMedia("(pointer: coarse)").matches) on(w, "pointermove", move);
+    on(w, "scroll", scrolled);
     watchEmbeds(emit, base + "oie-embed.js");
   },
   reset() {

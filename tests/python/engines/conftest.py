@@ -6,9 +6,7 @@ visitor id, so the tests of a module run in any order.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,17 +21,11 @@ from tests.python.engines.drivers import (
 )
 from tests.python.helpers.servers import IngestServer, start_ingest_server
 from tests.python.helpers.xvfb import start_xvfb
-
-REPO = Path(__file__).resolve().parents[3]
-DIST = REPO / "pixel" / "dist"
+from tests.python.pixel.conftest import DIST, build_if_missing
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # As tests/python/pixel does: build once, in the controller (not in xdist workers).
-    if hasattr(config, "workerinput"):
-        return
-    if not (DIST / "oie.js").is_file() or not (DIST / "oie-hash.js").is_file():
-        subprocess.run(["npm", "run", "--silent", "build"], cwd=REPO / "pixel", check=True)
+    build_if_missing(config)
 
 
 @pytest.fixture(scope="session")

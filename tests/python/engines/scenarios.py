@@ -18,9 +18,9 @@ import pytest
 
 from oie.example_site import ExampleSite, serve_example_site
 from oie_core import tokens
-from tests.python.engines.conftest import DIST
 from tests.python.engines.drivers import PAGESHOW, Driver, wait_until
 from tests.python.helpers.servers import TEST_TOKEN_SECRET, IngestServer, start_ingest_server
+from tests.python.pixel.conftest import DIST
 from tests.python.pixel.support import events_for, wait_events
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

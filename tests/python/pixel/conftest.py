@@ -24,13 +24,17 @@ REPO = Path(__file__).resolve().parents[3]
 DIST = REPO / "pixel" / "dist"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # The build is scripts/test.sh's job; a developer running pytest directly gets it too
-    # (once, in the controller: xdist workers would race on pixel/dist).
+def build_if_missing(config: pytest.Config) -> None:
+    """The build is scripts/test.sh's job; a developer running pytest directly gets it too
+    (once, in the controller: xdist workers would race on pixel/dist)."""
     if hasattr(config, "workerinput"):
         return
     if not all((DIST / name).is_file() for name in PIXEL_FILES):
         subprocess.run(["npm", "run", "--silent", "build"], cwd=REPO / "pixel", check=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    build_if_missing(config)
 
 
 @pytest.fixture(scope="session")
