@@ -1,7 +1,7 @@
 """Pixel benchmark: `.venv/bin/python -m bench.pixel [--runs N] [--strict]`.
 
 1. Size: minified and gzipped bytes of every file pixel/build.mjs ships (dist/oie.js core,
-   dist/oie-hash.js, dist/oie-idle.js, dist/oie-embed.js chunks) and their total, each
+   dist/oie-hash.js and dist/oie-idle.js chunks) and their total, each
    against its budget (core <= 3,500 B gzipped, aim 3,072; core + every chunk <= 12,000 B
    minified), beside the peers; Plausible's size is measured from the installed npm package
    (@plausible-analytics/tracker, a dev dependency of pixel/) as the page loads it.

@@ -32,10 +32,9 @@ FILE_ROLES = {
     "oie.js": "core, always loaded",
     "oie-hash.js": "lazy chunk: forms, email hashing, personalization fill",
     "oie-idle.js": (
-        "idle chunk, on every page at idle time: focus, video, copy, selection, "
-        "cursor jitter, reading velocity"
+        "idle chunk, on every page at idle time: focus, video (YouTube and Vimeo "
+        "players too), copy, selection, cursor jitter, reading velocity"
     ),
-    "oie-embed.js": "embed chunk, loaded when a YouTube/Vimeo iframe exists",
 }
 # Page variants of the interleaved loop: label, and how the example site serves the tag.
 VARIANTS = [
@@ -200,7 +199,7 @@ def report(
     lines += [
         f"| OIE core + every chunk | {kb(b.total_min)} | {kb(b.total_gz)} | + email hashing, "
         "form_start / form_submit, personalization fill (lazy), focus, video, copy / "
-        "text_select, cursor jitter, reading velocity (idle), YouTube / Vimeo players (embed) |",
+        "text_select, cursor jitter, reading velocity, YouTube / Vimeo players (idle) |",
         f"| Plausible tracker {pl.version} (npm, measured) | {kb(pl_min)} | {kb(pl_gz)} "
         "| pageviews (SPA too), engagement time / scroll depth, custom events; outbound "
         "links, downloads, forms when enabled |",

@@ -61,7 +61,6 @@ ROUTES: dict[str, Endpoint] = {
     "/oie.js": assets.handle,
     "/oie-hash.js": assets.handle,
     "/oie-idle.js": assets.handle,
-    "/oie-embed.js": assets.handle,
     "/webhooks/smartlead": webhooks.smartlead,
     "/webhooks/instantly": webhooks.instantly,
 }

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "pixel" / "examples"
 PIXEL_DIST = ROOT / "pixel" / "dist"
 # The files pixel/build.mjs writes that a page loads: the core and its chunks.
-PIXEL_FILES = ("oie.js", "oie-hash.js", "oie-idle.js", "oie-embed.js")
+PIXEL_FILES = ("oie.js", "oie-hash.js", "oie-idle.js")
 PLACEHOLDER = "https://collect.example"
 _TAG_RE = re.compile(
     r'[ \t]*<script async src="https://collect\.example/oie\.js"[^>]*></script>\n?'

@@ -1,6 +1,6 @@
 // Builds the pixel: dist/oie.js (core), dist/oie-hash.js (lazy hashing chunk),
-// dist/oie-idle.js (cursor jitter, reading velocity, embed detection; loaded at idle time),
-// dist/oie-embed.js (YouTube and Vimeo players; loaded only when such an iframe exists) and
+// dist/oie-idle.js (focus, video, YouTube and Vimeo players, copy, selection, cursor jitter,
+// reading velocity; loaded at idle time) and
 // dist/oie.bench.js (core with performance marks, for bench/pixel.py only); and the edge
 // Worker: worker/dist/worker.js (worker/build.mjs, docs/worker.md).
 // esbuild bundles TypeScript into one ES2015 IIFE per file; terser squeezes the last bytes.
@@ -38,6 +38,5 @@ async function bundle(entry, out, bench) {
 await bundle("src/main.ts", "dist/oie.js", false);
 await bundle("src/chunk/index.ts", "dist/oie-hash.js", false);
 await bundle("src/idle/index.ts", "dist/oie-idle.js", false);
-await bundle("src/embed/index.ts", "dist/oie-embed.js", false);
 await bundle("src/main.ts", "dist/oie.bench.js", true);
 await buildWorker();

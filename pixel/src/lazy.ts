@@ -17,7 +17,7 @@ let loading: Promise<Chunk> | undefined;
 
 export const load = () => loading || (loading = inject(hashUrl).then(() => (w as any).__oieChunk as Chunk));
 
-/** Focus and typing count only inside a form: a click on a link does not load the chunk. */
+/** Focus counts only inside a form: a click on a link does not load the chunk. */
 const wanted = (e: Event): any => e.type == "submit" || (e.target as HTMLInputElement).form;
 
 /** A submit that happened before the chunk arrived. If the page unloads first, leave()
@@ -30,7 +30,7 @@ export const unwait = () => {
 };
 
 export function forward(): void {
-  for (const t of ["focusin", "input", "submit"])
+  for (const t of ["focusin", "submit"])
     on(d, t, (e) => {
       if (wanted(e)) {
         if (e.type == "submit") waiting = e.target;

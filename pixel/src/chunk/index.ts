@@ -1,10 +1,10 @@
 // The lazily loaded chunk, dist/oie-hash.js: loaded at the first focus on a form (and on
 // pages with personalized nodes), so the core file stays small. It holds
-//   - email hashing by docs/design.md's rule (trim + lowercase, UTF-8, lowercase hex):
-//     SubtleCrypto (sha256, sha1) where the page has it; md5 always, and sha1/sha256
-//     without SubtleCrypto (non-secure origins), in pure JS. Results are cached by
-//     normalized value: hashing starts while the visitor types, so the submit handler finds
-//     them ready; otherwise it computes them synchronously (a navigating form still reports);
+//   - email hashing by docs/design.md's rule (trim + lowercase, UTF-8, lowercase hex), in
+//     pure JS and synchronously in the submit handler, so a form that navigates away still
+//     reports, on secure and non-secure origins alike (SubtleCrypto is missing on the latter
+//     and has no md5 anywhere). An address of a few dozen bytes hashes in microseconds, so
+//     nothing is gained by hashing it ahead while it is typed;
 //   - form_start and form_submit (field NAMES and the hashes, never a value);
 //   - filling personalized nodes from a /personalize profile.
 // Video, copy and selection live in the idle chunk (src/idle/).
@@ -17,24 +17,11 @@ type Hems = { sha256: string; sha1: string; md5: string };
 type Field = HTMLInputElement;
 const cache: Record<string, Hems> = {};
 const norm = (v: string) => v.trim().toLowerCase();
-const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => (x + 256).toString(16).slice(1)).join("");
 
-/** Hashes now: the cached SubtleCrypto result, else pure JS. */
+/** The three hashes of an address, cached by normalized value (a form submitted again). */
 function now(v: string): Hems {
   const n = norm(v);
   return cache[n] || (cache[n] = { sha256: sha256(n), sha1: sha1(n), md5: md5(n) });
-}
-
-/** Hashes, asynchronously with SubtleCrypto where available (cached for now()). */
-function hash(v: string): Promise<Hems> {
-  const n = norm(v);
-  const s = window.crypto && crypto.subtle;
-  if (cache[n] || !s) return Promise.resolve(now(n));
-  const b = new TextEncoder().encode(n);
-  return Promise.all([s.digest("SHA-256", b), s.digest("SHA-1", b)]).then(
-    ([a, c]) => (cache[n] = { sha256: hex(a), sha1: hex(c), md5: md5(n) }),
-    () => now(n),
-  );
 }
 
 const isEmail = (f: Field) =>
@@ -89,7 +76,7 @@ function personalize(endpoint: string, id: Identity, late: () => any): void {
     .then((p) => done(p || null), () => done(null));
 }
 
-/** Events the core forwards: focus, typing and submit in forms. */
+/** Events the core forwards: focus and submit in forms. */
 function handle(e: Event, emit: Emit, allowed: () => boolean): void {
   const type = e.type;
   const el = e.target as Field;
@@ -100,9 +87,6 @@ function handle(e: Event, emit: Emit, allowed: () => boolean): void {
       f._oie = 1;
       emit("form_start", { form_id: formId(f), field: el.name });
     }
-  } else if (type == "input") {
-    // Start hashing an address as it is typed, so the submit finds it ready.
-    if (f && isEmail(el)) hash(el.value).catch(() => 0);
   } else if (type == "submit") emit("form_submit", submitted(e.target as HTMLFormElement, allowed));
 }
 

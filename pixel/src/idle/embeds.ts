@@ -1,7 +1,5 @@
-// YouTube and Vimeo player iframes. This part ships in every page's idle chunk, so it only
-// finds them (those in the page now and those added later) and, the first time there is
-// one, loads dist/oie-embed.js, which talks to the players (src/embed/index.ts). A page
-// without a player never downloads that file.
+// YouTube and Vimeo player iframes: finds them (those in the page now and those added
+// later) and hands each to players.ts, which talks to it.
 //
 // YouTube answers postMessage only when the iframe's URL has enablejsapi=1. The pixel adds
 // it to a player iframe it sees being inserted: the observer runs right after the
@@ -10,15 +8,14 @@
 // the page when this chunk started (at idle time: loaded or loading): a new src reloads
 // the iframe, which blanks it, downloads the player again and stops a video the visitor
 // started. Such a player is tracked when the site's embed URL carries enablejsapi=1.
-import { inject } from "../env";
 import type { Emit } from "../types";
+import { track } from "./players";
 
 // Group 1 is set for YouTube.
 const PLAYER = /^https?:\/\/(?:www\.)?(?:(youtube(?:-nocookie)?\.com\/embed)|player\.vimeo\.com\/video)\//;
 
-export function watchEmbeds(emit: Emit, embedUrl: string): void {
+export function watchEmbeds(emit: Emit): void {
   const d = document;
-  let chunk: Promise<any>;
   // Any node comes here: only a player iframe has such a src.
   const see = (f: any, late?: any) => {
     const m = !f._oie && PLAYER.exec(f.src);
@@ -27,7 +24,7 @@ export function watchEmbeds(emit: Emit, embedUrl: string): void {
       // As the first parameter of the query, else before the fragment, else at the end.
       if (late && m[1] && !/enablejsapi=1/.test(f.src))
         f.src = f.src.replace(/\?|#|$/, (x: string) => "?enablejsapi=1" + (x == "?" ? "&" : x));
-      (chunk = chunk || inject(embedUrl)).then(() => (window as any).__oieEmbed.track(f, emit), () => 0);
+      track(f, emit);
     }
   };
   // Only added nodes are looked at: each one and the iframes in its subtree.

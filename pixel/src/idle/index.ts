@@ -18,7 +18,6 @@ import type { Emit, IdleChunk } from "../types";
 import { watchEmbeds } from "./embeds";
 
 const round = (x: number) => Math.round(x * 10) / 10;
-const base = ((d.currentScript as HTMLScriptElement | null)?.src || "").replace(/[^/]*$/, "");
 
 const MIN_STEP = 4; // px: a shorter step has no meaningful direction
 const WINDOW_GAP = 300; // ms: a pause longer than this starts a new movement window
@@ -133,7 +132,7 @@ const chunk: IdleChunk = {
     listen(emit);
     if (!matchMedia("(pointer: coarse)").matches) on(w, "pointermove", move);
     on(w, "scroll", scrolled);
-    watchEmbeds(emit, base + "oie-embed.js");
+    watchEmbeds(emit);
   },
   reset() {
     pa = NaN;

@@ -1,9 +1,9 @@
 """YouTube and Vimeo embeds reported as `video` events without the site's help: the core
-loads the idle chunk, which finds the player iframes (src/idle/embeds.ts) and only then loads
-oie-embed.js, which talks to each player through its postMessage interface
-(src/embed/index.ts). Real Chromium, the real ingest server and the example site's
-/video.html; the players are local stand-ins (standins/) served at the players' real URLs,
-so they run with the players' origins, which the pixel checks."""
+loads the idle chunk, which finds the player iframes (src/idle/embeds.ts) and talks to each
+player through its postMessage interface (src/idle/players.ts). Real Chromium, the real
+ingest server and the example site's /video.html; the players are local stand-ins
+(standins/) served at the players' real URLs, so they run with the players' origins, which
+the pixel checks."""
 
 from __future__ import annotations
 
@@ -44,23 +44,23 @@ WATCHED = [
     ("progress", 75),
 ]
 
-# Wraps the embed chunk's API as it installs itself (window.__oieEmbed = {track}): logs the
-# src of each iframe handed to it (window.__tracked) and each video event it emits
-# (window.__videos), so the test knows when the chunk has acted. The emit is still the core's.
+# Wraps the idle chunk's start() as it installs itself (window.__oieIdle): logs each video
+# event it emits (window.__videos), so the test knows when the chunk has acted; the emit is
+# still the core's. The players it tracks are the iframes it marked (`_oie`, embeds.ts).
 EMBED_SPY = """(() => {
-  let chunk; window.__tracked = []; window.__videos = [];
-  Object.defineProperty(window, '__oieEmbed', {configurable: true, get: () => chunk, set(c) {
-    const track = c.track;
-    c.track = (f, emit) => {
-      window.__tracked.push(f.src);
-      track(f, (type, data) => {
-        window.__videos.push(Object.assign({type}, data));
-        emit(type, data);
-      });
-    };
+  let chunk; window.__videos = [];
+  Object.defineProperty(window, '__oieIdle', {configurable: true, get: () => chunk, set(c) {
+    const start = c.start;
+    c.start = (emit) => start((type, data) => {
+      if (type == 'video') window.__videos.push(Object.assign({type}, data));
+      emit(type, data);
+    });
     chunk = c;
   }});
 })();"""
+
+
+TRACKED = "Array.from(document.querySelectorAll('iframe')).filter((f) => f._oie).map((f) => f.src)"
 
 
 def html(body: str) -> Callable[[Route], None]:
@@ -88,7 +88,8 @@ def frame(page: Page, url: str) -> Frame:
 
 
 def tracked(page: Page) -> list[str]:
-    return sorted(page.evaluate("window.__tracked"))
+    """The src of each iframe the idle chunk tracks as a player."""
+    return sorted(page.evaluate(TRACKED))
 
 
 def spied(page: Page) -> list[dict]:
@@ -154,14 +155,13 @@ def test_youtube_and_vimeo_report_video_events_like_html5_video(
     assert all(set(d) == {"src", "action", "percent"} for d in landed)
 
 
-def test_a_page_without_players_never_loads_the_embed_chunk(page: Page, site: ExampleSite) -> None:
+def test_only_player_iframes_are_tracked(page: Page, site: ExampleSite) -> None:
+    """Neither other iframes nor a link to a player are players; players added later are,
+    and report."""
     serve_players(page)
     page.add_init_script(EMBED_SPY)
-    requested: list[str] = []
-    page.on("request", lambda r: requested.append(r.url))
     page.goto(site.url + "/product.html")  # an HTML5 video, no player
     page.wait_for_function("window.__oieIdle")  # the idle chunk (and its watcher) is running
-    # Neither other iframes nor a link to a player are players.
     page.evaluate(
         """() => new Promise((resolve) => {
             document.querySelector('main').insertAdjacentHTML('beforeend',
@@ -170,18 +170,19 @@ def test_a_page_without_players_never_loads_the_embed_chunk(page: Page, site: Ex
             setTimeout(resolve, 100);
         })"""
     )
-    assert any(u.endswith("/oie-idle.js") for u in requested)
-    assert not [u for u in requested if "oie-embed" in u]
-    assert page.evaluate("document.querySelector('script[src*=\"oie-embed\"]')") is None
-
-    # The first player loads it (once, for every player).
+    assert tracked(page) == []
+    vimeo = "https://player.vimeo.com/video/1"
+    youtube = "https://www.youtube.com/embed/x?enablejsapi=1"
     page.evaluate(
-        """() => document.querySelector('main').insertAdjacentHTML('beforeend',
-            '<iframe src="https://player.vimeo.com/video/1"></iframe>'
-            + '<div><iframe src="https://www.youtube.com/embed/x?enablejsapi=1"></iframe></div>')"""
+        f"""() => document.querySelector('main').insertAdjacentHTML('beforeend',
+            '<iframe src="{vimeo}"></iframe><div><iframe src="{youtube}"></iframe></div>')"""
     )
-    wait_for(lambda: len(tracked(page)) == 2, what="both players tracked")
-    assert len([u for u in requested if u.endswith("/oie-embed.js")]) == 1
+    wait_for(lambda: tracked(page) == [vimeo, youtube], what="both players tracked")
+    youtube_frame = frame(page, youtube)
+    wait_for(lambda: youtube_frame.evaluate("standin.answered"), what="the player greeted")
+    youtube_frame.evaluate("standin.watch()")
+    wait_for(lambda: any(v["action"] == "complete" for v in spied(page)), what="complete")
+    assert actions(spied(page), youtube) == WATCHED
 
 
 def test_messages_not_from_the_player_are_ignored(

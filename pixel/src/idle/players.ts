@@ -1,7 +1,7 @@
-// dist/oie-embed.js: loaded by the idle chunk (src/idle/embeds.ts) only on pages with a
-// YouTube or Vimeo player iframe. It talks to each player through the postMessage
-// interface the player offers any parent page (no player library, nothing from the site)
-// and emits `video` events like the HTML5 ones (src/idle/index.ts):
+// YouTube and Vimeo players (found by embeds.ts), part of the idle chunk. Each player is
+// spoken to through the postMessage interface it offers any parent page (no player
+// library, nothing from the site), and `video` events are emitted like the HTML5 ones
+// (index.ts):
 //   {src: the iframe's src, action: play|pause|progress|complete, percent},
 // progress at 25/50/75 once each per iframe. It sends JSON strings and reads strings or
 // objects.
@@ -19,10 +19,8 @@
 // {"event":"timeupdate","data":{"seconds","percent" (0..1),"duration"}}.
 import type { Emit } from "../types";
 
-function track(f: HTMLIFrameElement, emit: Emit): void {
-  // Vimeo's events as YouTube's player states (3 changes nothing). Inside the function: a
-  // module-level variable would become a global of the host page once terser unwraps the
-  // bundle's IIFE.
+export function track(f: HTMLIFrameElement, emit: Emit): void {
+  // Vimeo's events as YouTube's player states (3 changes nothing).
   const VIMEO: Record<string, number> = { play: 1, pause: 2, ended: 0, timeupdate: 3 };
   const host = new URL(f.src).host;
   const vimeo = host == "player.vimeo.com";
@@ -95,4 +93,3 @@ function track(f: HTMLIFrameElement, emit: Emit): void {
   greet();
 }
 
-(window as any).__oieEmbed = { track };
