@@ -15,13 +15,11 @@ import { md5, sha1, sha256 } from "./algos";
 
 type Hems = { sha256: string; sha1: string; md5: string };
 type Field = HTMLInputElement;
-const cache: Record<string, Hems> = {};
-const norm = (v: string) => v.trim().toLowerCase();
 
-/** The three hashes of an address, cached by normalized value (a form submitted again). */
-function now(v: string): Hems {
-  const n = norm(v);
-  return cache[n] || (cache[n] = { sha256: sha256(n), sha1: sha1(n), md5: md5(n) });
+/** The three hashes of an address, normalized by docs/design.md's rule. */
+function hems(v: string): Hems {
+  const n = v.trim().toLowerCase();
+  return { sha256: sha256(n), sha1: sha1(n), md5: md5(n) };
 }
 
 const isEmail = (f: Field) =>
@@ -38,7 +36,7 @@ function submitted(f: HTMLFormElement, allowed: () => boolean): Record<string, a
   const data: Record<string, any> = { form_id: formId(f), fields };
   for (const el of Array.from(f.elements) as Field[]) {
     if (el.name && fields.indexOf(el.name) < 0) fields.push(el.name);
-    if (!data.hems && isEmail(el)) data.hems = now(el.value);
+    if (!data.hems && isEmail(el)) data.hems = hems(el.value);
   }
   // A GET form puts its values into the next page's URL: remember the names so the core
   // scrubs them (core.ts reads sessionStorage _oie_ff).

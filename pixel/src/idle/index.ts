@@ -16,6 +16,7 @@
 import { d, on, w } from "../env";
 import type { Emit, IdleChunk } from "../types";
 import { watchEmbeds } from "./embeds";
+import { progress } from "./progress";
 
 const round = (x: number) => Math.round(x * 10) / 10;
 
@@ -102,7 +103,7 @@ function video(emit: Emit, v: Video, type: string): void {
   const send = (action: string, percent: number) => emit("video", { src: v.currentSrc, action, percent });
   const sent = (v._oie = v._oie || []);
   if (type == "timeupdate") {
-    for (const q of [25, 50, 75]) if (pct >= q && sent.indexOf(q) < 0) send("progress", sent.push(q) && q);
+    progress(sent, pct, send);
   } else if (type == "ended") send("complete", 100);
   else send(type, pct);
 }

@@ -18,6 +18,7 @@
 // {"method":"addEventListener","value":"timeupdate"} (and play, pause, ended) makes it send
 // {"event":"timeupdate","data":{"seconds","percent" (0..1),"duration"}}.
 import type { Emit } from "../types";
+import { progress } from "./progress";
 
 export function track(f: HTMLIFrameElement, emit: Emit): void {
   // Vimeo's events as YouTube's player states (3 changes nothing).
@@ -54,7 +55,7 @@ export function track(f: HTMLIFrameElement, emit: Emit): void {
   const at = (x: number) => {
     if (x >= 0 && x <= 1) {
       pct = Math.round(x * 100);
-      for (const q of [25, 50, 75]) if (pct >= q && sent.indexOf(q) < 0) send("progress", sent.push(q) && q);
+      progress(sent, pct, send);
     }
   };
   /** Each change to playing, paused or ended is reported once. */

@@ -14,9 +14,9 @@ from tests.python.pixel.conftest import DIST, REPO
 CORE_GZIP_BUDGET = 3500  # bytes: "core file <= 3.5 KB gzipped" (we aim at 3 KB)
 CORE_AND_HASH_MIN_BUDGET = 12000  # bytes: core + hashing chunk <= 12 KB minified
 # The budget for core + every chunk is 12,000 B minified; with the idle chunk it
-# stands at about 13.5 KB (bench/results/pixel.md reports it as failed). This ceiling only
+# stands at about 13.4 KB (bench/results/pixel.md reports it as failed). This ceiling only
 # stops it growing further unnoticed.
-ALL_FILES_MIN_CEILING = 13600
+ALL_FILES_MIN_CEILING = 13500
 FILES = ["oie.js", "oie-hash.js", "oie-idle.js"]
 
 
