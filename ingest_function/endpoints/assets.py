@@ -1,5 +1,5 @@
-"""`GET /oie.js` and `/oie-hash.js`: the built pixel from OIE_PIXEL_DIR (local `oie serve`;
-production serves the same files from a CDN or the edge Worker)."""
+"""`GET /oie.js`, `/oie-hash.js` and `/oie-idle.js`: the built pixel from OIE_PIXEL_DIR
+(local `oie serve`; production serves the same files from a CDN or the edge Worker)."""
 
 from __future__ import annotations
 
