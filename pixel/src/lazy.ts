@@ -17,7 +17,9 @@ let loading: Promise<Chunk> | undefined;
 
 export const load = () => loading || (loading = inject(hashUrl).then(() => (w as any).__oieChunk as Chunk));
 
-/** Focus counts only inside a form: a click on a link does not load the chunk. */
+/** Focus and typing count only inside a form: a click on a link does not load the chunk.
+ * (Input events only load it, early, for a field filled without a focus; the chunk hashes
+ * on submit.) */
 const wanted = (e: Event): any => e.type == "submit" || (e.target as HTMLInputElement).form;
 
 /** A submit that happened before the chunk arrived. If the page unloads first, leave()
@@ -30,7 +32,7 @@ export const unwait = () => {
 };
 
 export function forward(): void {
-  for (const t of ["focusin", "submit"])
+  for (const t of ["focusin", "input", "submit"])
     on(d, t, (e) => {
       if (wanted(e)) {
         if (e.type == "submit") waiting = e.target;

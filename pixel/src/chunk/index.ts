@@ -74,7 +74,7 @@ function personalize(endpoint: string, id: Identity, late: () => any): void {
     .then((p) => done(p || null), () => done(null));
 }
 
-/** Events the core forwards: focus and submit in forms. */
+/** Events the core forwards: focus, typing and submit in forms (typing needs nothing here). */
 function handle(e: Event, emit: Emit, allowed: () => boolean): void {
   const type = e.type;
   const el = e.target as Field;

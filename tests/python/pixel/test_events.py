@@ -292,6 +292,23 @@ def test_chunk_loads_lazily_at_the_first_focus_on_a_form(page: Page, site: Examp
     assert len(chunk) == 1
 
 
+def test_a_field_filled_without_a_focus_loads_the_chunk(page: Page, site: ExampleSite):
+    """A script or an autofill that types into a form without focusing it: its input events
+    load the chunk, so a submit that navigates away right after still finds it there."""
+    chunk: list[str] = []
+    page.on("request", lambda r: chunk.append(r.url) if r.url.endswith("/oie-hash.js") else None)
+    page.goto(site.url + "/contact.html")
+    visitor_id(page)
+    page.evaluate(
+        """() => { const f = document.querySelector('input[name=email]');
+        f.value = 'ada@example.com';
+        f.dispatchEvent(new Event('input', {bubbles: true})); }"""
+    )
+    wait_for(lambda: chunk, what="the hashing chunk")
+    assert page.evaluate("document.activeElement.name") != "email"
+    assert len(chunk) == 1
+
+
 def test_submit_before_the_chunk_arrives_is_still_reported(
     page: Page, site: ExampleSite, collector: IngestServer
 ):
