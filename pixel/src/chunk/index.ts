@@ -1,5 +1,5 @@
-// The lazily loaded chunk, dist/oie-hash.js: loaded at the first focus, typing or submit in
-// a form (and on pages with personalized nodes), so the core file stays small. It holds
+// The lazily loaded chunk, dist/oie-hash.js: loaded at the first focus on a form (and on
+// pages with personalized nodes), so the core file stays small. It holds
 //   - email hashing by docs/design.md's rule (trim + lowercase, UTF-8, lowercase hex), in
 //     pure JS and synchronously in the submit handler, so a form that navigates away still
 //     reports, on secure and non-secure origins alike (SubtleCrypto is missing on the latter

@@ -60,6 +60,9 @@ EMBED_SPY = """(() => {
 })();"""
 
 
+TRACKED = "Array.from(document.querySelectorAll('iframe')).filter((f) => f._oie).map((f) => f.src)"
+
+
 def html(body: str) -> Callable[[Route], None]:
     return lambda route: route.fulfill(
         status=200, content_type="text/html; charset=utf-8", body=body
@@ -85,9 +88,8 @@ def frame(page: Page, url: str) -> Frame:
 
 
 def tracked(page: Page) -> list[str]:
-    """The src of each iframe the idle chunk tracks as a player (marked `_oie`)."""
-    iframes = "Array.from(document.querySelectorAll('iframe'))"
-    return sorted(page.evaluate(iframes + ".filter((f) => f._oie).map((f) => f.src)"))
+    """The src of each iframe the idle chunk tracks as a player."""
+    return sorted(page.evaluate(TRACKED))
 
 
 def spied(page: Page) -> list[dict]:
