@@ -9,7 +9,8 @@ if [[ -f pixel/package.json ]]; then
   (cd pixel && npm run --silent build)
 fi
 scripts/lint.sh
-# -p no:cacheprovider keeps a read-only checkout clean; xdist spreads files over both cores;
+# -p no:cacheprovider keeps a read-only checkout clean; xdist spreads modules (and the folders
+# that share a session warehouse, tests/python/conftest.py) over both cores;
 # pytest-randomly shuffles files and tests (and seeds `random`) differently on every run and
 # prints the seed at the top: `make test` forwards nothing, so replay an order with
 # `scripts/test.sh --randomly-seed=N`.
