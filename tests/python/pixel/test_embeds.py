@@ -78,13 +78,24 @@ def serve_players(page: Page) -> None:
 
 
 def frame(page: Page, url: str) -> Frame:
-    """The page's frame at url (each poll is a Playwright call, so routes are served)."""
+    """The page's frame at url (each poll is a Playwright call, so routes are served).
+
+    A player's frame is a new site, so a new renderer process: on a machine whose cores
+    are busy with the rest of the suite that start can take a while, hence the longer wait.
+    Should it never come, the message says where every frame and iframe is instead."""
 
     def find() -> Frame | None:
         page.evaluate("0")
         return next((f for f in page.frames if f.url == url), None)
 
-    return wait_for(find, what=f"a frame at {url}")
+    try:
+        return wait_for(find, timeout=60.0, what=f"a frame at {url}")
+    except AssertionError as timed_out:
+        frames = [f.url for f in page.frames]
+        iframes = page.evaluate(
+            "Array.from(document.querySelectorAll('iframe')).map((f) => [f.id, f.src])"
+        )
+        raise AssertionError(f"{timed_out}; frames {frames}; iframes {iframes}") from None
 
 
 def tracked(page: Page) -> list[str]:
