@@ -1,6 +1,7 @@
 """The alerts tests share one scenario warehouse, built once per session by a real
 `dbt build` (its unit tests included, so lead_level_episodes' own run with it); each test
-works on a copy of it."""
+works on a copy of it. Once per session is once per suite: the folder is one xdist unit
+(tests/python/conftest.py), so one worker runs all its modules."""
 
 from __future__ import annotations
 

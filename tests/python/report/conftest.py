@@ -1,6 +1,8 @@
 """Fixtures of the report tests: real warehouses built by dbt (once per session, the three
 builds side by side), the real `oie` CLI, and Debian Chromium through pytest-playwright
-with the pixel tests' launch arguments (never `playwright install`).
+with the pixel tests' launch arguments (never `playwright install`). Once per session is once
+per suite: the folder is one xdist unit (tests/python/conftest.py), so one worker runs all
+its modules.
 
 - `demo`: `oie demo --sample` (three campaigns, ≈ 7,600 events) then `oie sync`, so every
   section has something to show, the last KV push included;
