@@ -37,7 +37,7 @@
 
 {% macro default__oie_tombstone_key_pads() -%}
   {#- Written by oie (oie_core/tombstones.py, write_warehouse_key) beside the secret. -#}
-  {%- set path = env_var('OIE_DATA_DIR', 'data') ~ '/tombstone_key.csv' -%}
+  {%- set path = oie_data_dir() ~ '/tombstone_key.csv' -%}
   select unhex(inner_pad) as inner_pad, unhex(outer_pad) as outer_pad
   from read_csv('{{ path | replace("'", "''") }}', header = true, all_varchar = true)
 {%- endmacro %}
@@ -71,7 +71,7 @@
       tombstoned identifier. Only when tombstones exist; else `true`. Reads the source
       itself (staging reads sources only); the source call outside the branch records the
       dependency when dbt parses the model. -#}
-  {%- set tombstones = source('oie', 'raw_tombstones') -%}
+  {%- set tombstones = oie_landing_source('raw_tombstones') -%}
   {%- if oie_tombstones_active() -%}
     not (
     {%- for kind, expr in checks %}

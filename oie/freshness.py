@@ -21,7 +21,6 @@ BigQuery `dbt source freshness` is cheap (table metadata) and is what `check` ru
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,24 +130,14 @@ def source_freshness(
 def _run_dbt(
     data_dir: Path, landing: Path, target: str, tables: list[RawTable]
 ) -> dict[str, SourceFreshness]:
-    env = warehouse.dbt_env(
-        {"OIE_DATA_DIR": str(data_dir), "OIE_LANDING_DIR": str(landing), "OIE_TARGET": target}
-    )
+    env = {"OIE_DATA_DIR": str(data_dir), "OIE_LANDING_DIR": str(landing), "OIE_TARGET": target}
     select = " ".join(f"source:{SOURCE_NAME}.{t.name}" for t in tables)
     args = warehouse.dbt_command("source", select=select, extra_args=())
     args[2:2] = ["freshness"]  # dbt source freshness --project-dir ... --select ...
-    sources_json = Path(env["DBT_TARGET_PATH"]) / "sources.json"
+    sources_json = Path(warehouse.dbt_env(env)["DBT_TARGET_PATH"]) / "sources.json"
     sources_json.unlink(missing_ok=True)  # never read a previous run's answer
-    data_dir.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(
-        args,
-        cwd=warehouse.PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        pass_fds=warehouse.child_fds(),  # the run lock lives as long as this dbt does
-    )
+    # the run lock lives as long as this dbt does (run_dbt passes it down)
+    completed = warehouse.run_dbt(args, env, capture=True)
     if not sources_json.is_file():
         tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-5:])
         raise FreshnessError(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -114,15 +113,13 @@ def compile_score_sql(
     base = dict(os.environ if env is None else env)
     with tempfile.TemporaryDirectory(prefix="oie-tune-") as tmp:
         folder = Path(tmp)
-        run_env = warehouse.dbt_env(
-            {
-                **base,
-                "OIE_DATA_DIR": str(folder),
-                "OIE_TARGET": target,
-                "DBT_TARGET_PATH": str(folder / "target"),
-                "DBT_LOG_PATH": str(folder / "logs"),
-            }
-        )
+        run_env = {
+            **base,
+            "OIE_DATA_DIR": str(folder),
+            "OIE_TARGET": target,
+            "DBT_TARGET_PATH": str(folder / "target"),
+            "DBT_LOG_PATH": str(folder / "logs"),
+        }
         args = warehouse.dbt_command(
             "compile",
             select=MODEL,
@@ -130,14 +127,7 @@ def compile_score_sql(
             vars={**proposed, "oie_offline_compile": "full"},
             extra_args=["--no-populate-cache", "--no-introspect", "--quiet"],
         )
-        done = subprocess.run(
-            args,
-            cwd=warehouse.PROJECT_DIR,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = warehouse.run_dbt(args, run_env, capture=True)
         if done.returncode != 0:
             tail = (done.stdout + done.stderr).strip().splitlines()
             reason = next((line for line in reversed(tail) if line.strip()), "no output")

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from oie import dbt_parse_cache
 from oie_core.settings import data_dir_from_env
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -95,6 +96,58 @@ def dbt_command(
     return args
 
 
+# Settings that name a file or folder, which a user may give relative to where they run
+# `oie` (the BigQuery key, dbt's own folders).
+CALLER_RELATIVE_PATHS = (
+    "DBT_TARGET_PATH",
+    "DBT_LOG_PATH",
+    "OIE_BQ_KEYFILE",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+)
+
+
+def dbt_subprocess_env(extra: Mapping[str, str] | None = None) -> tuple[dict[str, str], Path]:
+    """dbt_env for a dbt subprocess, and the folder it runs in: the data dir, named `.`.
+
+    Nothing dbt parses then names the data dir (the profile's DuckDB path, the sources'
+    landing paths), so one parse serves every data dir (oie.dbt_parse_cache). A landing
+    folder outside the data dir stays an absolute path.
+    """
+    env = dbt_env(extra)
+    directory = Path(env["OIE_DATA_DIR"])
+    for name in CALLER_RELATIVE_PATHS:  # dbt no longer runs in the caller's folder
+        if env.get(name):
+            env[name] = str(Path(env[name]).expanduser().resolve())
+    landing = env.pop("OIE_LANDING_DIR", "")
+    if landing:
+        landing_dir = Path(landing).expanduser().resolve()
+        if landing_dir != directory / "landing":  # else the sources' default, ./landing
+            env["OIE_LANDING_DIR"] = str(landing_dir)
+    env["OIE_DATA_DIR"] = "."
+    return env, directory
+
+
+def run_dbt(
+    args: Sequence[str], env: Mapping[str, str] | None = None, *, capture: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """One dbt subprocess against the data dir `env` names (dbt_command makes `args`).
+
+    It inherits the run lock's descriptor (child_fds), so the lock lives as long as dbt.
+    """
+    run_env, directory = dbt_subprocess_env(env)
+    directory.mkdir(parents=True, exist_ok=True)
+    with dbt_parse_cache.shared_parse(args, run_env):
+        return subprocess.run(
+            list(args),
+            cwd=directory,
+            env=run_env,
+            check=False,
+            pass_fds=child_fds(),
+            capture_output=capture,
+            text=True,
+        )
+
+
 def dbt_build(
     select: str | None = None,
     full_refresh: bool = False,
@@ -123,12 +176,7 @@ def dbt_build(
     )
     if quiet:
         args.insert(1, "--quiet")
-    directory = data_dir(dbt_env(env))
-    directory.mkdir(parents=True, exist_ok=True)
-    completed = subprocess.run(
-        args, cwd=project_dir, env=dbt_env(env), check=False, pass_fds=child_fds()
-    )
-    return completed.returncode
+    return run_dbt(args, env).returncode
 
 
 def connect_readonly(

@@ -5,7 +5,7 @@ with
 
 source as (
     {% if oie_landing_has_files('email_events') %}
-        select * from {{ source('oie', 'raw_email_events') }}
+        select * from {{ oie_landing_source('raw_email_events') }}
     {% else %}
     {{ oie_empty_raw_email_events() }}
     {% endif %}

@@ -27,7 +27,7 @@ with
 
 source as (
     {% if oie_landing_has_files('leads') %}
-    select * from {{ source('oie', 'raw_leads') }}
+    select * from {{ oie_landing_source('raw_leads') }}
     {%- if since and target.type != 'bigquery' %}
     where dt >= cast('{{ since.date }}' as date)
     {%- endif %}

@@ -4,7 +4,7 @@ with
 
 source as (
     {% if oie_landing_has_files('rejected') %}
-        select * from {{ source('oie', 'raw_rejected_events') }}
+        select * from {{ oie_landing_source('raw_rejected_events') }}
     {% else %}
     {{ oie_empty_raw_rejected_events() }}
     {% endif %}

@@ -5,7 +5,7 @@ with
 
 source as (
     {% if oie_landing_has_files('tombstones') %}
-    select * from {{ source('oie', 'raw_tombstones') }}
+    select * from {{ oie_landing_source('raw_tombstones') }}
     {% else %}
     {{ oie_empty_raw_tombstones() }}
     {% endif %}

@@ -2,14 +2,22 @@
 `--dist loadfile`): a test module is one unit, so its module-scoped warehouse is built
 once; and a folder whose tests share a session-built warehouse is one unit, so that
 warehouse is built once, not once in each worker that happens to run one of its files.
+
+And one dbt parse cache for the whole run (oie/dbt_parse_cache.py): nearly every test
+builds in a new data dir, where dbt would otherwise parse the project from scratch.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
+
+from oie.dbt_parse_cache import CACHE_ENV
 
 # Folders whose conftest builds a warehouse once per session for all their modules.
 SHARED_SESSION_FOLDERS = ("tests/python/alerts/", "tests/python/report/")
@@ -34,3 +42,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileSche
     if config.getvalue("dist") != "loadfile":
         return None
     return ModuleOrSharedFolderScheduling(config, log)
+
+
+_OWN_PARSE_CACHE: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # In the controller, before xdist starts its workers: they and every `oie` and dbt
+    # process the tests start inherit the variable. A value set by the caller is kept.
+    if hasattr(config, "workerinput") or os.environ.get(CACHE_ENV):
+        return
+    folder = tempfile.mkdtemp(prefix="oie-dbt-parse-")
+    os.environ[CACHE_ENV] = folder
+    _OWN_PARSE_CACHE.append(folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    while _OWN_PARSE_CACHE:
+        shutil.rmtree(_OWN_PARSE_CACHE.pop(), ignore_errors=True)

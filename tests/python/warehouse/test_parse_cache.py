@@ -1,0 +1,129 @@
+"""One dbt parse for every data dir (oie/dbt_parse_cache.py, OIE_DBT_PARSE_CACHE): a new
+data dir starts from the kept parse instead of parsing the project again, still reads
+its own landing files and writes its own warehouse, and a torn copy costs a full parse,
+never a failed or wrong build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from oie import warehouse
+from oie.dbt_parse_cache import CACHE_ENV, cache_key
+from tests.python.helpers.scenario_build import build_data
+from tests.python.warehouse import scenario
+
+REUSED = "Partial parsing enabled, no changes found, skipping parsing"
+FRESH = "Unable to do partial parsing because saved manifest not found"
+TORN = "Failed to load parsed file from disk"
+
+
+def _log(data_dir: Path) -> str:
+    return (data_dir / "dbt" / "logs" / "dbt.log").read_text()
+
+
+def _landed_events(data_dir: Path) -> int:
+    files = (data_dir / "landing" / "events").rglob("*.ndjson")
+    return sum(1 for path in files for line in path.read_text().splitlines() if line.strip())
+
+
+def _parse(data_dir: Path, cache: Path) -> int:
+    return warehouse.dbt_build(
+        command="parse", env={"OIE_DATA_DIR": str(data_dir), CACHE_ENV: str(cache)}, quiet=True
+    )
+
+
+def test_a_new_data_dir_starts_from_the_kept_parse_and_reads_its_own_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "parse-cache"
+    first, second = tmp_path / "first", tmp_path / "second"
+    scenario.land_batch(first / "landing", scenario.BATCHES[0])
+    for batch in scenario.BATCHES:
+        scenario.land_batch(second / "landing", batch)
+    assert _landed_events(first) < _landed_events(second)  # the two must be told apart
+
+    env = {CACHE_ENV: str(cache)}
+    assert build_data(first, select="stg_oie__events", env=env) == 0
+    assert FRESH in _log(first)
+    assert len(list(cache.glob("*.msgpack"))) == 1
+    assert build_data(second, select="stg_oie__events", env=env) == 0
+    assert REUSED in _log(second) and FRESH not in _log(second)
+
+    # Read from a folder that is neither data dir: a view keeps its SQL, and its paths
+    # must name its own data dir, absolutely.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for data_dir in (first, second):
+        with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as db:
+            count = db.execute("select count(*) from stg_oie__events").fetchone()
+            (sql,) = db.execute(  # type: ignore[misc]
+                "select sql from duckdb_views() where view_name = 'stg_oie__events'"
+            ).fetchone()
+        assert count == (_landed_events(data_dir),)
+        assert f"read_json('{data_dir}/landing/events/" in sql
+
+
+def test_a_torn_kept_parse_costs_a_full_parse_and_is_replaced(tmp_path: Path) -> None:
+    cache = tmp_path / "parse-cache"
+    assert _parse(tmp_path / "a", cache) == 0
+    (kept,) = cache.glob("*.msgpack")
+    whole = kept.read_bytes()
+    kept.write_bytes(whole[: len(whole) // 2])
+
+    assert _parse(tmp_path / "b", cache) == 0
+    assert TORN in _log(tmp_path / "b")
+    assert kept.stat().st_size == len(whole)  # the full parse was kept in its place
+    assert _parse(tmp_path / "c", cache) == 0
+    assert REUSED in _log(tmp_path / "c")
+
+
+def test_without_the_setting_nothing_is_shared(tmp_path: Path) -> None:
+    env = {"OIE_DATA_DIR": str(tmp_path / "a"), CACHE_ENV: ""}
+    assert warehouse.dbt_build(command="parse", env=env, quiet=True) == 0
+    assert FRESH in _log(tmp_path / "a")
+    assert (tmp_path / "a" / "dbt" / "target" / "partial_parse.msgpack").is_file()
+    assert not [p for p in tmp_path.rglob("*.msgpack") if p.parent.name != "target"]
+
+
+def test_dbt_runs_inside_the_data_dir_with_nothing_that_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    env, cwd = warehouse.dbt_subprocess_env({"OIE_DATA_DIR": "data"})
+    assert cwd == tmp_path / "data"  # relative to the caller's folder, not dbt's
+    assert env["OIE_DATA_DIR"] == "."
+    assert "OIE_LANDING_DIR" not in env  # the sources' default: ./landing
+    assert env["DBT_TARGET_PATH"] == str(tmp_path / "data" / "dbt" / "target")
+
+    inside = {"OIE_DATA_DIR": "data", "OIE_LANDING_DIR": "data/landing"}
+    assert "OIE_LANDING_DIR" not in warehouse.dbt_subprocess_env(inside)[0]
+    outside = {"OIE_DATA_DIR": "data", "OIE_LANDING_DIR": "shared/landing"}
+    env, _ = warehouse.dbt_subprocess_env(outside)
+    assert env["OIE_LANDING_DIR"] == str(tmp_path / "shared" / "landing")
+
+    # files the caller names relative to its own folder stay where the caller meant
+    relative = {"OIE_BQ_KEYFILE": "keys/sa.json", "GOOGLE_APPLICATION_CREDENTIALS": "adc.json"}
+    relative |= {"DBT_TARGET_PATH": "out/target", "DBT_LOG_PATH": "out/logs", "OIE_DATA_DIR": "d"}
+    env, _ = warehouse.dbt_subprocess_env(relative)
+    for name, value in relative.items():
+        if name != "OIE_DATA_DIR":
+            assert env[name] == str(tmp_path / value), name
+
+
+def test_a_parse_is_kept_per_vars_and_per_setting_dbt_parses() -> None:
+    args = ["build", "--vars", '{"oie_level_hot": 55}']
+    env = {"OIE_DATA_DIR": ".", "OIE_TARGET": "local", "OIE_ALLOWED_ORIGINS": "a"}
+    key = cache_key(args, env)
+    assert cache_key(["build", "--vars", '{"oie_level_hot": 60}'], env) != key
+    assert cache_key(["build"], env) != key
+    assert cache_key(args, {**env, "OIE_TARGET": "bigquery"}) != key
+    assert cache_key(args, {**env, "OIE_BQ_PROJECT": "p"}) != key
+    assert cache_key(args, {**env, "OIE_LANDING_DIR": "/srv/landing"}) != key
+    # what dbt does not parse does not split the cache, nor does the order of the settings
+    assert cache_key(args, {**env, "OIE_ALLOWED_ORIGINS": "b"}) == key
+    assert cache_key(args, dict(reversed(list(env.items())))) == key
+    assert cache_key(["build", "--select", "sessions", *args[1:]], env) == key
