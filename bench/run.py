@@ -32,6 +32,7 @@ BENCHMARKS = (
     "report",
     "forget",
     "networks",
+    "dbt_startup",
 )
 
 
