@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.python.helpers.environment import inherited_env
+
 REPO = Path(__file__).resolve().parents[3]
 OIE = os.environ.get("OIE_TEST_BIN", str(REPO / ".venv" / "bin" / "oie"))
 SECRET = "cli-test-secret-0123456789abcdef"
@@ -60,7 +62,7 @@ class Cli:
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    env = inherited_env()
     env.update(
         {
             "OIE_DATA_DIR": str(data_dir),

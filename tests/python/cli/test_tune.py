@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from oie import tune
 from oie.errors import UserError
 from tests.python.helpers.bigquery_check import check_statement
 from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
+from tests.python.helpers.environment import inherited_env
 from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
@@ -257,7 +257,7 @@ class FakeBigQuery:
 
 
 def test_bigquery_target_sends_bigquery_sql_to_the_client(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    env = inherited_env()
     env.update(
         OFFLINE_BIGQUERY_ENV,
         OIE_DATA_DIR=str(tmp_path),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from tests.python.helpers.environment import inherited_env
 from tests.python.helpers.servers import REPO, TEST_TOKEN_SECRET
 from tests.python.ingest.conftest import DESKTOP_UA, ORIGIN, batch, make_event
 
@@ -89,7 +89,7 @@ def children(pid: int) -> list[int]:
 
 
 def oie_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    env = inherited_env()
     return env | {
         "OIE_DATA_DIR": str(data_dir),
         "OIE_TOKEN_SECRET": TEST_TOKEN_SECRET,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import tempfile
 import time
@@ -31,6 +30,7 @@ from typing import Any
 # One implementation of "free port" and "stop gracefully" for the product and its tests.
 from oie.stack import free_port, launch_collector, wait_healthy
 from oie.stack import stop as stop_server
+from tests.python.helpers.environment import inherited_env
 
 REPO = Path(__file__).resolve().parents[3]
 TEST_TOKEN_SECRET = "test-token-secret-0123456789abcdef"
@@ -81,7 +81,7 @@ def start_ingest_server(
         data_dir = Path(tempfile.mkdtemp(prefix="oie-ingest-"))
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    base = inherited_env()
     full_env = {
         **base,
         "OIE_DATA_DIR": str(data_dir),

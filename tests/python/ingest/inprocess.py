@@ -32,6 +32,7 @@ import functions_framework
 from flask.testing import FlaskClient
 
 from ingest_function.app import Service
+from tests.python.helpers.environment import inherited_env
 from tests.python.helpers.servers import REPO, TEST_ORIGINS, TEST_TOKEN_SECRET, Reply
 
 # What the test client pretends to be reached at; a request's own Host header wins.
@@ -91,7 +92,7 @@ def start_ingest_app(
         "OIE_RATE_LIMIT": "0",
         **(env or {}),
     }
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    inherited = inherited_env()
     saved_path, saved_main = list(sys.path), sys.modules.get("main")
     # main.py reads its settings while create_app executes it; nothing reads them later.
     with mock.patch.dict(os.environ, {**inherited, **settings_env}, clear=True):

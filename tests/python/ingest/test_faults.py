@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from oie_core.landing import seal_stale
+from tests.python.helpers.environment import inherited_env
 from tests.python.helpers.servers import REPO, start_ingest_server
 from tests.python.ingest.conftest import batch, counts, landed_by_id, make_event, track
 from tests.python.ingest.inprocess import start_ingest_app
@@ -32,7 +33,7 @@ app()
 
 
 def run_replay(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")} | env
+    full = inherited_env() | env
     return subprocess.run(
         [sys.executable, "-c", REPLAY, *args],
         cwd=REPO,

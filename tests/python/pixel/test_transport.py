@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import itertools
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ import pytest
 from playwright.sync_api import Page
 
 from oie.example_site import ExampleSite, serve_example_site
+from tests.python.helpers.environment import inherited_env
 from tests.python.helpers.servers import IngestServer, start_ingest_server
 from tests.python.pixel.conftest import DIST, REPO
 from tests.python.pixel.support import (
@@ -240,7 +240,7 @@ def test_503_then_recovery_lands_everything_once_in_the_mart(page: Page, tmp_pat
 
 
 def build_events_mart(data_dir: Path) -> duckdb.DuckDBPyConnection:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OIE_")}
+    env = inherited_env()
     env["OIE_DATA_DIR"] = str(data_dir)
     cmd = [
         str(REPO / ".venv" / "bin" / "dbt"),
