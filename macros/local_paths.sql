@@ -37,5 +37,5 @@
   {%- if relative not in rendered -%}
     {{ exceptions.raise_compiler_error("source " ~ table ~ " does not read " ~ landing ~ ": " ~ rendered) }}
   {%- endif -%}
-  {{ return(rendered.replace(relative, "'" ~ oie_data_dir() ~ "/landing/")) }}
+  {{ return(rendered.replace(relative, "'" ~ oie_data_dir() | replace("'", "''") ~ "/landing/")) }}
 {%- endmacro %}

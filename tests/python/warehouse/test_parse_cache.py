@@ -39,7 +39,8 @@ def test_a_new_data_dir_starts_from_the_kept_parse_and_reads_its_own_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = tmp_path / "parse-cache"
-    first, second = tmp_path / "first", tmp_path / "second"
+    # a quote in a folder name must reach the view's SQL escaped
+    first, second = tmp_path / "first", tmp_path / "o'second"
     scenario.land_batch(first / "landing", scenario.BATCHES[0])
     for batch in scenario.BATCHES:
         scenario.land_batch(second / "landing", batch)
@@ -64,7 +65,8 @@ def test_a_new_data_dir_starts_from_the_kept_parse_and_reads_its_own_files(
                 "select sql from duckdb_views() where view_name = 'stg_oie__events'"
             ).fetchone()
         assert count == (_landed_events(data_dir),)
-        assert f"read_json('{data_dir}/landing/events/" in sql
+        quoted = str(data_dir).replace("'", "''")
+        assert f"read_json('{quoted}/landing/events/" in sql
 
 
 def test_a_torn_kept_parse_costs_a_full_parse_and_is_replaced(tmp_path: Path) -> None:
