@@ -46,7 +46,8 @@ class SettingsError(ValueError):
 def data_dir_from_env(env: Mapping[str, str] | None = None) -> Path:
     """$OIE_DATA_DIR, else `data/` in the project: the checkout root when running from
     source, else the current folder. The one place this default is decided; dbt's profile
-    and sources say `data` too, which is the same folder because dbt runs in the project."""
+    and sources say `data` too, the same folder for a `dbt build` run by hand in the
+    checkout (`oie` runs dbt inside the data dir with OIE_DATA_DIR=., oie/warehouse.py)."""
     e = os.environ if env is None else env
     if e.get("OIE_DATA_DIR"):
         path = Path(e["OIE_DATA_DIR"]).expanduser().resolve()
