@@ -2,9 +2,10 @@
 // later) and hands each to players.ts, which talks to it.
 //
 // YouTube answers postMessage only when the iframe's URL has enablejsapi=1. The pixel adds
-// it to a player iframe it sees being inserted: the observer runs right after the
-// insertion, before any of the player has arrived, so the browser just replaces a
-// navigation that has not rendered anything. It never changes a player that was already in
+// it to a player iframe it sees being inserted: the observer runs in the task that inserted
+// it, before any of the player can have arrived, so the browser normally drops the first
+// navigation unrendered (rarely, under load, Chromium commits it first; the new src then
+// replaces it at once). It never changes a player that was already in
 // the page when this chunk started (at idle time: loaded or loading): a new src reloads
 // the iframe, which blanks it, downloads the player again and stops a video the visitor
 // started. Such a player is tracked when the site's embed URL carries enablejsapi=1.

@@ -124,15 +124,27 @@ def test_youtube_and_vimeo_report_video_events_like_html5_video(
     wait_for(lambda: len(tracked(page)) == 3, what="the page's players tracked")
     # A player added after the idle chunk started. A synthetic click: headless Chromium
     # sometimes routes a mouse click made right after scrolling the button into view to the
-    # cross-origin player iframe that was at that point before the scroll.
-    page.dispatch_event("#more-video", "click")
+    # cross-origin player iframe that was at that point before the scroll. Its src is read
+    # right after the microtasks of the task that inserted it (the pixel's observer was
+    # queued before this continuation): any response to the first src needs a task of its own.
+    src_as_inserted = page.evaluate(
+        """async () => {
+            document.getElementById('more-video').click();
+            await null;
+            return document.getElementById('tour').src;
+        }"""
+    )
+    assert src_as_inserted == LATE
     all_players = sorted([YOUTUBE, VIMEO, PASTED, LATE])
     wait_for(lambda: tracked(page) == all_players, what="four players tracked")
     players = {src: frame(page, src) for src in (YOUTUBE, VIMEO, LATE)}
     pasted = frame(page, PASTED)
-    # The pixel gave the late one enablejsapi=1 before it loaded: it never loaded without.
+    # The browser drops the first src's navigation for the second one; rarely, under load,
+    # it has committed it already, and the second replaces it. Never the other way round.
     assert page.get_attribute("#tour", "src") == LATE
-    assert [u for u in navigated if "eRsGyueVLvQ" in u] == [LATE]
+    late_navigations = [u for u in navigated if "eRsGyueVLvQ" in u]
+    assert late_navigations[-1:] == [LATE]
+    assert late_navigations[:-1] in ([], [LATE.removesuffix("?enablejsapi=1")])
     # It did not reload the one already in the page, which therefore never answers.
     assert page.get_attribute("#pasted", "src") == PASTED
     assert [u for u in navigated if "pasted" in u] == [PASTED]
