@@ -107,13 +107,13 @@ class InProcessDbt:
         except warehouse.WarehouseError:
             return 2
         finally:
-            _release_warehouse()
+            release_warehouse()
         if result.exception is not None:
             return 2
         return 0 if result.success else 1
 
 
-def _release_warehouse() -> None:
+def release_warehouse() -> None:
     """dbt-duckdb keeps its database open for the life of the process; between runs the
     file must be free for readers (`oie leads`, dashboards) and for other writers."""
     try:

@@ -1,5 +1,6 @@
 """The alerts tests share one scenario warehouse, built once per session by a real
-`dbt build` (its unit tests included, so lead_level_episodes' own run with it); each test
+`dbt build` inside the worker (tests/python/helpers/dbt_in_worker.py; its unit tests
+included, so lead_level_episodes' own run with it); each test
 works on a copy of it. Once per session is once per suite: the folder is one xdist unit
 (tests/python/conftest.py), so one worker runs all its modules."""
 
@@ -13,6 +14,7 @@ import pytest
 
 from oie import warehouse
 from tests.python.alerts.support import Warehouse, copy_template
+from tests.python.helpers import dbt_in_worker
 from tests.python.helpers.webhook_receiver import WebhookReceiver, start_webhook_receiver
 from tests.python.warehouse import scenario
 
@@ -25,7 +27,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
     env = {"OIE_DATA_DIR": str(data_dir), "OIE_LANDING_DIR": str(data_dir / "landing")}
-    assert warehouse.dbt_build(vars=scenario.pinned_vars(), env=env, quiet=True) == 0
+    build = warehouse.dbt_command(vars=scenario.pinned_vars())
+    assert dbt_in_worker.run(build, env) == 0
     return data_dir
 
 

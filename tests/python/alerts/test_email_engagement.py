@@ -13,11 +13,11 @@ import re
 import time
 from pathlib import Path
 
-from oie import warehouse
 from oie_core.landing import iso_ms
 from tests.python.alerts.support import Warehouse
 from tests.python.alerts.test_cli import alerts_cli, destination, step_line
 from tests.python.helpers.hubspot_standin import start_hubspot_standin
+from tests.python.helpers.scenario_build import build_data
 from tests.python.helpers.sequencer_payloads import (
     WEBHOOK_ENV,
     instantly,
@@ -156,16 +156,7 @@ def test_replies_score_and_bounces_unsubscribes_suppress(
 
     # the incremental run's scores are what a full refresh computes
     env = {"OIE_DATA_DIR": str(wh.data_dir), "OIE_LANDING_DIR": str(wh.data_dir / "landing")}
-    assert (
-        warehouse.dbt_build(
-            full_refresh=True,
-            vars=scenario.pinned_vars(),
-            env=env,
-            quiet=True,
-            extra_args=["--exclude-resource-type", "unit_test"],
-        )
-        == 0
-    )
+    assert build_data(wh.data_dir, full_refresh=True, vars=scenario.pinned_vars(), env=env) == 0
     assert {row[0]: row[1:] for row in wh.sql(SCORES)} == scores
 
     # docs/warehouse.md "Email engagement": its query, on this warehouse

@@ -4,6 +4,9 @@ The unit tests check the SQL on fixed inputs and read no landed data, so a build
 is about data would only repeat them (about a third of a small build). They run once under
 the project's defaults (tests/python/warehouse/test_unit_tests.py) and under moved vars
 (test_tuning.py, test_tuning_docs.py); `oie run` skips them the same way.
+
+dbt runs inside the test worker (tests/python/helpers/dbt_in_worker.py), as `oie` would run
+it in a subprocess.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from oie import warehouse
+from tests.python.helpers import dbt_in_worker
 
 WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 
@@ -26,11 +30,8 @@ def build_data(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """`dbt build` of data_dir's warehouse from its landing folder; dbt's exit code."""
-    return warehouse.dbt_build(
-        select=select,
-        full_refresh=full_refresh,
-        vars=vars,
-        env={"OIE_DATA_DIR": str(data_dir), **(env or {})},
-        quiet=True,
-        extra_args=WITHOUT_UNIT_TESTS,
+    args = warehouse.dbt_command(
+        select=select, full_refresh=full_refresh, vars=vars, extra_args=WITHOUT_UNIT_TESTS
     )
+    args.insert(1, "--quiet")
+    return dbt_in_worker.run(args, {"OIE_DATA_DIR": str(data_dir), **(env or {})})

@@ -1,0 +1,115 @@
+"""dbt builds inside the test worker's own process, for the fixtures that only need a
+built warehouse.
+
+A dbt subprocess pays Python's import of dbt and the loading of its parse (about 4.5 s
+here, bench/results/dbt_startup.md) before it builds anything; a worker that builds
+dozens of warehouses pays that once, then hands dbt the manifest it parsed. dbt runs as
+`oie` runs it (oie.warehouse.dbt_subprocess_env): inside the data dir, named `.`, so one
+manifest serves every data dir built with the same vars and settings. Tests of how `oie`
+starts dbt (the subprocess, its lock, a kill mid-build, the kept parse) keep the
+subprocess: oie.warehouse.dbt_build, or `oie run` itself.
+
+dbt trusts a manifest it is handed, so the key holds everything a parse reads: the vars,
+every OIE_ and DBT_ setting, and the project's files (the same fingerprint
+`oie run --every` uses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from oie import dbt_parse_cache, warehouse
+from oie.dbt_in_process import project_fingerprint, release_warehouse
+
+# Per data dir, and read by no parse.
+PER_RUN_SETTINGS = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", dbt_parse_cache.CACHE_ENV})
+# A worker's modules move vars in a few ways at most; each manifest is tens of MB.
+KEPT_MANIFESTS = 4
+
+_manifests: OrderedDict[str, Any] = OrderedDict()
+parses = 0  # in this worker, for the helper's own test
+
+
+def _option(args: Sequence[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args else None
+
+
+def manifest_key(args: Sequence[str], env: Mapping[str, str], project_dir: Path) -> str:
+    """What a parse of this invocation depends on."""
+    settings = sorted(
+        (k, v)
+        for k, v in env.items()
+        if k.startswith(("OIE_", "DBT_")) and k not in PER_RUN_SETTINGS
+    )
+    blob = json.dumps(
+        [_option(args, "--vars"), settings, str(project_dir), project_fingerprint(project_dir)]
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@contextmanager
+def _as_a_subprocess(directory: Path, env: Mapping[str, str]) -> Iterator[None]:
+    """os.environ exactly `env` and the working folder `directory`, as dbt's own process
+    would have them (dbt reads both); the worker's are put back after."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def _parse(args: Sequence[str], env: Mapping[str, str]) -> Any:
+    from dbt.cli.main import dbtRunner
+
+    project_dir = _option(args, "--project-dir") or str(warehouse.PROJECT_DIR)
+    parse = ["parse", "--quiet", "--project-dir", project_dir, "--profiles-dir", project_dir]
+    vars_json = _option(args, "--vars")
+    if vars_json:
+        parse += ["--vars", vars_json]
+    global parses
+    with dbt_parse_cache.shared_parse(parse, env):
+        result = dbtRunner().invoke(parse)
+    parses += 1
+    if not result.success or result.result is None:
+        raise warehouse.WarehouseError(f"dbt parse failed: {result.exception or 'see its log'}")
+    return result.result
+
+
+def run(args: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """`args` as oie.warehouse.dbt_command makes them (the executable first); dbt's exit
+    code convention: 0 ok, 1 a node failed, 2 dbt itself failed."""
+    from dbt.cli.main import dbtRunner
+
+    run_env, directory = warehouse.dbt_subprocess_env(env)
+    directory.mkdir(parents=True, exist_ok=True)
+    cli_args = list(args[1:])
+    project_dir = Path(_option(cli_args, "--project-dir") or warehouse.PROJECT_DIR)
+    key = manifest_key(cli_args, run_env, project_dir)
+    try:
+        with _as_a_subprocess(directory, run_env):
+            manifest = _manifests.pop(key, None)
+            if manifest is None:
+                manifest = _parse(cli_args, run_env)
+            _manifests[key] = manifest
+            while len(_manifests) > KEPT_MANIFESTS:
+                _manifests.popitem(last=False)
+            result = dbtRunner(manifest=manifest).invoke(cli_args)
+    except warehouse.WarehouseError:
+        return 2
+    finally:
+        release_warehouse()
+    if result.exception is not None:
+        return 2
+    return 0 if result.success else 1
