@@ -149,10 +149,11 @@ _NET_SCRIPT = """(() => {
   };
   const b = navigator.sendBeacon;
   navigator.sendBeacon = function (url, data) {
-    cur.push({kind: 'beacon', url: String(url), method: 'POST',
-              body: typeof data === 'string' ? data : null, status: null});
-    save();
-    return b.call(navigator, url, data);
+    const r = {kind: 'beacon', url: String(url), method: 'POST',
+               body: typeof data === 'string' ? data : null, status: null};
+    cur.push(r); save();
+    r.queued = b.call(navigator, url, data); save();  // false: the browser refused to send it
+    return r.queued;
   };
 })();"""
 
