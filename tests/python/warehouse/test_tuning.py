@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from oie import warehouse
+from tests.python.helpers import dbt_in_worker
 from tests.python.warehouse import scenario, tuning
 
 LEAD_COLUMNS = (
@@ -57,9 +58,8 @@ def tuned_vars(move: Any) -> dict[str, Any]:
 def built(data_dir: Path, project_dir: Path, vars: dict[str, Any]) -> Path:
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-    rc = warehouse.dbt_build(
-        vars=vars, env={"OIE_DATA_DIR": str(data_dir)}, quiet=True, project_dir=project_dir
-    )
+    build = warehouse.dbt_command(vars=vars, project_dir=project_dir)
+    rc = dbt_in_worker.run(build, {"OIE_DATA_DIR": str(data_dir)})
     assert rc == 0, "dbt build failed with tuned vars"
     return data_dir
 

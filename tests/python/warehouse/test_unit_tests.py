@@ -14,6 +14,7 @@ import duckdb
 import yaml
 
 from oie import warehouse
+from tests.python.helpers import dbt_in_worker
 
 
 def _declared_unit_tests() -> set[str]:
@@ -25,7 +26,7 @@ def _declared_unit_tests() -> set[str]:
 
 
 def test_every_unit_test_passes_under_the_defaults(tmp_path: Path) -> None:
-    assert warehouse.dbt_build(env={"OIE_DATA_DIR": str(tmp_path)}, quiet=True) == 0
+    assert dbt_in_worker.run(warehouse.dbt_command(), {"OIE_DATA_DIR": str(tmp_path)}) == 0
     results = json.loads((tmp_path / "dbt" / "target" / "run_results.json").read_text())
     statuses = {r["unique_id"]: r["status"] for r in results["results"]}
     declared = _declared_unit_tests()
