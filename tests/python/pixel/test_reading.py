@@ -103,9 +103,21 @@ def test_a_touch_device_sends_no_cursor_measure(
         url = site.url + "/pricing.html"
         vid = open_ready(page, url)
         assert page.evaluate("matchMedia('(pointer: coarse)').matches")
-        for i in range(10):
-            page.touchscreen.tap(50 + 20 * i, 200 + (i % 2) * 40)
-        move_through(page, [(300, 300), (320, 300), (305, 305)] * 6, steps=2)
+        # Taps and moves on the page's blank spacer: a tap on the trial link would leave the
+        # page at the first tap, before any of the pointer's moves.
+        left, top = page.evaluate(
+            "(() => { const r = document.querySelector('.tall').getBoundingClientRect();"
+            " return [Math.ceil(r.left), Math.ceil(r.top)]; })()"
+        )
+        taps = [(left + 10 + 20 * i, top + 20 + (i % 2) * 40) for i in range(10)]
+        moves = [(left + 150, top + 100), (left + 170, top + 100), (left + 155, top + 105)]
+        assert max(y for _, y in taps + moves) < 800
+        on_spacer = "([x, y]) => document.elementFromPoint(x, y).classList.contains('tall')"
+        assert all(page.evaluate(on_spacer, list(point)) for point in taps + moves)
+        for x, y in taps:
+            page.touchscreen.tap(x, y)
+        move_through(page, moves * 6, steps=2)
+        assert page.url == url  # still on the page whose page_exit is read
         data = exit_data(page, site, collector, vid, url)
     finally:
         ctx.close()
