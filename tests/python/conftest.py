@@ -36,6 +36,8 @@ class ModuleOrSharedFolderScheduling(LoadFileScheduling):
         return work_unit(nodeid)
 
 
+# optional: `make mutate` runs pytest with xdist disabled (pyproject.toml [tool.mutmut])
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
     # xdist's own loadgroup marks cannot do this under pytest 9 (it edits a node id
     # attribute pytest no longer reads), so the grouping lives in the scheduler

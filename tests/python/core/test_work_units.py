@@ -4,9 +4,13 @@ folder that builds a warehouse once per session for all its modules."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 from tests.python.conftest import SHARED_SESSION_FOLDERS, work_unit
+from tests.python.helpers.environment import inherited_env
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -49,3 +53,24 @@ def test_every_shared_folder_has_a_session_fixture_its_modules_use() -> None:
             if any(name in module.read_text() for name in fixtures)
         ]
         assert len(users) >= 2, (folder, fixtures, users)
+
+
+def test_the_suite_still_runs_without_xdist_as_make_mutate_runs_it() -> None:
+    """`make mutate` hands pytest the args in pyproject.toml's [tool.mutmut], which turn
+    xdist off: the scheduler hook above must then be optional, not an unknown hook."""
+    args = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mutmut"][
+        "pytest_add_cli_args"
+    ]
+    assert "no:xdist" in args
+    test = test_a_module_is_its_own_unit_and_a_shared_folder_is_one.__name__
+    one_test = f"{Path(__file__).relative_to(REPO)}::{test}"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *args, "-q", one_test],
+        cwd=REPO,
+        env=inherited_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout

@@ -30,7 +30,7 @@ from oie.dbt_in_process import project_fingerprint, release_warehouse
 
 # Per data dir, and read by no parse.
 PER_RUN_SETTINGS = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", dbt_parse_cache.CACHE_ENV})
-# A worker's modules move vars in a few ways at most; each manifest is tens of MB.
+# A worker's modules move vars in a few ways at most; the least recently used goes first.
 KEPT_MANIFESTS = 4
 
 _manifests: OrderedDict[str, Any] = OrderedDict()
