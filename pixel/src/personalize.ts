@@ -23,9 +23,14 @@ export function startPersonalize(): void {
   }, 1e3);
   const go = () =>
     d.querySelector("[data-personalize],[data-show-if]") &&
-    load().then((c) => {
-      // The visitor may opt out while the chunk loads: then there is no one to personalize.
-      if (id) c.personalize(endpoint, id, () => late);
-    });
+    load().then(
+      (c) => {
+        // The visitor may opt out while the chunk loads: then there is no one to personalize.
+        if (id) c.personalize(endpoint, id, () => late);
+      },
+      // A chunk that never arrives (the visitor left mid-load, a blocker) keeps the fallback
+      // text: no rejection may reach the host page's error handlers.
+      () => 0,
+    );
   onIdentified.push(() => (d.readyState == "loading" ? on(d, "DOMContentLoaded", go) : go()));
 }

@@ -183,3 +183,28 @@ def test_opt_out_while_the_chunk_loads_personalizes_nobody(page: Page, site: Exa
     assert page.evaluate("window.__calls") == ["handle:submit"]
     assert asked == []
     assert page.evaluate("localStorage.getItem('_oie_visitor')") is None
+
+
+def test_a_chunk_that_never_arrives_keeps_the_fallback_and_throws_nothing(
+    page: Page, site: ExampleSite
+):
+    """The chunk's load fails (the visitor left while it loaded, a blocker): the reader keeps
+    the fallback, revealed at the deadline, and no rejection reaches the page (the autouse
+    no_page_errors fixture fails the test on one, as a site's error tracker would see it)."""
+    page.route("**/oie-hash.js*", lambda route: route.abort())
+    page.add_init_script(OBSERVER)
+    page.add_init_script(
+        "addEventListener('error', (e) => { if (String(e.target.src).includes('oie-hash'))"
+        " window.__chunkFailed = 1; }, true);"
+        "addEventListener('unhandledrejection', () => { window.__rejections ="
+        " (window.__rejections || 0) + 1; });"
+    )
+    pause_clock(page)
+    page.goto(site.url + "/")
+    run_idle(page)
+    wait_for(lambda: page.evaluate("window.__chunkFailed === 1"), what="the failed chunk load")
+    assert page.evaluate("window.__seen") == []  # hidden while the pixel decides
+    page.clock.run_for(DEADLINE_MS)  # a task after the failure: a rejection was reported by now
+    assert page.evaluate("window.__seen") == ["there"]
+    assert page.evaluate("window.__rejections || 0") == 0
+    assert page.evaluate("window.__got") is None  # no profile, and no event claiming one
