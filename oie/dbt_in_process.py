@@ -108,9 +108,15 @@ class InProcessDbt:
             return 2
         finally:
             release_warehouse()
-        if result.exception is not None:
-            return 2
-        return 0 if result.success else 1
+        return exit_code(result)
+
+
+def exit_code(result: Any) -> int:
+    """A dbtRunner result as dbt's own process would exit: 0 ok, 1 a node failed, 2 dbt
+    itself failed."""
+    if result.exception is not None:
+        return 2
+    return 0 if result.success else 1
 
 
 def release_warehouse() -> None:

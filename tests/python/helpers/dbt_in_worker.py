@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from oie import dbt_parse_cache, warehouse
-from oie.dbt_in_process import project_fingerprint, release_warehouse
+from oie.dbt_in_process import exit_code, project_fingerprint, release_warehouse
 
 # Per data dir, and read by no parse.
 PER_RUN_SETTINGS = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", dbt_parse_cache.CACHE_ENV})
@@ -110,6 +110,4 @@ def run(args: Sequence[str], env: Mapping[str, str] | None = None) -> int:
         return 2
     finally:
         release_warehouse()
-    if result.exception is not None:
-        return 2
-    return 0 if result.success else 1
+    return exit_code(result)
