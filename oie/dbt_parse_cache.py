@@ -34,12 +34,22 @@ PARSE_FILE = "partial_parse.msgpack"
 PARSE_INPUT_PREFIXES = ("OIE_TARGET", "OIE_DATA_DIR", "OIE_LANDING_DIR", "OIE_BQ_")
 
 
+def _option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1] if name in args else ""
+
+
 def cache_key(args: Sequence[str], env: Mapping[str, str]) -> str:
-    """Which kept parse fits this dbt invocation: its --vars and the parse's settings."""
+    """Which kept parse fits this dbt invocation: its project, --vars and the parse's
+    settings. The project folder is part of the key because dbt would accept another
+    folder's parse of the same project (its check compares file contents, not where they
+    are) and keep reading the unchanged files, seeds among them, from the other folder."""
     arguments = list(args)
-    vars_json = arguments[arguments.index("--vars") + 1] if "--vars" in arguments else ""
+    project = _option(arguments, "--project-dir")
     settings = {k: v for k, v in sorted(env.items()) if k.startswith(PARSE_INPUT_PREFIXES)}
-    blob = json.dumps({"vars": vars_json, "settings": settings}, sort_keys=True)
+    blob = json.dumps(
+        {"project": project, "vars": _option(arguments, "--vars"), "settings": settings},
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 

@@ -17,11 +17,13 @@ every OIE_ and DBT_ setting, and the project's files (the same fingerprint
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,25 @@ def run(args: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     finally:
         release_warehouse()
     return exit_code(result)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a dbt subprocess leaves its caller: the exit code and what dbt printed."""
+
+    returncode: int
+    stdout: str
+
+
+def run_printing(args: Sequence[str], env: Mapping[str, str] | None = None) -> Finished:
+    """`run`, keeping what dbt would have printed on its stdout (its console log, `ls`
+    output, compiled SQL) for tests that read it."""
+    from dbt_common.events.functions import capture_stdout_logs, stop_capture_stdout_logs
+
+    printed = io.StringIO()
+    capture_stdout_logs(printed)  # dbt's console logger writes here instead of stdout
+    try:
+        code = run(args, env)
+    finally:
+        stop_capture_stdout_logs()
+    return Finished(code, printed.getvalue())

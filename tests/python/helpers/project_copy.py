@@ -1,15 +1,16 @@
 """A copy of the dbt project for a test that edits what an analyst edits (a seed row), so
-the repository's files are never touched, and dbt run on that copy."""
+the repository's files are never touched, and dbt run on that copy (inside the test
+worker, tests/python/helpers/dbt_in_worker.py)."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from oie import warehouse
+from tests.python.helpers import dbt_in_worker
 
 # What dbt reads; the Python tests and caches are left behind.
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
@@ -31,17 +32,9 @@ def copy_project(destination: Path) -> Path:
 
 def run_dbt(
     project: Path, data_dir: Path, *args: str, vars: Mapping[str, Any]
-) -> subprocess.CompletedProcess[str]:
+) -> dbt_in_worker.Finished:
     """dbt on the copied project (never the repository's), its warehouse in data_dir."""
-    command = warehouse.dbt_command(*args[:1], vars=dict(vars), extra_args=args[1:])
-    at = command.index("--project-dir")
-    command[at + 1 : at + 4 : 2] = [str(project), str(project)]
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        command,
-        cwd=project,
-        env=warehouse.dbt_env({"OIE_DATA_DIR": str(data_dir)}),
-        capture_output=True,
-        text=True,
-        check=False,
+    command = warehouse.dbt_command(
+        args[0], vars=dict(vars), extra_args=args[1:], project_dir=project
     )
+    return dbt_in_worker.run_printing(command, {"OIE_DATA_DIR": str(data_dir)})

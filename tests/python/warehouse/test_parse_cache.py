@@ -137,3 +137,6 @@ def test_a_parse_is_kept_per_vars_and_per_setting_dbt_parses() -> None:
     assert cache_key(args, {**env, "OIE_ALLOWED_ORIGINS": "b"}) == key
     assert cache_key(args, dict(reversed(list(env.items())))) == key
     assert cache_key(["build", "--select", "sessions", *args[1:]], env) == key
+    # another folder's copy of the project keeps its own parse
+    in_checkout = cache_key([*args, "--project-dir", "/srv/oie"], env)
+    assert cache_key([*args, "--project-dir", "/srv/copy"], env) != in_checkout

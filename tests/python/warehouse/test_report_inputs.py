@@ -21,6 +21,7 @@ import pytest
 from kv_sync.alerts import sql as alert_sql
 from kv_sync.state_sql import DUCKDB, STATE_TABLE, create_state
 from oie import warehouse
+from tests.python.helpers import dbt_in_worker
 from tests.python.helpers.bigquery_check import check_statement
 from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
 from tests.python.warehouse import scenario
@@ -58,12 +59,11 @@ BUILD_LOG_COLUMNS = [
 
 def _dbt(
     data_dir: Path, command: str, *args: str, vars: dict[str, Any] | None = None
-) -> subprocess.CompletedProcess[str]:
+) -> dbt_in_worker.Finished:
     first, *subcommand = command.split()  # "docs generate", "source freshness"
     cmd = warehouse.dbt_command(first, vars=vars, extra_args=list(args))
     cmd[2:2] = subcommand
-    env = warehouse.dbt_env({"OIE_DATA_DIR": str(data_dir)})
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return dbt_in_worker.run_printing(cmd, {"OIE_DATA_DIR": str(data_dir)})
 
 
 def _log(data_dir: Path) -> list[dict[str, Any]]:

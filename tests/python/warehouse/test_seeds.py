@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 
 from oie import warehouse
 from tests.python.helpers import project_copy
+from tests.python.helpers.dbt_in_worker import Finished
 from tests.python.helpers.project_copy import copy_project
 from tests.python.helpers.scenario_build import WITHOUT_UNIT_TESTS
 from tests.python.warehouse import scenario
@@ -31,7 +31,7 @@ LEADS = {  # lead_id: token
 PROOFPOINT_UA = "Mozilla/5.0 (compatible; Proofpoint URL Defense)"
 
 
-def run_dbt(project: Path, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_dbt(project: Path, data_dir: Path, *args: str) -> Finished:
     return project_copy.run_dbt(project, data_dir, *args, vars=VARS)
 
 
@@ -150,7 +150,7 @@ def observe(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _assert_ok(done: subprocess.CompletedProcess[str]) -> None:
+def _assert_ok(done: Finished) -> None:
     assert done.returncode == 0, done.stdout[-4000:]
 
 
