@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from oie import warehouse
+from oie.dbt_parse_cache import option_value
 
 # What the parse depends on: a change to any of these (a deploy, an edited seed) means
 # the next build parses again instead of running yesterday's SQL.
@@ -97,9 +98,7 @@ class InProcessDbt:
         from dbt.cli.main import dbtRunner
 
         run_env = warehouse.dbt_env(env)
-        vars_json = None
-        if "--vars" in args:
-            vars_json = args[list(args).index("--vars") + 1]
+        vars_json = option_value(args, "--vars")
         try:
             self._ensure_manifest(run_env, vars_json)
             with _environment(run_env):

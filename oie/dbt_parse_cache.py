@@ -34,8 +34,10 @@ PARSE_FILE = "partial_parse.msgpack"
 PARSE_INPUT_PREFIXES = ("OIE_TARGET", "OIE_DATA_DIR", "OIE_LANDING_DIR", "OIE_BQ_")
 
 
-def _option(args: list[str], name: str) -> str:
-    return args[args.index(name) + 1] if name in args else ""
+def option_value(args: Sequence[str], name: str) -> str | None:
+    """The value of a dbt option (`--vars`, `--project-dir`) in an argument list."""
+    arguments = list(args)
+    return arguments[arguments.index(name) + 1] if name in arguments else None
 
 
 def cache_key(args: Sequence[str], env: Mapping[str, str]) -> str:
@@ -43,11 +45,10 @@ def cache_key(args: Sequence[str], env: Mapping[str, str]) -> str:
     settings. The project folder is part of the key because dbt would accept another
     folder's parse of the same project (its check compares file contents, not where they
     are) and keep reading the unchanged files, seeds among them, from the other folder."""
-    arguments = list(args)
-    project = _option(arguments, "--project-dir")
+    project = option_value(args, "--project-dir")
     settings = {k: v for k, v in sorted(env.items()) if k.startswith(PARSE_INPUT_PREFIXES)}
     blob = json.dumps(
-        {"project": project, "vars": _option(arguments, "--vars"), "settings": settings},
+        {"project": project, "vars": option_value(args, "--vars"), "settings": settings},
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]

@@ -1,5 +1,5 @@
-"""dbt builds inside the test worker's own process, for the fixtures that only need a
-built warehouse.
+"""dbt inside the test worker's own process, for the tests that need a built warehouse,
+a build of a project copy, or what dbt prints (`run_printing`), not dbt's own start-up.
 
 A dbt subprocess pays Python's import of dbt and the loading of its parse (about 4.5 s
 here, bench/results/dbt_startup.md) before it builds anything; a worker that builds
@@ -29,6 +29,7 @@ from typing import Any
 
 from oie import dbt_parse_cache, warehouse
 from oie.dbt_in_process import exit_code, project_fingerprint, release_warehouse
+from oie.dbt_parse_cache import option_value
 
 # Per data dir, and read by no parse.
 PER_RUN_SETTINGS = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", dbt_parse_cache.CACHE_ENV})
@@ -39,10 +40,6 @@ _manifests: OrderedDict[str, Any] = OrderedDict()
 parses = 0  # in this worker, for the helper's own test
 
 
-def _option(args: Sequence[str], name: str) -> str | None:
-    return args[args.index(name) + 1] if name in args else None
-
-
 def manifest_key(args: Sequence[str], env: Mapping[str, str], project_dir: Path) -> str:
     """What a parse of this invocation depends on."""
     settings = sorted(
@@ -51,7 +48,7 @@ def manifest_key(args: Sequence[str], env: Mapping[str, str], project_dir: Path)
         if k.startswith(("OIE_", "DBT_")) and k not in PER_RUN_SETTINGS
     )
     blob = json.dumps(
-        [_option(args, "--vars"), settings, str(project_dir), project_fingerprint(project_dir)]
+        [option_value(args, "--vars"), settings, str(project_dir), project_fingerprint(project_dir)]
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -75,9 +72,9 @@ def _as_a_subprocess(directory: Path, env: Mapping[str, str]) -> Iterator[None]:
 def _parse(args: Sequence[str], env: Mapping[str, str]) -> Any:
     from dbt.cli.main import dbtRunner
 
-    project_dir = _option(args, "--project-dir") or str(warehouse.PROJECT_DIR)
+    project_dir = option_value(args, "--project-dir") or str(warehouse.PROJECT_DIR)
     parse = ["parse", "--quiet", "--project-dir", project_dir, "--profiles-dir", project_dir]
-    vars_json = _option(args, "--vars")
+    vars_json = option_value(args, "--vars")
     if vars_json:
         parse += ["--vars", vars_json]
     global parses
@@ -97,7 +94,7 @@ def run(args: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     run_env, directory = warehouse.dbt_subprocess_env(env)
     directory.mkdir(parents=True, exist_ok=True)
     cli_args = list(args[1:])
-    project_dir = Path(_option(cli_args, "--project-dir") or warehouse.PROJECT_DIR)
+    project_dir = Path(option_value(cli_args, "--project-dir") or warehouse.PROJECT_DIR)
     key = manifest_key(cli_args, run_env, project_dir)
     try:
         with _as_a_subprocess(directory, run_env):
