@@ -27,7 +27,12 @@ def three_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
     for as_of, full_refresh in RUNS:
-        rc = build_data(data_dir, full_refresh=full_refresh, vars=scenario.pinned_vars(as_of))
+        rc = build_data(
+            data_dir,
+            full_refresh=full_refresh,
+            vars=scenario.pinned_vars(as_of),
+            not_null_tests=True,
+        )
         assert rc == 0, f"build as of {as_of} failed"
     return data_dir / "warehouse.duckdb"
 

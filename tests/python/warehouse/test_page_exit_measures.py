@@ -186,11 +186,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     _land_lead(data_dir)
     seen: dict[str, Any] = {"data_dir": data_dir}
     seen["first_reply"] = _send(data_dir, FIRST_RUN)
-    assert build_data(data_dir, full_refresh=True, vars=_vars()) == 0
+    assert build_data(data_dir, full_refresh=True, vars=_vars(), not_null_tests=True) == 0
     seen["first_session"] = _session(data_dir)
     seen["first_lead"] = _lead(data_dir)
     seen["second_reply"] = _send(data_dir, SECOND_RUN)
-    assert build_data(data_dir, vars=_vars(**WEIGHTS)) == 0
+    assert build_data(data_dir, vars=_vars(**WEIGHTS), not_null_tests=True) == 0
     return seen
 
 

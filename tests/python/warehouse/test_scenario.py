@@ -29,7 +29,7 @@ def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("full")
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-    rc = build_data(data_dir, full_refresh=True, vars=VARS)
+    rc = build_data(data_dir, full_refresh=True, vars=VARS, not_null_tests=True)
     assert rc == 0
     return data_dir / "warehouse.duckdb"
 
@@ -44,7 +44,7 @@ def incremental_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
     observed: dict[str, object] = {"db": db}
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-        rc = build_data(data_dir, full_refresh=batch == 1, vars=VARS)
+        rc = build_data(data_dir, full_refresh=batch == 1, vars=VARS, not_null_tests=True)
         assert rc == 0, f"dbt build failed on batch {batch}"
         observed[f"bob_after_{batch}"] = _sessions_of(db, "v-bob")
     return observed
