@@ -23,6 +23,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from oie import warehouse
+from oie.run import SCHEDULED_DBT_ARGS, TEST_SCOPE_ENV
 from tests.python.helpers.bqemulator import start_bqemulator
 from tests.python.warehouse import scenario
 
@@ -110,13 +111,19 @@ def test_build_full_then_incremental_on_the_emulator(emulator: str, tmp_path: Pa
     )
 
     _load_seeds(client)
-    skip = ("--exclude-resource-type", "unit_test", "--exclude-resource-type", "seed")
+    no_seeds = ("--exclude-resource-type", "seed")
     _insert(client, (1,))
-    # the data tests run once, on the second build, over every row: each is a query the
-    # emulator answers slowly, and over batch 1 alone they would check a subset of the same
-    _dbt(env, "build", "--full-refresh", *skip, "--exclude-resource-type", "test", vars=vars)
+    # The data tests run once, on the second build: each is a query the emulator answers
+    # slowly. That build is a scheduled run's (oie.run.SCHEDULED_DBT_ARGS, the tests scoped
+    # to the rows it wrote by macros/test_scope.sql, not_null left out), so the SQL every
+    # scheduled run sends BigQuery runs here; the marts are then checked row for row.
+    first_build = ("build", "--full-refresh", "--exclude-resource-type", "unit_test")
+    _dbt(env, *first_build, *no_seeds, "--exclude-resource-type", "test", vars=vars)
     _insert(client, (2, 3, 4))
-    _dbt(env, "build", *skip, vars=vars)
+    _dbt({**env, TEST_SCOPE_ENV: "new"}, *SCHEDULED_DBT_ARGS, *no_seeds, vars=vars)
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    assert tests and all(r["status"] == "pass" for r in tests)
 
     def rows(sql: str) -> list[tuple[str, ...]]:
         result = client.query(sql.replace("{ds}", f"`{PROJECT}.{DATASET}`")).result()
