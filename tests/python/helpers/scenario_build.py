@@ -10,8 +10,9 @@ The not_null tests check the SQL too (every such column is computed or coalesced
 data, which is why a scheduled `oie run` leaves them out (docs/warehouse.md, "Scheduled runs
 and the full check"); they are over half of a build's nodes. The builds that check the SQL
 across the marts ask for them (`not_null_tests=True`: the labelled scenario, full and
-incremental, history, the page-exit measures); the others, built for what comes after the
-warehouse (alerts, KV, forgetting, tuning), build as a scheduled run does.
+incremental, history, the page-exit measures); the others (KV, email alerts, forgetting,
+`oie tune` and its docs, freshness, the increments of leads, lead lists and sessions) build
+as a scheduled run does.
 
 dbt runs inside the test worker (tests/python/helpers/dbt_in_worker.py), as `oie` would run
 it in a subprocess.
