@@ -3,6 +3,7 @@ builds on DuckDB -> every mart equals the hand-written expectation, both ways.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -56,6 +57,18 @@ def test_full_refresh_matches_hand_written_expectations(full_build: Path) -> Non
 
 def test_incremental_runs_match_hand_written_expectations(incremental_build: dict) -> None:
     assert scenario.compare_marts(incremental_build["db"]) == {}
+
+
+def test_the_full_build_ran_every_data_test_not_null_included(full_build: Path) -> None:
+    """This build checks the SQL across the marts (tests/python/helpers/scenario_build.py):
+    dbt's not_null tests ran in it, with every other data test, and passed."""
+    run = json.loads((full_build.parent / "dbt" / "target" / "run_results.json").read_text())
+    tests = {
+        r["unique_id"]: r["status"] for r in run["results"] if r["unique_id"].startswith("test.")
+    }
+    not_null = [t for t in tests if t.startswith("test.oie.not_null_")]
+    assert len(not_null) > 100
+    assert set(tests.values()) == {"pass"}
 
 
 def test_late_event_merges_two_sessions_incrementally(incremental_build: dict) -> None:
