@@ -25,6 +25,7 @@ from google.cloud import bigquery
 from oie import warehouse
 from oie.run import SCHEDULED_DBT_ARGS, TEST_SCOPE_ENV
 from tests.python.helpers.bqemulator import start_bqemulator
+from tests.python.helpers.scenario_build import WITHOUT_UNIT_TESTS
 from tests.python.warehouse import scenario
 
 ROOT = warehouse.PROJECT_DIR
@@ -117,8 +118,8 @@ def test_build_full_then_incremental_on_the_emulator(emulator: str, tmp_path: Pa
     # slowly. That build is a scheduled run's (oie.run.SCHEDULED_DBT_ARGS, the tests scoped
     # to the rows it wrote by macros/test_scope.sql, not_null left out), so the SQL every
     # scheduled run sends BigQuery runs here; the marts are then checked row for row.
-    first_build = ("build", "--full-refresh", "--exclude-resource-type", "unit_test")
-    _dbt(env, *first_build, *no_seeds, "--exclude-resource-type", "test", vars=vars)
+    no_tests = (*WITHOUT_UNIT_TESTS, "--exclude-resource-type", "test")
+    _dbt(env, "build", "--full-refresh", *no_tests, *no_seeds, vars=vars)
     _insert(client, (2, 3, 4))
     _dbt({**env, TEST_SCOPE_ENV: "new"}, *SCHEDULED_DBT_ARGS, *no_seeds, vars=vars)
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
