@@ -11,27 +11,41 @@ copied into a data dir's target before dbt starts, and copied back when dbt wrot
 dbt checks whatever it is given, so a stale or torn copy costs a full parse, never a wrong
 build. A copy is only valid in another data dir because nothing in it names the data dir:
 dbt runs inside the data dir with `OIE_DATA_DIR=.` (oie.warehouse.dbt_subprocess_env).
+
+The folder does not grow without end: every change of vars, project folder or settings
+keeps a parse of a few MB under a new key, so whenever a parse is kept, the ones no run has
+used for UNUSED_DAYS (a use refreshes the file's time) are removed, with the temporary
+copies a killed run left behind. A removed parse costs its next user one full parse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 CACHE_ENV = "OIE_DBT_PARSE_CACHE"
 PARSE_FILE = "partial_parse.msgpack"
+KEPT_SUFFIX = ".msgpack"
+UNUSED_DAYS = 14
+# A temporary copy older than this belongs to a run that died mid-copy (a copy of a few MB
+# takes milliseconds): never one a live run is still writing.
+ABANDONED_COPY_SECONDS = 3600
 
 # Settings that change what dbt parses: the profile's connection (its values are part of
 # dbt's parse checksum) and the env_var() reads in the sources and macros. A parse kept
 # under one combination is never offered for another, so switching does not thrash the
 # cache; a setting missing here only costs a re-parse, as dbt rejects the copy itself.
 PARSE_INPUT_PREFIXES = ("OIE_TARGET", "OIE_DATA_DIR", "OIE_LANDING_DIR", "OIE_BQ_")
+_KEY_RE = re.compile(r"[0-9a-f]{32}")
 
 
 def option_value(args: Sequence[str], name: str) -> str | None:
@@ -84,11 +98,41 @@ def shared_parse(args: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
     if not root or not target:
         yield
         return
-    kept = Path(root).expanduser() / f"{cache_key(args, env)}.msgpack"
+    folder = Path(root).expanduser()
+    kept = folder / f"{cache_key(args, env)}{KEPT_SUFFIX}"
     local = Path(target) / PARSE_FILE
-    if kept.is_file():
+    try:
         _copy_atomically(kept, local)
+    except FileNotFoundError:
+        pass  # nothing kept for this key yet (or pruned a moment ago): dbt parses
+    else:
+        with contextlib.suppress(OSError):  # a read-only cache is still read
+            os.utime(kept)  # used: not one to prune
     offered = _stamp(local)
     yield
     if local.is_file() and _stamp(local) != offered:
         _copy_atomically(local, kept)
+        prune(folder)
+
+
+def prune(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove the kept parses no run has used for UNUSED_DAYS and the temporary copies of
+    runs that died mid-copy; returns what was removed. Only this module's own names are
+    touched: anything else in the folder stays."""
+    now = time.time() if now is None else now
+    removed = []
+    for path in folder.iterdir():
+        name = path.name
+        if name.startswith(".") and KEPT_SUFFIX + "." in name:
+            age = ABANDONED_COPY_SECONDS
+        elif name.endswith(KEPT_SUFFIX) and _KEY_RE.fullmatch(name[: -len(KEPT_SUFFIX)]):
+            age = UNUSED_DAYS * 86400
+        else:
+            continue
+        try:
+            if now - path.stat().st_mtime > age:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            pass  # another run pruned it first
+    return removed

@@ -5,13 +5,23 @@ never a failed or wrong build."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from oie import warehouse
-from oie.dbt_parse_cache import CACHE_ENV, cache_key
+from oie.dbt_parse_cache import (
+    CACHE_ENV,
+    PARSE_FILE,
+    UNUSED_DAYS,
+    cache_key,
+    prune,
+    shared_parse,
+)
+from tests.python.helpers.servers import REPO
 from tests.python.warehouse import scenario
 
 REUSED = "Partial parsing enabled, no changes found, skipping parsing"
@@ -140,3 +150,54 @@ def test_a_parse_is_kept_per_vars_and_per_setting_dbt_parses() -> None:
     # another folder's copy of the project keeps its own parse
     in_checkout = cache_key([*args, "--project-dir", "/srv/oie"], env)
     assert cache_key([*args, "--project-dir", "/srv/copy"], env) != in_checkout
+
+
+def _aged(path: Path, seconds: float, content: bytes = b"parse") -> Path:
+    path.write_bytes(content)
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def test_prune_removes_unused_parses_and_abandoned_copies_only(tmp_path: Path) -> None:
+    day = 86400
+    fresh = _aged(tmp_path / f"{'a' * 32}.msgpack", 60)
+    recent = _aged(tmp_path / f"{'b' * 32}.msgpack", (UNUSED_DAYS - 1) * day)
+    unused = _aged(tmp_path / f"{'c' * 32}.msgpack", (UNUSED_DAYS + 1) * day)
+    copying = _aged(tmp_path / f".{'d' * 32}.msgpack.k3j9x_", 600)
+    abandoned = _aged(tmp_path / f".{'e' * 32}.msgpack.q8w2z_", 2 * 3600)
+    # not the cache's own names: left alone however old
+    notes = _aged(tmp_path / "README.txt", 400 * day)
+    other = _aged(tmp_path / "manifest.msgpack", 400 * day)
+
+    assert sorted(prune(tmp_path)) == sorted([unused, abandoned])
+    assert sorted(tmp_path.iterdir()) == sorted([fresh, recent, copying, notes, other])
+    assert prune(tmp_path) == []
+    # the figure docs/warehouse.md gives is the one the code keeps
+    assert f"used for {UNUSED_DAYS} days" in (REPO / "docs" / "warehouse.md").read_text()
+
+
+def test_a_used_parse_is_refreshed_and_stale_ones_go_when_a_parse_is_kept(
+    tmp_path: Path,
+) -> None:
+    cache, target = tmp_path / "cache", tmp_path / "target"
+    cache.mkdir()
+    env = {CACHE_ENV: str(cache), "DBT_TARGET_PATH": str(target)}
+    old = (UNUSED_DAYS + 5) * 86400
+    used_args, new_args = ["build"], ["build", "--vars", '{"oie_level_hot": 55}']
+    used = _aged(cache / f"{cache_key(used_args, env)}.msgpack", old, b"kept parse")
+    stale = _aged(cache / f"{'f' * 32}.msgpack", old)
+
+    # a run offered the kept parse, and dbt found nothing to re-parse
+    with shared_parse(used_args, env):
+        assert (target / PARSE_FILE).read_bytes() == b"kept parse"
+    assert time.time() - used.stat().st_mtime < 3600  # used: refreshed
+    assert stale.exists()  # nothing kept, nothing pruned
+
+    # a run with other vars: nothing kept for them, dbt parses and writes a new parse
+    with shared_parse(new_args, env):
+        assert (target / PARSE_FILE).read_bytes() == b"kept parse"  # this data dir's last
+        (target / PARSE_FILE).write_bytes(b"new parse")
+    assert (cache / f"{cache_key(new_args, env)}.msgpack").read_bytes() == b"new parse"
+    assert not stale.exists()
+    assert used.read_bytes() == b"kept parse"
