@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import yaml
 
 from oie import warehouse
 from oie_core.raw_schema import RAW_LEADS, RAW_TABLES, RawTable
+from tests.python.helpers import dbt_in_worker
 from tests.python.helpers.bigquery_check import check_compiled_tree, check_statement
 from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
 from tests.python.helpers.partition_check import partitioned_reads
@@ -42,8 +42,8 @@ def _dbt_compile(
         vars={"oie_offline_compile": mode, **(more_vars or {})},
         extra_args=["--no-populate-cache", "--no-introspect", *extra_args],
     )
-    env = _env(tmp, mode)
-    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    # Inside the worker: the renders below reuse the compile's parse instead of starting dbt.
+    done = dbt_in_worker.run_printing(args, _env(tmp, mode))
     assert done.returncode == 0, done.stdout[-3000:]
     return done.stdout
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,7 +206,7 @@ def bigquery_rendering(tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
             inline,
         ],
     )
-    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = dbt_in_worker.run_printing(args, env)
     assert done.returncode == 0, done.stdout[-3000:]
     out = done.stdout
     return json.loads(json.loads(out[out.index("{") :])["compiled"])
