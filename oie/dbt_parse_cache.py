@@ -34,7 +34,6 @@ from pathlib import Path
 
 CACHE_ENV = "OIE_DBT_PARSE_CACHE"
 PARSE_FILE = "partial_parse.msgpack"
-KEPT_SUFFIX = ".msgpack"
 UNUSED_DAYS = 14
 # A temporary copy older than this belongs to a run that died mid-copy (a copy of a few MB
 # takes milliseconds): never one a live run is still writing.
@@ -45,7 +44,9 @@ ABANDONED_COPY_SECONDS = 3600
 # under one combination is never offered for another, so switching does not thrash the
 # cache; a setting missing here only costs a re-parse, as dbt rejects the copy itself.
 PARSE_INPUT_PREFIXES = ("OIE_TARGET", "OIE_DATA_DIR", "OIE_LANDING_DIR", "OIE_BQ_")
-_KEY_RE = re.compile(r"[0-9a-f]{32}")
+# A kept parse, and the temporary name _copy_atomically writes it under.
+_KEPT_RE = re.compile(r"[0-9a-f]{32}\.msgpack")
+_COPY_RE = re.compile(r"\.[0-9a-f]{32}\.msgpack\..+")
 
 
 def option_value(args: Sequence[str], name: str) -> str | None:
@@ -99,7 +100,7 @@ def shared_parse(args: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
         yield
         return
     folder = Path(root).expanduser()
-    kept = folder / f"{cache_key(args, env)}{KEPT_SUFFIX}"
+    kept = folder / f"{cache_key(args, env)}.msgpack"
     local = Path(target) / PARSE_FILE
     try:
         _copy_atomically(kept, local)
@@ -115,18 +116,17 @@ def shared_parse(args: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
         prune(folder)
 
 
-def prune(folder: Path, now: float | None = None) -> list[Path]:
+def prune(folder: Path) -> list[Path]:
     """Remove the kept parses no run has used for UNUSED_DAYS and the temporary copies of
     runs that died mid-copy; returns what was removed. Only this module's own names are
     touched: anything else in the folder stays."""
-    now = time.time() if now is None else now
+    now = time.time()
     removed = []
     for path in folder.iterdir():
-        name = path.name
-        if name.startswith(".") and KEPT_SUFFIX + "." in name:
-            age = ABANDONED_COPY_SECONDS
-        elif name.endswith(KEPT_SUFFIX) and _KEY_RE.fullmatch(name[: -len(KEPT_SUFFIX)]):
+        if _KEPT_RE.fullmatch(path.name):
             age = UNUSED_DAYS * 86400
+        elif _COPY_RE.fullmatch(path.name):
+            age = ABANDONED_COPY_SECONDS
         else:
             continue
         try:

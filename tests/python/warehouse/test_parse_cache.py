@@ -169,9 +169,10 @@ def test_prune_removes_unused_parses_and_abandoned_copies_only(tmp_path: Path) -
     # not the cache's own names: left alone however old
     notes = _aged(tmp_path / "README.txt", 400 * day)
     other = _aged(tmp_path / "manifest.msgpack", 400 * day)
+    dotted = _aged(tmp_path / ".manifest.msgpack.bak", 400 * day)
 
     assert sorted(prune(tmp_path)) == sorted([unused, abandoned])
-    assert sorted(tmp_path.iterdir()) == sorted([fresh, recent, copying, notes, other])
+    assert sorted(tmp_path.iterdir()) == sorted([fresh, recent, copying, notes, other, dotted])
     assert prune(tmp_path) == []
     # the figure docs/warehouse.md gives is the one the code keeps
     assert f"used for {UNUSED_DAYS} days" in (REPO / "docs" / "warehouse.md").read_text()
