@@ -20,7 +20,6 @@ copies a killed run left behind. A removed parse costs its next user one full pa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -29,7 +28,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 CACHE_ENV = "OIE_DBT_PARSE_CACHE"
@@ -107,7 +106,7 @@ def shared_parse(args: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
     except FileNotFoundError:
         pass  # nothing kept for this key yet (or pruned a moment ago): dbt parses
     else:
-        with contextlib.suppress(OSError):  # a read-only cache is still read
+        with suppress(OSError):  # a read-only cache is still read
             os.utime(kept)  # used: not one to prune
     offered = _stamp(local)
     yield

@@ -1,20 +1,53 @@
 """Offline checks of the SQL dbt compiles for the BigQuery target.
 
 dbt-bigquery compiles without a connection (`--no-populate-cache --no-introspect`, fake
-oauth-secrets token); this module then parses each statement as BigQuery SQL (sqlglot) and
-looks for the traps that pass a parser but fail on real BigQuery: DATETIME values where the
-models use TIMESTAMPs (dbt.dateadd yields DATETIME there), and DuckDB-only functions or
-syntax leaking through a missing adapter.dispatch.
+oauth-secrets token: `offline_compile`, dbt inside the test worker); this module then
+parses each statement as BigQuery SQL (sqlglot) and looks for the traps that pass a parser
+but fail on real BigQuery: DATETIME values where the models use TIMESTAMPs (dbt.dateadd
+yields DATETIME there), and DuckDB-only functions or syntax leaking through a missing
+adapter.dispatch.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
+
+from oie import warehouse
+from tests.python.helpers import dbt_in_worker
+from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
+
+
+def offline_compile(
+    data_dir: Path,
+    target: Path,
+    *extra_args: str,
+    mode: str = "full",
+    more_vars: Mapping[str, Any] | None = None,
+) -> str:
+    """`dbt compile` for the bigquery target, without a connection, into `target`; what dbt
+    printed. `mode` is the branch compiled: `full` (first build) or `incremental`."""
+    args = warehouse.dbt_command(
+        "compile",
+        vars={"oie_offline_compile": mode, **(more_vars or {})},
+        extra_args=["--no-populate-cache", "--no-introspect", *extra_args],
+    )
+    env = {
+        **OFFLINE_BIGQUERY_ENV,
+        "OIE_DATA_DIR": str(data_dir),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(data_dir / "logs"),
+    }
+    done = dbt_in_worker.run_printing(args, env)
+    assert done.returncode == 0, done.stdout[-3000:]
+    return done.stdout
+
 
 # Functions that exist in DuckDB but not BigQuery (or mean something else there).
 DUCKDB_ONLY_FUNCTIONS = {

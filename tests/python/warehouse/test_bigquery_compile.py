@@ -4,7 +4,6 @@ build and incremental branches) and each statement parsed and trap-checked as Bi
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -15,41 +14,18 @@ import yaml
 
 from oie import warehouse
 from oie_core.raw_schema import RAW_LEADS, RAW_TABLES, RawTable
-from tests.python.helpers import dbt_in_worker
-from tests.python.helpers.bigquery_check import check_compiled_tree, check_statement
-from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
+from tests.python.helpers.bigquery_check import (
+    check_compiled_tree,
+    check_statement,
+    offline_compile,
+)
 from tests.python.helpers.partition_check import partitioned_reads
 
 ROOT = warehouse.PROJECT_DIR
 
 
-def _env(tmp: Path, mode: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        OFFLINE_BIGQUERY_ENV,
-        OIE_DATA_DIR=str(tmp),
-        DBT_TARGET_PATH=str(tmp / f"target-{mode}"),
-        DBT_LOG_PATH=str(tmp / "logs"),
-    )
-    return env
-
-
-def _dbt_compile(
-    tmp: Path, mode: str, *extra_args: str, more_vars: dict[str, Any] | None = None
-) -> str:
-    args = warehouse.dbt_command(
-        "compile",
-        vars={"oie_offline_compile": mode, **(more_vars or {})},
-        extra_args=["--no-populate-cache", "--no-introspect", *extra_args],
-    )
-    # Inside the worker: the renders below reuse the compile's parse instead of starting dbt.
-    done = dbt_in_worker.run_printing(args, _env(tmp, mode))
-    assert done.returncode == 0, done.stdout[-3000:]
-    return done.stdout
-
-
 def _compile(tmp: Path, mode: str) -> Path:
-    _dbt_compile(tmp, mode)
+    offline_compile(tmp, tmp / f"target-{mode}", mode=mode)
     return tmp / f"target-{mode}" / "compiled"
 
 
@@ -197,9 +173,9 @@ def raw_tables_ddl(compiled: dict[str, Path]) -> list[str]:
 def _render(compiled: dict[str, Path], inline: str, more_vars: dict[str, Any] | None = None) -> str:
     """An inline Jinja expression rendered offline by the project's macros, in the
     first-build compile's target folder (dbt parses the project only once)."""
-    out = _dbt_compile(
+    out = offline_compile(
         compiled["full"].parents[1],
-        "full",
+        compiled["full"].parent,
         "--quiet",
         "--output",
         "json",

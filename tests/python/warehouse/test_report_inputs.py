@@ -8,7 +8,6 @@ One scenario build serves the module; a second, cheap invocation builds one fail
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,8 +20,7 @@ from kv_sync.alerts import sql as alert_sql
 from kv_sync.state_sql import DUCKDB, STATE_TABLE, create_state
 from oie import warehouse
 from tests.python.helpers import dbt_in_worker
-from tests.python.helpers.bigquery_check import check_statement
-from tests.python.helpers.bqemulator import OFFLINE_BIGQUERY_ENV
+from tests.python.helpers.bigquery_check import check_statement, offline_compile
 from tests.python.warehouse import scenario
 
 ROOT = warehouse.PROJECT_DIR
@@ -186,29 +184,7 @@ def bigquery_rendering(tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
         "{%- endfor -%}"
         "{{ tojson(out) }}"
     )
-    env = dict(os.environ)
-    env.update(
-        OFFLINE_BIGQUERY_ENV,
-        OIE_DATA_DIR=str(tmp),
-        DBT_TARGET_PATH=str(tmp / "target"),
-        DBT_LOG_PATH=str(tmp / "logs"),
-    )
-    args = warehouse.dbt_command(
-        "compile",
-        vars={"oie_offline_compile": "full"},
-        extra_args=[
-            "--no-populate-cache",
-            "--no-introspect",
-            "--quiet",
-            "--output",
-            "json",
-            "--inline",
-            inline,
-        ],
-    )
-    done = dbt_in_worker.run_printing(args, env)
-    assert done.returncode == 0, done.stdout[-3000:]
-    out = done.stdout
+    out = offline_compile(tmp, tmp / "target", "--quiet", "--output", "json", "--inline", inline)
     return json.loads(json.loads(out[out.index("{") :])["compiled"])
 
 
