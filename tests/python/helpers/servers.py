@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import subprocess
 import tempfile
 import time
@@ -77,6 +78,7 @@ def start_ingest_server(
     timeout: float = 30.0,
     threads: int | None = None,
 ) -> Iterator[IngestServer]:
+    own_dir = data_dir is None  # a folder the caller did not give goes with the server
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="oie-ingest-"))
     data_dir = Path(data_dir)
@@ -115,6 +117,8 @@ def start_ingest_server(
             yield server
         finally:
             stop_server(proc)
+            if own_dir:
+                shutil.rmtree(data_dir, ignore_errors=True)
         return
     raise RuntimeError(f"could not start the ingest server: {last_error}")
 

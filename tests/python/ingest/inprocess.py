@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -82,6 +83,7 @@ class IngestApp:
 def start_ingest_app(
     env: dict[str, str] | None = None, data_dir: Path | None = None
 ) -> Iterator[IngestApp]:
+    own_dir = data_dir is None  # a folder the caller did not give goes with the app
     data_dir = Path(data_dir or tempfile.mkdtemp(prefix="oie-ingest-app-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     settings_env = {
@@ -117,3 +119,5 @@ def start_ingest_app(
         yield IngestApp(client, service, data_dir, landing)
     finally:
         service.close()
+        if own_dir:
+            shutil.rmtree(data_dir, ignore_errors=True)

@@ -7,9 +7,13 @@ healthy local sink: no input may raise or produce a 5xx, and the counts must add
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
@@ -27,11 +31,20 @@ FUZZ = settings(
 _service: Service | None = None
 
 
-def service(tmp_path_factory=None) -> Service:
+@pytest.fixture(scope="module", autouse=True)
+def _remove_service_data() -> Iterator[None]:
+    # The in-process service lives for the module; its folder goes with it.
+    yield
+    global _service
+    if _service is not None:
+        _service.close()
+        shutil.rmtree(_service.settings.data_dir, ignore_errors=True)
+        _service = None
+
+
+def service() -> Service:
     global _service
     if _service is None:
-        import tempfile
-
         data = tempfile.mkdtemp(prefix="oie-fuzz-")
         _service = Service(
             Settings.from_env(

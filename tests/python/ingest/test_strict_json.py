@@ -7,7 +7,9 @@ keeps it as a string); every landed line parses with orjson, which is strict."""
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +176,16 @@ hostile_events = st.fixed_dictionaries(
     },
 )
 _service: list[Service] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_service_data() -> Iterator[None]:
+    # The in-process service lives for the module; its folder goes with it.
+    yield
+    while _service:
+        svc = _service.pop()
+        svc.close()
+        shutil.rmtree(svc.settings.data_dir, ignore_errors=True)
 
 
 def strict_service() -> Service:
