@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from oie import warehouse
 from oie.errors import UserError
-from oie.report import charts, model, queries, render
+from oie.report import model, queries, render
 from oie.report.source import open_source
 
 DEFAULT_LIMIT = 200
@@ -68,6 +68,10 @@ def check_out(out: Path) -> None:
 
 
 def svgs_for(page: model.Page) -> dict[str, Any]:
+    # Here, not at the top: altair and vl-convert take ≈ 0.2 s to import, which every `oie`
+    # command (a scheduled `oie run` among them) would otherwise pay through oie.demo.
+    from oie.report import charts
+
     out: dict[str, Any] = {}
     leads = page.data.get("leads") or []
     fields = page.data.get("lead_fields") or []
