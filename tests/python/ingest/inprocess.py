@@ -33,6 +33,7 @@ import functions_framework
 from flask.testing import FlaskClient
 
 from ingest_function.app import Service
+from oie_core.settings import Settings
 from tests.python.helpers.environment import inherited_env
 from tests.python.helpers.servers import REPO, TEST_ORIGINS, TEST_TOKEN_SECRET, Reply
 
@@ -121,3 +122,34 @@ def start_ingest_app(
         service.close()
         if own_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+class ModuleService:
+    """The service alone (no Flask, no socket) for a module's hypothesis examples: built on
+    first call with this helper's defaults (no rate limit, site.example redirects), reused
+    after; `close` closes it and removes its folder, for the module's teardown."""
+
+    def __init__(self, prefix: str, token_secret: str) -> None:
+        self.prefix, self.token_secret = prefix, token_secret
+        self._service: Service | None = None
+
+    def __call__(self) -> Service:
+        if self._service is None:
+            self._service = Service(
+                Settings.from_env(
+                    {
+                        "OIE_DATA_DIR": tempfile.mkdtemp(prefix=self.prefix),
+                        "OIE_TOKEN_SECRET": self.token_secret,
+                        "OIE_ALLOWED_ORIGINS": "http://127.0.0.1:*",
+                        "OIE_REDIRECT_HOSTS": "site.example",
+                        "OIE_RATE_LIMIT": "0",
+                    }
+                )
+            )
+        return self._service
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.close()
+            shutil.rmtree(self._service.settings.data_dir, ignore_errors=True)
+            self._service = None

@@ -7,8 +7,6 @@ healthy local sink: no input may raise or produce a 5xx, and the counts must add
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -23,41 +21,18 @@ from ingest_function.redirect import safe_destination
 from ingest_function.scrub import EMAIL_RE, scrub_url
 from ingest_function.validate import BROWSER_TYPES, Invalid, clean_event
 from ingest_function.web import HttpRequest
-from oie_core.settings import Settings
+from tests.python.ingest.inprocess import ModuleService
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-_service: Service | None = None
+service = ModuleService("oie-fuzz-", "fuzz-secret-0123456789abcdef")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _remove_service_data() -> Iterator[None]:
-    # The in-process service lives for the module; its folder goes with it.
     yield
-    global _service
-    if _service is not None:
-        _service.close()
-        shutil.rmtree(_service.settings.data_dir, ignore_errors=True)
-        _service = None
-
-
-def service() -> Service:
-    global _service
-    if _service is None:
-        data = tempfile.mkdtemp(prefix="oie-fuzz-")
-        _service = Service(
-            Settings.from_env(
-                {
-                    "OIE_DATA_DIR": data,
-                    "OIE_TOKEN_SECRET": "fuzz-secret-0123456789abcdef",
-                    "OIE_ALLOWED_ORIGINS": "http://127.0.0.1:*",
-                    "OIE_REDIRECT_HOSTS": "site.example",
-                    "OIE_RATE_LIMIT": "0",
-                }
-            )
-        )
-    return _service
+    service.close()
 
 
 def post(body: bytes, content_type: str = "application/json", origin: str = "http://127.0.0.1:1"):

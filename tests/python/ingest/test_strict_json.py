@@ -7,8 +7,6 @@ keeps it as a string); every landed line parses with orjson, which is strict."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest_function.app import Service
 from ingest_function.endpoints.track import parse_json
 from oie_core.landing import encode_lines
-from oie_core.settings import Settings
 from tests.python.ingest.conftest import batch, counts, landed_by_id, make_event, now_ms, track
+from tests.python.ingest.inprocess import ModuleService
 from tests.python.ingest.test_fuzz import field_values, json_values, post_to
 
 SAFE = 2**53
@@ -175,35 +172,13 @@ hostile_events = st.fixed_dictionaries(
         "extra": hostile | json_values,
     },
 )
-_service: list[Service] = []
+strict_service = ModuleService("oie-strict-", "strict-secret-0123456789abcdef")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _remove_service_data() -> Iterator[None]:
-    # The in-process service lives for the module; its folder goes with it.
     yield
-    while _service:
-        svc = _service.pop()
-        svc.close()
-        shutil.rmtree(svc.settings.data_dir, ignore_errors=True)
-
-
-def strict_service() -> Service:
-    if not _service:
-        _service.append(
-            Service(
-                Settings.from_env(
-                    {
-                        "OIE_DATA_DIR": tempfile.mkdtemp(prefix="oie-strict-"),
-                        "OIE_TOKEN_SECRET": "strict-secret-0123456789abcdef",
-                        "OIE_ALLOWED_ORIGINS": "http://127.0.0.1:*",
-                        "OIE_REDIRECT_HOSTS": "site.example",
-                        "OIE_RATE_LIMIT": "0",
-                    }
-                )
-            )
-        )
-    return _service[0]
+    strict_service.close()
 
 
 @settings(
