@@ -69,14 +69,15 @@ rescored as (
         score_vars != '{{ score_vars }}'
         or {{ recency_points }} != score_recency
     union all
-    select networks.lead_id
-    from {{ ref('int_lead_networks') }} as networks
-    inner join {{ this }} as stored on networks.lead_id = stored.lead_id
+    -- int_lead_networks holds matched leads only: a lead that lost its match has no row
+    select stored.lead_id
+    from {{ this }} as stored
+    left join {{ ref('int_lead_networks') }} as networks on stored.lead_id = networks.lead_id
     where
         coalesce(networks.network_company, '') != coalesce(stored.network_company, '')
         or coalesce(networks.company_match, '') != coalesce(stored.company_match, '')
-        or networks.colleague_sessions != stored.colleague_sessions
-        or networks.company_network_sessions != stored.company_network_sessions
+        or coalesce(networks.colleague_sessions, 0) != stored.colleague_sessions
+        or coalesce(networks.company_network_sessions, 0) != stored.company_network_sessions
     union all
     select stored.lead_id
     from {{ this }} as stored

@@ -119,7 +119,8 @@ def _copy(data_dir: Path, to: Path) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Batch 1 built from scratch; then a copy of that warehouse with batch 2 landed and
-    built incrementally, then rebuilt with colleague sessions weighted in the score."""
+    built incrementally, then rebuilt with colleague sessions weighted in the score, and
+    (another copy) rebuilt with Bo's company network named an ISP."""
     project = copy_project(tmp_path_factory.mktemp("project"))
     with (project / "seeds" / "oie_network_classes.csv").open("a") as seed:
         seed.write("64512,business,an analyst's own row\n")
@@ -131,7 +132,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _build(project, later)
     weighted = _copy(later, tmp_path_factory.mktemp("weighted"))
     _build(project, weighted, oie_score_high_intent_per_colleague_session=5)
-    return {"first": first, "later": later, "weighted": weighted}
+    unmatched = _copy(later, tmp_path_factory.mktemp("unmatched"))
+    isp_patterns = [*VARS["oie_isp_org_patterns"], "%globex%"]
+    _build(project, unmatched, oie_isp_org_patterns=isp_patterns)
+    return {"first": first, "later": later, "weighted": weighted, "unmatched": unmatched}
 
 
 def test_networks_are_classified_by_type_seed_pattern_and_spread(built: dict) -> None:
@@ -174,6 +178,30 @@ def test_the_colleague_weight_adds_to_high_intent_up_to_its_cap(built: dict) -> 
     )
     # Ada: 1 pricing view (8) + 3 colleague sessions x 5 = 23; Bo has no colleagues: 5
     assert rows == [("lead_ada", "3", "23"), ("lead_bo", "0", "5")]
+
+
+def test_a_lead_whose_network_stops_matching_loses_it_on_an_incremental_run(
+    built: dict,
+) -> None:
+    # int_lead_networks keeps matched leads only: Bo's row goes, and his stored score must
+    # notice the row that is no longer there
+    assert _query(built["later"], "select lead_id from int_lead_networks order by 1") == [
+        ("lead_ada",),
+        ("lead_bo",),
+        ("lead_fe",),
+    ]
+    sql = (
+        "select lead_id, network_company, company_match, colleague_sessions from lead_profiles "
+        "where lead_id in ('lead_ada', 'lead_bo') order by lead_id"
+    )
+    assert _query(built["later"], sql) == [
+        ("lead_ada", "Acme Holdings", "domain", "3"),
+        ("lead_bo", "GLOBEX Corporation", "name", "0"),
+    ]
+    assert _query(built["unmatched"], sql) == [
+        ("lead_ada", "Acme Holdings", "domain", "3"),
+        ("lead_bo", "", "", "0"),
+    ]
 
 
 def test_the_documented_company_query_runs_as_written(built: dict) -> None:
