@@ -16,8 +16,9 @@
 -- mart shows this table.
 -- Incremental: a run classifies the clicks loaded since the last one, and re-classifies
 -- the earlier clicks whose verdict new data can change - a click still waiting for its
--- follow-up when a pixel event with its token arrives, or a click whose token's lead
--- changed in the lead lists. Nothing else about a click changes after it is loaded.
+-- follow-up when a pixel event with its token arrives, or a click whose token's lead the
+-- lead lists wrote again (stg_oie__leads stamps the rows it writes). Nothing else about a
+-- click changes after it is loaded.
 
 {% set watermark = oie_watermark('oie_classified_at') %}
 {% set received = oie_watermark('received_at', var('oie_lookback_minutes')) %}
@@ -56,24 +57,41 @@ new_pixel_tokens as (
         and event_at >= {{ new_floor }}{% endif %}
 ),
 
+written_leads as (
+    -- the lead rows the lead lists wrote since this table's newest click: a lead list edit
+    -- can move a click of any age, but only a click of a lead it wrote
+    select
+        token,
+        lead_id,
+        campaign_id
+    from {{ ref('stg_oie__leads') }}
+    where oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
+),
+
 reopened as (
     -- earlier clicks whose verdict the new data can change: waiting for a follow-up that a
-    -- new pixel event can still be (within the follow-up window), or whose lead changed.
-    -- The lead check reads three columns of every click: a lead list edit can move a click
-    -- of any age.
+    -- new pixel event can still be (within the follow-up window); or whose token's lead,
+    -- written again, is another lead or campaign; or whose lead now has another token
     select
         classified.event_id,
         classified.clicked_at
     from {{ this }} as classified
-    left join token_leads on classified.token = token_leads.token
+    left join written_leads as by_token on classified.token = by_token.token
+    left join written_leads as by_lead on classified.lead_id = by_lead.lead_id
     where
         (
             not classified.has_pixel_followup
             and classified.token in (select new_pixel_tokens.token from new_pixel_tokens){% if new_floor %}
             and classified.clicked_at >= {{ oie_timestamp_add('minute', -1 * followup_minutes, new_floor) }}{% endif %}
         )
-        or coalesce(classified.lead_id, '') != coalesce(token_leads.lead_id, '')
-        or coalesce(classified.campaign_id, '') != coalesce(token_leads.campaign_id, '')
+        or (
+            by_token.token is not null
+            and (
+                coalesce(classified.lead_id, '') != by_token.lead_id
+                or coalesce(classified.campaign_id, '') != coalesce(by_token.campaign_id, '')
+            )
+        )
+        or (by_lead.lead_id is not null and coalesce(by_lead.token, '') != coalesce(classified.token, ''))
 )
 {% endset %}
 {%- set click_floor = none -%}
