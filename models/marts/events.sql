@@ -32,9 +32,15 @@ browser_events as (
         -- every newly loaded event is sessionized in the same run, so this is never older
         sessions.oie_sessionized_at as oie_updated_at
     from {{ ref('int_events_sessionized') }} as sessions
+    -- A refused line can carry the id of a valid event (a copy retried too late). The event
+    -- time is the event's own on both sides: joining on it too lets DuckDB skip the row
+    -- groups of older events when a reader wants recent or new rows only (a scheduled run's
+    -- tests read this run's: 0.26 s -> 0.07 s at 10M events).
     inner join {{ ref('int_events_deduped') }} as events
-        -- a refused line can carry the id of a valid event (a copy retried too late)
-        on sessions.event_id = events.event_id and events.rejection_reason is null
+        on
+            sessions.event_id = events.event_id
+            and sessions.event_at = events.event_at
+            and events.rejection_reason is null
 ),
 
 click_events as (
