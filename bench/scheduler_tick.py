@@ -1,9 +1,9 @@
-"""One run of a warm `oie run --every` process, timed: the scheduler's in-process dbt
+"""Runs of a warm `oie run --every` process, timed: the scheduler's in-process dbt
 (oie/dbt_in_process.py) runs the pipeline once as a warm-up (import and parse paid, nothing
-new to load), then +N new events land and the next run is timed alone. Called by
-bench/warehouse.py with OIE_DATA_DIR set to the benchmark's warehouse.
+new to load), then REPEAT times +N new events land and the next run is timed alone. Called
+by bench/warehouse.py with OIE_DATA_DIR set to the benchmark's warehouse.
 
-    python -m bench.scheduler_tick EVENTS RESULT_JSON
+    python -m bench.scheduler_tick EVENTS RESULT_JSON [REPEAT]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from oie_core.settings import Settings
 
 def main() -> None:
     events, out_path = int(sys.argv[1]), Path(sys.argv[2])
+    repeat = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     settings = Settings.from_env()
     quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - lives as long as the process
     options = RunOptions(in_process=InProcessDbt(), quiet=True)
@@ -36,10 +37,12 @@ def main() -> None:
         return time.perf_counter() - started
 
     warm_up = tick()
-    now = time.time()
-    landed = land_increment(settings.landing_dir, events, now - 300, now, seed=29)
-    timed = tick()
-    out_path.write_text(json.dumps({"warm_up_s": warm_up, "tick_s": timed, "events": landed}))
+    timed: list[float] = []
+    for i in range(repeat):
+        now = time.time()
+        land_increment(settings.landing_dir, events, now - 300, now, seed=29 + 7 * (i + 1))
+        timed.append(tick())
+    out_path.write_text(json.dumps({"warm_up_s": warm_up, "tick_runs": timed, "events": events}))
 
 
 if __name__ == "__main__":

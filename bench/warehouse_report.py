@@ -30,7 +30,11 @@ def _timed(src: dict[str, Any], size: str, key: str) -> str:
     wall, cpu = _fig(src, size, key + "_s"), _fig(src, size, key + "_cpu_s")
     if wall is None:
         return "—"
-    return f"{wall:.1f} s" + ("" if cpu is None else f" (CPU {cpu:.1f} s)")
+    text = f"{wall:.1f} s" + ("" if cpu is None else f" (CPU {cpu:.1f} s)")
+    runs = src.get(size, {}).get(key + "_runs") or []
+    if len(runs) > 1:
+        text += f" [median of {len(runs)}: {min(runs):.1f} to {max(runs):.1f} s]"
+    return text
 
 
 def _met(ok: bool | None) -> str:
@@ -129,7 +133,9 @@ def write_report(
         "parsing the same landing files alone (`bench/raw_read.py`). The incremental run is",
         "+10,000 events as one cold `oie run` process (Python's import of dbt and the manifest",
         "load included), and the same as one run of a warm `oie run --every` process (dbt",
-        "imported and parsed by its previous run), after an unmeasured `oie sync` has brought",
+        "imported and parsed by its previous run); each incremental figure is the median of",
+        "`--repeat` such runs (3 by default), each with its own +10,000 events, with their",
+        "range in brackets. The first runs after an unmeasured `oie sync` has brought",
         "the local KV store level with the full build, as a scheduled run finds it. Peak MB is",
         "the step's peak resident memory; load is the 1-minute load average as the step",
         "started (2 cores: above ≈ 1 another process shared the machine). This machine is a",
@@ -184,7 +190,9 @@ FIGURES = (
     "raw_read_cpu_s",
     "incremental_s",
     "incremental_cpu_s",
+    "incremental_runs",
     "tick_s",
+    "tick_runs",
 )
 
 
