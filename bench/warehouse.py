@@ -234,7 +234,8 @@ def run(
         received_after = now
         print(f"  +{landed:,} new events received after the last run")
         cold = step(
-            f"incremental +{landed:,}: one `oie run` process ({_nth(i, repeat)})", [oie, "run"]
+            f"incremental +{landed:,}: one `oie run` process (run {i + 1} of {repeat})",
+            [oie, "run"],
         )
         cold.update(_split(Path(env["DBT_TARGET_PATH"]) / "run_results.json", cold))
         cold_runs.append(cold)
@@ -244,14 +245,7 @@ def run(
     tick_json = data_dir / "tick.json"
     tick = step(
         f"incremental +{increment:,}: `oie run --every`, {repeat} warm run(s) after a warm-up",
-        [
-            sys.executable,
-            "-m",
-            "bench.scheduler_tick",
-            str(increment),
-            str(tick_json),
-            str(repeat),
-        ],
+        [sys.executable, "-m", "bench.scheduler_tick", str(increment), str(tick_json), str(repeat)],
     )
     tick_runs = [round(t, 2) for t in json.loads(tick_json.read_text())["tick_runs"]]
     tick.update(
@@ -281,10 +275,6 @@ def run(
     if data_root is None:
         shutil.rmtree(data_dir, ignore_errors=True)
     return result
-
-
-def _nth(i: int, repeat: int) -> str:
-    return f"run {i + 1} of {repeat}"
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:

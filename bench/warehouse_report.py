@@ -135,7 +135,7 @@ def write_report(
         "load included), and the same as one run of a warm `oie run --every` process (dbt",
         "imported and parsed by its previous run); each incremental figure is the median of",
         "`--repeat` such runs (3 by default), each with its own +10,000 events, with their",
-        "range in brackets. The first runs after an unmeasured `oie sync` has brought",
+        "range in brackets. The first of them runs after an unmeasured `oie sync` has brought",
         "the local KV store level with the full build, as a scheduled run finds it. Peak MB is",
         "the step's peak resident memory; load is the 1-minute load average as the step",
         "started (2 cores: above ≈ 1 another process shared the machine). This machine is a",

@@ -1,8 +1,8 @@
 -- One row per lead matched to a company network: the business network that is the lead's
 -- company, and how it matched (docs/warehouse.md "Companies from networks"): `domain` when
--- the network's domain is the domain of the lead's email, else `name` when the network's organisation and the lead's
--- company are the same name once lowercased and stripped of punctuation and legal forms
--- (macros/networks.sql, oie_company_key). A lead several networks match takes a domain
+-- the network's domain is the domain of the lead's email, else `name` when the network's
+-- organisation and the lead's company are the same name once lowercased and stripped of
+-- punctuation and legal forms (macros/networks.sql, oie_company_key). A lead several networks match takes a domain
 -- match first, then the network with the most sessions. colleague_sessions counts the
 -- anonymous sessions (visitors stitched to no lead) from that network in the score window;
 -- company_network_sessions the lead's own. Company level only: an address never names a

@@ -10,17 +10,12 @@ from pathlib import Path
 
 import duckdb
 
-from oie.campaign import leads_landing_path
-from oie_core.landing import iso_ms
+from tests.python.helpers.lead_imports import land_import, lead_token
 from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
 SELECT = "+int_email_clicks_classified"
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def _token(lead_id: str) -> str:
-    return f"Tk{lead_id:0<9}"
 
 
 def _import(
@@ -29,30 +24,14 @@ def _import(
     leads: dict[str, str],
     tokens: dict[str, str] | None = None,
 ) -> None:
-    """One lead-list import as `oie campaign create` lands it: lead_id -> campaign_id (and
-    the lead's token when `tokens` names another)."""
-    path = leads_landing_path(data_dir / "landing", imported_at)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [
-        {
-            "lead_id": lead_id,
-            "email": f"{lead_id}@example.com",
-            "email_sha256": None,
-            "first_name": lead_id.title(),
-            "last_name": None,
-            "company": "Acme",
-            "title": "CTO",
-            "industry": None,
-            "campaign_id": campaign,
-            "campaign_name": campaign.upper(),
-            "token": (tokens or {}).get(lead_id, _token(lead_id)),
-            "created_at": iso_ms((NOW - timedelta(days=3)).timestamp()),
-            "attributes": None,
-            "imported_at": iso_ms(imported_at.timestamp()),
-        }
-        for lead_id, campaign in leads.items()
-    ]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    """One lead-list import: lead_id -> campaign_id (and the lead's token when `tokens`
+    names another)."""
+    fields: dict[str, dict[str, str]] = {
+        lead_id: {"campaign_id": c} for lead_id, c in leads.items()
+    }
+    for lead_id, token in (tokens or {}).items():
+        fields[lead_id]["token"] = token
+    land_import(data_dir, imported_at, fields, created_at=NOW - timedelta(days=3))
 
 
 def _land_clicks(data_dir: Path, clicked_at: datetime, lead_ids: list[str]) -> None:
@@ -64,7 +43,7 @@ def _land_clicks(data_dir: Path, clicked_at: datetime, lead_ids: list[str]) -> N
             clicked_at,
             received,
             visitor=None,
-            token=_token(lead_id),
+            token=lead_token(lead_id),
             url=None,
             data={"to": "https://site.example/", "scanner": False},
         )

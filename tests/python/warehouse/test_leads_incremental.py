@@ -4,14 +4,12 @@ ranks them with the stored rows of the leads they touch. Real dbt builds on Duck
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from oie.campaign import leads_landing_path
-from oie_core.landing import iso_ms
+from tests.python.helpers.lead_imports import land_import
 from tests.python.helpers.scenario_build import build_data
 
 COLUMNS = "lead_id, title, token, created_at, imported_at"
@@ -23,29 +21,8 @@ def _land(
 ) -> Path:
     """One import's file where `oie campaign create` lands it (or at `path`, rewriting that
     import): lead_id -> title."""
-    path = path or leads_landing_path(data_dir / "landing", imported_at)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [
-        {
-            "lead_id": lead_id,
-            "email": f"{lead_id}@example.com",
-            "email_sha256": None,
-            "first_name": lead_id.title(),
-            "last_name": None,
-            "company": "Acme",
-            "title": title,
-            "industry": None,
-            "campaign_id": "c1",
-            "campaign_name": "C1",
-            "token": f"Tk{lead_id[:9]:0<9}",
-            "created_at": iso_ms(CREATED.timestamp()),
-            "attributes": None,
-            "imported_at": iso_ms(imported_at.timestamp()),
-        }
-        for lead_id, title in leads.items()
-    ]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    return path
+    fields = {lead_id: {"title": title} for lead_id, title in leads.items()}
+    return land_import(data_dir, imported_at, fields, created_at=CREATED, path=path)
 
 
 def _build(data_dir: Path, *, full_refresh: bool = False) -> list[tuple]:
