@@ -20,38 +20,61 @@
   {%- if var('oie_offline_compile', none) == 'incremental' -%}
     {{ return({'ts': '2026-01-01 00:00:00', 'date': '2026-01-01'}) }}
   {%- endif -%}
-  {%- if not execute or not oie_is_incremental() -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-  {%- if column | lower not in stored -%}
+  {%- if not oie_stored_has_column(column) -%}
     {{ return(none) }}
   {%- endif -%}
   {{ return(oie_query_instant(instant, 'from ' ~ this)) }}
 {%- endmacro %}
 
+{% macro oie_stored_has_column(column) -%}
+  {#- True on an incremental run whose stored table has `column` (on_schema_change appends a
+      new column only when the model runs, so a table built before it lacks it); always in
+      the offline compile check's incremental mode. -#}
+  {%- if var('oie_offline_compile', none) == 'incremental' -%}
+    {{ return(true) }}
+  {%- endif -%}
+  {%- if not execute or not oie_is_incremental() -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+  {{ return(column | lower in stored) }}
+{%- endmacro %}
+
 {% macro oie_query_instant(instant, from_clause) -%}
   {#- One instant computed by the warehouse at run time (`select <instant> <from_clause>`), as
       literal strings {'ts': ..., 'date': ...} for oie_timestamp_literal; none when it is null.
-      On BigQuery the instant travels as integer microseconds (oie_timestamp_literal turns
+      See oie_query_instants. -#}
+  {{ return(oie_query_instants({'instant': instant}, from_clause)['instant']) }}
+{%- endmacro %}
+
+{% macro oie_query_instants(instants, from_clause) -%}
+  {#- Several instants ({name: SQL expression}) in one query, so one round trip (on BigQuery,
+      one job): {name: {'ts': ..., 'date': ...}, or none where the instant is null}.
+      On BigQuery an instant travels as integer microseconds (oie_timestamp_literal turns
       them back into timestamp_micros): the emulator renders some timestamps as text that
-      it cannot parse again. In the offline compile check, a placeholder. -#}
+      it cannot parse again. In the offline compile check, a placeholder each. -#}
+  {%- set found = {} -%}
   {%- if var('oie_offline_compile', none) == 'incremental' -%}
-    {{ return({'ts': '2026-01-01 00:00:00', 'date': '2026-01-01'}) }}
+    {%- for name in instants -%}
+      {%- do found.update({name: {'ts': '2026-01-01 00:00:00', 'date': '2026-01-01'}}) -%}
+    {%- endfor -%}
+    {{ return(found) }}
   {%- endif -%}
-  {%- set as_text = 'cast(unix_micros(' ~ instant ~ ') as string)' if target.type == 'bigquery'
-      else 'cast(' ~ instant ~ ' as ' ~ dbt.type_string() ~ ')' -%}
   {%- set sql -%}
-    select {{ as_text }} as ts,
-           cast(cast({{ instant }} as date) as {{ dbt.type_string() }}) as dt
+    select
+    {%- for name, instant in instants.items() %}
+        {{ 'cast(unix_micros(' ~ instant ~ ') as string)' if target.type == 'bigquery'
+           else 'cast(' ~ instant ~ ' as ' ~ dbt.type_string() ~ ')' }} as ts_{{ loop.index }},
+        cast(cast({{ instant }} as date) as {{ dbt.type_string() }}) as dt_{{ loop.index }}{{ ',' if not loop.last }}
+    {%- endfor %}
     {{ from_clause }}
   {%- endset -%}
   {%- set result = run_query(sql) -%}
-  {%- set ts = result.columns[0].values()[0] -%}
-  {%- if ts is none -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {{ return({'ts': ts, 'date': result.columns[1].values()[0]}) }}
+  {%- for name in instants -%}
+    {%- set ts = result.columns[2 * loop.index0].values()[0] -%}
+    {%- do found.update({name: none if ts is none else {'ts': ts, 'date': result.columns[2 * loop.index0 + 1].values()[0]}}) -%}
+  {%- endfor -%}
+  {{ return(found) }}
 {%- endmacro %}
 
 {% macro oie_event_floor(received_since, extra_minutes=0) -%}
@@ -124,6 +147,16 @@
       (nothing new: the read is empty, and still pruned). -#}
   {%- if instant -%}
     {{ column }} >= {{ oie_timestamp_literal(instant.ts) }}
+  {%- else -%}
+    1 = 0
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro oie_between_instants(column, low, high) -%}
+  {#- `low <= column <= high` for instants from oie_query_instants, both bounds constants (so
+      the read prunes); `1 = 0` when either is missing. -#}
+  {%- if low and high -%}
+    {{ column }} >= {{ oie_timestamp_literal(low.ts) }} and {{ column }} <= {{ oie_timestamp_literal(high.ts) }}
   {%- else -%}
     1 = 0
   {%- endif -%}

@@ -12,5 +12,6 @@ select
     confidence,
     is_linked,
     is_forwarded,
-    first_seen_at
+    first_seen_at,
+    oie_resolved_at as oie_updated_at
 from {{ ref('int_identifiers_resolved') }}

@@ -1,9 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='identity_key',
+        post_hook="{{ oie_delete_vanished_rows('identifier_type') }}",
+    )
+}}
+
+{#- a table written before it carried the stamp is written whole once, so every row has one -#}
+{% set by_difference = oie_stored_has_column('oie_resolved_at') %}
+
 -- Identity resolution: every identifier -> its lead, one row per identifier:
 --  * token -> lead and email_sha256 -> lead (from the lead lists), confidence 1
 --  * visitor -> lead: the best linkable candidate (email hash beats token; earliest wins),
 --    at most oie_identity_max_visitors_per_lead visitors per lead (super-node guard).
 -- Visitors only reachable through a forwarded token are recorded with is_linked = false.
 -- The identity_map mart shows this table; int_visitor_leads is its linked visitors.
+--
+-- Every run resolves every identifier again (a visitor's best lead and a lead's visitor cap
+-- depend on all of them) but writes only the rows that changed, stamped oie_resolved_at
+-- (macros/changed_rows.sql): int_lead_activity finds the leads that gained a visitor by
+-- that stamp.
 
 with
 
@@ -114,16 +130,30 @@ unioned as (
     select * from token_rows
     union all
     select * from email_rows
-)
+),
+
+resolved as (
+    select
+        identifier_type || ':' || identifier as identity_key,
+        identifier_type,
+        identifier,
+        lead_id,
+        match_type,
+        cast(confidence as {{ dbt.type_float() }}) as confidence,
+        is_linked,
+        is_forwarded,
+        first_seen_at
+    from unioned
+){% if by_difference %},
+
+changed as (
+    {{ oie_changed_rows('resolved', 'identity_key', [
+        'identifier_type', 'identifier', 'lead_id', 'match_type', 'confidence', 'is_linked',
+        'is_forwarded', 'first_seen_at',
+    ]) }}
+){% endif %}
 
 select
-    identifier_type || ':' || identifier as identity_key,
-    identifier_type,
-    identifier,
-    lead_id,
-    match_type,
-    cast(confidence as {{ dbt.type_float() }}) as confidence,
-    is_linked,
-    is_forwarded,
-    first_seen_at
-from unioned
+    *,
+    {{ oie_run_timestamp() }} as oie_resolved_at
+from {{ 'changed' if by_difference else 'resolved' }}

@@ -1,3 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='candidate_key',
+        post_hook="{{ oie_delete_vanished_rows('visitor_id') }}",
+    )
+}}
+
+{#- a table written before it carried the stamp is written whole once, so every row has one -#}
+{% set by_difference = oie_stored_has_column('oie_matched_at') %}
+
 -- Every way a browser visitor could belong to a lead, before choosing one:
 --  * email_hash: a form on the site submitted an address whose sha256 is a lead's
 --  * token: the visitor arrived with the lead's email-link token
@@ -5,6 +16,9 @@
 -- visitor stays linked (lower confidence); the others are recorded, not merged.
 -- A visitor idle for oie_identity_ttl_days (its last session ended that long before the
 -- scoring clock) is no one's any more: its link expires (docs/privacy.md).
+-- Every run lists every candidate again (a token's forwarded flag and arrival order depend
+-- on all its visitors) and writes only the rows that changed, stamped oie_matched_at
+-- (macros/changed_rows.sql).
 
 with
 
@@ -86,39 +100,60 @@ email_candidates as (
     from evidence
     inner join lead_by_email on evidence.identifier = lead_by_email.email_sha256
     where evidence.evidence_type = 'email_hash'
-)
+),
+
+candidates as (
+    select
+        visitor_id,
+        lead_id,
+        'email_hash' as match_type,
+        matched_identifier,
+        first_seen_at,
+        false as is_forwarded,
+        true as is_linkable,
+        {{ var('oie_confidence_email_hash') }} as confidence
+    from email_candidates
+    where visitor_id not in (select expired.visitor_id from expired_visitors as expired)
+
+    union all
+
+    select
+        visitor_id,
+        lead_id,
+        case
+            when not is_forwarded then 'token'
+            when arrival_rank = 1 then 'token_forwarded_first'
+            else 'token_forwarded'
+        end as match_type,
+        matched_identifier,
+        first_seen_at,
+        is_forwarded,
+        not is_forwarded or arrival_rank = 1 as is_linkable,
+        case
+            when not is_forwarded then {{ var('oie_confidence_token') }}
+            when arrival_rank = 1 then {{ var('oie_confidence_token_forwarded_first') }}
+            else 0.0
+        end as confidence
+    from token_candidates
+    -- after the arrival ranks: an expired first arrival does not promote a forwarded copy
+    where visitor_id not in (select expired.visitor_id from expired_visitors as expired)
+),
+
+keyed as (
+    select
+        visitor_id || '|' || lead_id || '|' || match_type as candidate_key,
+        *
+    from candidates
+){% if by_difference %},
+
+changed as (
+    {{ oie_changed_rows('keyed', 'candidate_key', [
+        'visitor_id', 'lead_id', 'match_type', 'matched_identifier', 'first_seen_at',
+        'is_forwarded', 'is_linkable', 'confidence',
+    ]) }}
+){% endif %}
 
 select
-    visitor_id,
-    lead_id,
-    'email_hash' as match_type,
-    matched_identifier,
-    first_seen_at,
-    false as is_forwarded,
-    true as is_linkable,
-    {{ var('oie_confidence_email_hash') }} as confidence
-from email_candidates
-where visitor_id not in (select expired.visitor_id from expired_visitors as expired)
-
-union all
-
-select
-    visitor_id,
-    lead_id,
-    case
-        when not is_forwarded then 'token'
-        when arrival_rank = 1 then 'token_forwarded_first'
-        else 'token_forwarded'
-    end as match_type,
-    matched_identifier,
-    first_seen_at,
-    is_forwarded,
-    not is_forwarded or arrival_rank = 1 as is_linkable,
-    case
-        when not is_forwarded then {{ var('oie_confidence_token') }}
-        when arrival_rank = 1 then {{ var('oie_confidence_token_forwarded_first') }}
-        else 0.0
-    end as confidence
-from token_candidates
--- after the arrival ranks: an expired first arrival does not promote a forwarded copy
-where visitor_id not in (select expired.visitor_id from expired_visitors as expired)
+    *,
+    {{ oie_run_timestamp() }} as oie_matched_at
+from {{ 'changed' if by_difference else 'keyed' }}

@@ -18,6 +18,16 @@
 -- counted_as_of). Every other lead's totals are still those of the current window. The
 -- score itself (recency moves with the clock) is recomputed for every lead downstream, in
 -- int_lead_scores: one narrow pass per run.
+--
+-- None of these checks reads history per lead:
+--  * a lead gained a visitor exactly when int_identifiers_resolved wrote a row of it since
+--    the last count (it writes only rows that changed); a lead that lost visitors without
+--    gaining one counts fewer. The two together catch every change of a lead's visitors.
+--  * every lead agreed with the window of the last run that counted (the counted_from and
+--    counted_as_of of the rows it wrote; older rows may carry older windows that the lead
+--    still agreed with), so a session or click can only have entered or left a lead's
+--    window if it starts between that run's window edges and this run's (either way
+--    round: an as_of moved back). Sessions and clicks written since are found by stamp.
 
 {% set as_of = oie_as_of(var('oie_as_of')) %}
 {% set window_start = oie_timestamp_add('day', -1 * var('oie_score_window_days'), as_of) %}
@@ -37,11 +47,10 @@ clicks as (
     select * from {{ ref('int_email_clicks_classified') }}
 ),
 
-visitor_sets as (
+visitor_counts as (
     select
         lead_id,
-        count(*) as visitors,
-        string_agg(visitor_id, ',' order by visitor_id) as visitor_set
+        count(*) as visitors
     from visitor_leads
     group by lead_id
 ),
@@ -65,22 +74,29 @@ lead_inputs as (
         {% else %}
         false
         {% endif %} as is_internal_lead,
-        coalesce(visitor_sets.visitors, 0) as visitors,
-        visitor_sets.visitor_set,
+        coalesce(visitor_counts.visitors, 0) as visitors,
         coalesce(forwarded_tokens.token_forwarded, false) as token_forwarded
     from leads
-    left join visitor_sets on leads.lead_id = visitor_sets.lead_id
+    left join visitor_counts on leads.lead_id = visitor_counts.lead_id
     left join forwarded_tokens on leads.lead_id = forwarded_tokens.lead_id
 ),
 
 {% if watermark %}
 {% set new_since = oie_timestamp_literal(watermark.ts) %}
+{#- the instants a session or click must start between to have crossed a window edge since
+    the last run that counted: between its window (that of the rows it wrote) and this one -#}
+{% set edges = oie_query_instants({
+    'from_low': 'least(max(counted_from), ' ~ window_start ~ ')',
+    'from_high': 'greatest(max(counted_from), ' ~ window_start ~ ')',
+    'to_low': 'least(max(counted_as_of), ' ~ as_of ~ ')',
+    'to_high': 'greatest(max(counted_as_of), ' ~ as_of ~ ')',
+}, 'from ' ~ this ~ ' where oie_counted_at = (select max(oie_counted_at) from ' ~ this ~ ')') %}
 counted as (
     select
         lead_id,
         lead_created_at,
         is_internal_lead,
-        visitor_set,
+        visitors,
         token_forwarded,
         counted_from,
         counted_as_of
@@ -95,51 +111,73 @@ changed_leads as (
         counted.lead_id is null
         or lead_inputs.lead_created_at != counted.lead_created_at
         or lead_inputs.is_internal_lead != counted.is_internal_lead
-        or coalesce(lead_inputs.visitor_set, '') != coalesce(counted.visitor_set, '')
+        or lead_inputs.visitors != counted.visitors
         or lead_inputs.token_forwarded != counted.token_forwarded
 ),
 
+identity_changes as (
+    select lead_id
+    from {{ ref('int_identifiers_resolved') }}
+    where oie_resolved_at > {{ new_since }}
+),
+
 session_changes as (
-    -- sessions this run wrote, and sessions that entered or left the lead's window
+    -- sessions written since the last count
+    select visitor_leads.lead_id
+    from {{ ref('int_sessions') }} as sessions
+    inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id
+    where sessions.oie_sessionized_at > {{ new_since }}
+    {%- for edge in ['from', 'to'] %}
+
+    union all
+
+    -- sessions that entered or left the lead's window at its {{ edge }} edge
     select visitor_leads.lead_id
     from {{ ref('int_sessions') }} as sessions
     inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id
     left join counted on visitor_leads.lead_id = counted.lead_id
     where
-        sessions.oie_sessionized_at > {{ new_since }}
-        or (
-            coalesce(
-                sessions.started_at >= counted.counted_from
-                and sessions.started_at <= counted.counted_as_of,
-                false
-            )
-            != (sessions.started_at >= {{ window_start }} and sessions.started_at <= {{ as_of }})
+        {{ oie_between_instants('sessions.started_at', edges[edge ~ '_low'], edges[edge ~ '_high']) }}
+        and coalesce(
+            sessions.started_at >= counted.counted_from
+            and sessions.started_at <= counted.counted_as_of,
+            false
         )
+        != (sessions.started_at >= {{ window_start }} and sessions.started_at <= {{ as_of }})
+    {%- endfor %}
 ),
 
 click_changes as (
+    -- clicks written since the last count
+    select clicks.lead_id
+    from clicks
+    where clicks.lead_id is not null and clicks.oie_classified_at > {{ new_since }}
+    {%- for edge in ['from', 'to'] %}
+
+    union all
+
+    -- clicks that entered or left the lead's window at its {{ edge }} edge
     select clicks.lead_id
     from clicks
     left join counted on clicks.lead_id = counted.lead_id
     where
         clicks.lead_id is not null
-        and (
-            clicks.oie_classified_at > {{ new_since }}
-            or (
-                coalesce(
-                    clicks.clicked_at >= counted.counted_from
-                    and clicks.clicked_at <= counted.counted_as_of,
-                    false
-                )
-                != (clicks.clicked_at >= {{ window_start }} and clicks.clicked_at <= {{ as_of }})
-            )
+        and {{ oie_between_instants('clicks.clicked_at', edges[edge ~ '_low'], edges[edge ~ '_high']) }}
+        and coalesce(
+            clicks.clicked_at >= counted.counted_from
+            and clicks.clicked_at <= counted.counted_as_of,
+            false
         )
+        != (clicks.clicked_at >= {{ window_start }} and clicks.clicked_at <= {{ as_of }})
+    {%- endfor %}
 ),
 
 recounted as (
     select distinct lead_id
     from (
         select lead_id from changed_leads
+        union all
+        select lead_id from identity_changes
         union all
         select lead_id from session_changes
         union all
@@ -282,7 +320,6 @@ select
         else greatest(session_totals.last_session_in_window_at, genuine_clicks.last_click_in_window_at)
     end as last_activity_at,
     leads.lead_created_at,
-    leads.visitor_set,
     {{ window_start }} as counted_from,
     {{ as_of }} as counted_as_of,
     {{ oie_run_timestamp() }} as oie_counted_at

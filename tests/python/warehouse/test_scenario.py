@@ -89,7 +89,9 @@ def test_incremental_equals_full_refresh_row_for_row(
         "lead_profiles": (
             "select * exclude (scored_as_of, oie_updated_at) from lead_profiles order by lead_id"
         ),
-        "identity_map": "select * from identity_map order by identity_key",
+        "identity_map": (
+            "select * exclude (oie_updated_at) from identity_map order by identity_key"
+        ),
         "edge_profiles": "select * from edge_profiles order by key",
         "campaign_performance": "select * from campaign_performance order by campaign_id",
         "email_clicks": "select * exclude (oie_updated_at) from email_clicks order by event_id",
