@@ -5,7 +5,8 @@ seconds, peak memory and the slowest dbt nodes of each step.
 
     .venv/bin/python -m bench.warehouse                      # 1M and 10M (≈ 15 min)
     .venv/bin/python -m bench.warehouse --events 1000000     # 1M only
-    .venv/bin/python -m bench.warehouse --events 30000000 --data-root /tmp/oie-bench --merge
+    .venv/bin/python -m bench.warehouse --events 30000000 --data-root /tmp/oie-bench \
+        --build-days 10 --merge   # 30M: its one-statement full build runs out of memory
 
 Every size is a history at one daily rate (RATE_PER_DAY), so the sizes differ in how much
 history the warehouse holds, not in the traffic a scheduled run sees. Targets (issue 17,
@@ -34,7 +35,7 @@ from typing import Any
 
 from bench.warehouse_report import RESULTS, load_before, size_key, summary, write_report
 from oie import warehouse
-from oie.run import FULL_TESTS_DBT_ARGS
+from oie.run import FULL_TESTS_DBT_ARGS, SCHEDULED_DBT_ARGS
 from oie.traffic.generate import generate
 from oie_core.landing import iso_ms, partition_of
 
@@ -124,6 +125,7 @@ def landing_data(events: int, data_dir: Path) -> dict[str, Any]:
     days = history_days(events)
     if meta_path.exists() and json.loads(meta_path.read_text()).get("days", 30) == days:
         meta: dict[str, Any] = json.loads(meta_path.read_text())
+        _restore_held_events(landing)  # a sliced history build that was killed
         for stale in landing.rglob("increment-*.ndjson"):
             stale.unlink()
         (data_dir / "warehouse.duckdb").unlink(missing_ok=True)
@@ -159,8 +161,75 @@ def landing_data(events: int, data_dir: Path) -> dict[str, Any]:
     return meta
 
 
+def _held_events(landing: Path) -> Path:
+    """Where a sliced history build keeps the event days it has not reached yet: beside the
+    landing folder, so no landing glob reads them."""
+    return landing.parent / "landing-held-events"
+
+
+def _restore_held_events(landing: Path) -> None:
+    held = _held_events(landing)
+    if held.exists():
+        for day in sorted(held.glob("dt=*")):
+            day.rename(landing / "events" / day.name)
+        held.rmdir()
+
+
+def build_history_in_slices(
+    landing: Path, days_per_run: int, step: Any, dbt: Any
+) -> dict[str, Any]:
+    """The history built the way it grows: the landing's event days shown to dbt
+    `days_per_run` at a time, the first slice by a full-refresh build with every test and
+    each later one by the scheduled run's `dbt build` (tests on the run's rows). For a
+    history whose one-statement full build does not fit in memory (30M events here). The
+    event days are moved aside and back (a rename), and back again if a build fails."""
+    _restore_held_events(landing)
+    days = sorted((landing / "events").glob("dt=*"))
+    held = _held_events(landing)
+    held.mkdir()
+    for day in days:
+        day.rename(held / day.name)
+    slices = [days[i : i + days_per_run] for i in range(0, len(days), days_per_run)]
+    command, *scheduled_flags = SCHEDULED_DBT_ARGS
+    records = []
+    try:
+        for number, chunk in enumerate(slices):
+            for day in chunk:
+                (held / day.name).rename(day)
+            first = number * days_per_run + 1
+            span = f"days {first}-{first + len(chunk) - 1} of {len(days)}"
+            if number == 0:
+                records.append(
+                    step(
+                        f"history build, {span}: `dbt build --full-refresh`",
+                        dbt("build", full_refresh=True, extra_args=FULL_BUILD),
+                        dbt_step=True,
+                    )
+                )
+            else:
+                records.append(
+                    step(
+                        f"history build, {span}: the scheduled `dbt build`",
+                        dbt(command, extra_args=scheduled_flags),
+                        dbt_step=True,
+                        test_scope="new",
+                    )
+                )
+    finally:
+        _restore_held_events(landing)
+    return {
+        "seconds": round(sum(r["seconds"] for r in records), 2),
+        "cpu_s": round(sum(r["cpu_s"] for r in records), 2),
+        "runs": len(records),
+    }
+
+
 def run(
-    events: int, data_root: Path | None, increment: int = INCREMENT, repeat: int = REPEAT
+    events: int,
+    data_root: Path | None,
+    increment: int = INCREMENT,
+    repeat: int = REPEAT,
+    build_days: int | None = None,
 ) -> dict[str, Any]:
     if data_root is None:
         data_dir = Path(tempfile.mkdtemp(prefix=f"oie-bench-{events}-"))
@@ -178,10 +247,13 @@ def run(
     base_end = float(meta["base_end"])
     steps: list[dict[str, Any]] = []
 
-    def step(name: str, args: list[str], *, dbt_step: bool = False) -> dict[str, Any]:
+    def step(
+        name: str, args: list[str], *, dbt_step: bool = False, test_scope: str = "all"
+    ) -> dict[str, Any]:
         load = os.getloadavg()[0]
         if dbt_step:
-            seconds, cpu, peak, rc = measured(args, dbt_env, dbt_cwd)
+            step_env = {**dbt_env, "DBT_OIE_TEST_SCOPE": test_scope}
+            seconds, cpu, peak, rc = measured(args, step_env, dbt_cwd)
         else:
             seconds, cpu, peak, rc = measured(args, env)
         if rc != 0:
@@ -214,11 +286,16 @@ def run(
         "raw read floor: DuckDB parsing the landing files alone",
         [sys.executable, "-m", "bench.raw_read", str(landing)],
     )
-    full = step(
-        "full build: one `dbt build --full-refresh`",
-        dbt("build", full_refresh=True, extra_args=FULL_BUILD),
-        dbt_step=True,
-    )
+    if build_days is None:
+        full = step(
+            "full build: one `dbt build --full-refresh`",
+            dbt("build", full_refresh=True, extra_args=FULL_BUILD),
+            dbt_step=True,
+        )
+        history = None
+    else:
+        history = build_history_in_slices(landing, build_days, step, dbt)
+        full = {"seconds": None, "cpu_s": None, "dedupe_s": None}
     oie = str(Path(sys.executable).with_name("oie"))
     # Unmeasured, as after a deploy: the KV store brought level with the full build, so the
     # measured run pushes what a scheduled run pushes (the profiles its new events changed),
@@ -263,6 +340,7 @@ def run(
         "full_build_s": full["seconds"],
         "full_build_cpu_s": full["cpu_s"],
         "full_dedupe_s": full["dedupe_s"],
+        "history_build": history,
         "raw_read_s": raw_read["seconds"],
         "raw_read_cpu_s": raw_read["cpu_s"],
         "incremental_s": incremental["seconds"],
@@ -337,6 +415,12 @@ def main() -> None:
     )
     parser.add_argument("--label", default="", help="stored in warehouse.json, shown as its before")
     parser.add_argument(
+        "--build-days",
+        type=int,
+        help="build the history as runs over N days of landing each (the first a full"
+        " refresh, then the scheduled build), not as one full build: for 30M events",
+    )
+    parser.add_argument(
         "--merge",
         action="store_true",
         help="keep the other sizes of the last bench/results/warehouse.json (re-run one size)",
@@ -350,7 +434,7 @@ def main() -> None:
         results = [r for r in kept if size_key(r["events"]) not in wanted]
     for n in args.events:
         print(f"== {n:,} events")
-        r = run(n, args.data_root, args.increment, max(1, args.repeat))
+        r = run(n, args.data_root, args.increment, max(1, args.repeat), args.build_days)
         results.append(r)
         results.sort(key=lambda x: int(x["events"]))
         print(f"full build {r['full_build_s']} s, incremental {r['incremental_s']} s")

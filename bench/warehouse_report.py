@@ -159,6 +159,16 @@ def write_report(
             "",
             f"Landing files: {r['landing_mb']} MB; generated in {r['generate_s']} s.",
             "",
+        ]
+        history = r.get("history_build")
+        if history:
+            lines += [
+                f"Built as its history grows (`--build-days`), not by one full build:"
+                f" {history['runs']} builds over slices of the landing days,"
+                f" {history['seconds']} s in all (CPU {history['cpu_s']} s).",
+                "",
+            ]
+        lines += [
             "| step | seconds | CPU s | peak MB | load |",
             "|---|---:|---:|---:|---:|",
         ]
