@@ -16,11 +16,18 @@
 -- gives the versions a comparison of every lead would, without reading every lead's
 -- history on every run. A snapshot table without oie_updated_at (or empty) is fed all.
 
-{% set snapshotted = load_relation(this) if execute else none %}
+{% set offline = var('oie_offline_compile', none) %}
 {% set fed_since = none %}
-{% if snapshotted is not none
-    and 'oie_updated_at' in (adapter.get_columns_in_relation(snapshotted) | map(attribute='name') | map('lower') | list) %}
-    {% set fed_since = oie_query_instant('max(oie_updated_at)', 'from ' ~ snapshotted) %}
+{% if offline == 'incremental' %}
+    {#- the offline compile check has no connection: a placeholder instant, so the filtered
+        branch is the one parsed as BigQuery SQL -#}
+    {% set fed_since = oie_query_instant('max(oie_updated_at)', 'from ' ~ this) %}
+{% elif execute and offline is none %}
+    {% set snapshotted = load_relation(this) %}
+    {% if snapshotted is not none
+        and 'oie_updated_at' in (adapter.get_columns_in_relation(snapshotted) | map(attribute='name') | map('lower') | list) %}
+        {% set fed_since = oie_query_instant('max(oie_updated_at)', 'from ' ~ snapshotted) %}
+    {% endif %}
 {% endif %}
 
 select * from {{ ref('lead_profiles') }}

@@ -18,6 +18,7 @@ SNAPSHOTS = warehouse.PROJECT_DIR / "snapshots"
 SEEDS = warehouse.PROJECT_DIR / "seeds"
 LAYERS = ("staging", "intermediate", "marts")  # bottom to top
 REF = re.compile(r"""\bref\(\s*['"](\w+)['"]\s*\)""")
+SNAPSHOT_BLOCK = re.compile(r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}")
 # One row per landed or refused line: these have no key, by design.
 KEYLESS = {
     "stg_oie__events",
@@ -49,10 +50,12 @@ def _yaml_models() -> dict[str, dict]:
 def _snapshots() -> dict[str, str]:
     """Snapshot name -> the layer of what it records (a snapshot sits in its source's layer)."""
     layers = {}
-    for path in SNAPSHOTS.glob("*.yml"):
-        for snap in yaml.safe_load(path.read_text()).get("snapshots") or []:
-            (source,) = REF.findall(snap["relation"])
-            layers[snap["name"]] = _layer(_models()[source])
+    for path in SNAPSHOTS.glob("*.sql"):
+        text = path.read_text()
+        (name,) = SNAPSHOT_BLOCK.findall(text)
+        (source,) = set(REF.findall(text))
+        layers[name] = _layer(_models()[source])
+    assert layers, f"no snapshot found in {SNAPSHOTS}"
     return layers
 
 
