@@ -19,6 +19,16 @@ from .conftest import Cli
 
 VARS = json.dumps({"oie_as_of": scenario.AS_OF})
 PLANTED_TEST = "unique_int_events_sessionized_event_id"
+FULL_CHECK_TEST = "unique_crm_contacts_key"  # tagged oie_full_check
+
+
+def _tests_run(data_dir: Path) -> set[str]:
+    results = json.loads((data_dir / "dbt" / "target" / "run_results.json").read_text())
+    return {
+        r["unique_id"].split(".")[2]
+        for r in results["results"]
+        if r["unique_id"].startswith("test.")
+    }
 
 
 def _compiled_test(data_dir: Path, name: str) -> str:
@@ -49,10 +59,13 @@ def test_scheduled_runs_test_their_rows_and_full_tests_test_all(cli: Cli) -> Non
     sql = _compiled_test(cli.data_dir, PLANTED_TEST)
     assert "oie_sessionized_at >=" in sql, sql  # it ran, on this run's rows only
     assert "Partial parsing enabled, no changes found" in _last_invocation_log(cli.data_dir)
+    # the tests of views recomputed from every lead wait for the full check
+    assert FULL_CHECK_TEST not in _tests_run(cli.data_dir)
 
     full = cli("run", "--full-tests", "--vars", VARS)
     assert full.returncode == 1, full.stdout + full.stderr
     assert f"FAIL 1 {PLANTED_TEST}" in full.stdout
+    assert FULL_CHECK_TEST in _tests_run(cli.data_dir)
     assert "oie_sessionized_at" not in _compiled_test(cli.data_dir, PLANTED_TEST)
     # switching the scope is an environment variable read at run time: no re-parse
     assert "Partial parsing enabled, no changes found" in _last_invocation_log(cli.data_dir)

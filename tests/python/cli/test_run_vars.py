@@ -49,6 +49,7 @@ def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change
         "unit_test",
         "--exclude",
         "test_name:not_null",
+        "tag:oie_full_check",
     )
     # The project has unit tests, so leaving them out is something the build must do.
     assert any("unit_tests:" in p.read_text() for p in (PROJECT_DIR / "models").rglob("*.yml"))
@@ -67,7 +68,7 @@ def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change
     kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
     assert "model" in kinds and "unit_test" not in kinds, kinds
     assert results["args"]["exclude_resource_types"] == ["unit_test"]
-    assert results["args"]["exclude"] == ["test_name:not_null"]
+    assert results["args"]["exclude"] == ["test_name:not_null", "tag:oie_full_check"]
     assert not results["args"].get("full_refresh")
     stored = dict(line.split("  ")[::-1] for line in checksums.read_text().splitlines())
     assert stored == seeds
