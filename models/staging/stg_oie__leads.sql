@@ -14,12 +14,13 @@
 --
 -- Incremental: a run reads the imports that started after the newest one loaded, less
 -- oie_lookback_minutes while that import is recent (one committed while the last run read
--- the lead list is read by the next: macros/incremental.sql, oie_leads_since), and ranks
--- them together with the stored row of each lead they touch; a lead no import touched keeps
--- its row. Locally the landing folder's dt (the import's day) skips older files; on
--- BigQuery raw_leads is partitioned by created_at, which a re-import keeps, so that read
--- is not pruned (as before). Rows written before imported_at existed are all read by the
--- first build after the upgrade (their table has no oie_loaded_at yet).
+-- the lead list is read by the next: macros/incremental.sql, oie_leads_since), leaves out
+-- the rows it already loaded, and ranks the rest together with the stored row of each lead
+-- they touch; a lead no new import row touched keeps its row. Locally the landing
+-- folder's dt (the import's day) skips older files; on BigQuery raw_leads is partitioned
+-- by created_at, which a re-import keeps, so that read is not pruned (as before). Rows
+-- written before imported_at existed are all read by the first build after the upgrade
+-- (their table has no oie_loaded_at yet).
 
 {% set since = oie_leads_since(var('oie_lookback_minutes')) %}
 
@@ -63,7 +64,20 @@ renamed as (
 imports as (
     select * from renamed
     {%- if since %}
-    where coalesce(imported_at, created_at) > {{ oie_timestamp_literal(since.ts) }}
+    where
+        coalesce(imported_at, created_at) > {{ oie_timestamp_literal(since.ts) }}
+        -- a row already loaded (the lookback re-reads the newest import on every run for
+        -- a while) ties with its stored self: it changes nothing, so it is not ranked or
+        -- written again
+        and not exists (
+            select 1 from {{ this }} as loaded
+            where
+                loaded.lead_id = renamed.lead_id
+                and coalesce(loaded.imported_at, loaded.created_at)
+                = coalesce(renamed.imported_at, renamed.created_at)
+                and loaded.created_at = renamed.created_at
+                and loaded.token is not distinct from renamed.token
+        )
     {%- endif %}
 ),
 

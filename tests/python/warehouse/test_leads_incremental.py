@@ -50,10 +50,20 @@ def test_each_run_reads_new_imports_and_a_late_commit_inside_the_lookback(tmp_pa
     assert second[0] == first[0]  # untouched
 
     # A re-import older than Bob's latest one loses to it, as in a full build.
+    loaded_before = _loaded_at(tmp_path)
     _land(tmp_path, now - timedelta(minutes=7), {"bob": "Engineer"})
     third = _build(tmp_path)
     assert third == second
+    # The lookback read every import again; the rows already loaded were not written again,
+    # only Bob's (a new row of his to rank).
+    loaded_after = _loaded_at(tmp_path)
+    assert {k for k in loaded_after if loaded_after[k] != loaded_before[k]} == {"bob"}
     assert _build(tmp_path, full_refresh=True) == third
+
+
+def _loaded_at(data_dir: Path) -> dict[str, datetime]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return dict(con.execute("select lead_id, oie_loaded_at from stg_oie__leads").fetchall())
 
 
 def test_an_import_loaded_long_ago_is_not_read_again(tmp_path: Path):
