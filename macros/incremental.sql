@@ -101,12 +101,30 @@
   date(received_at)
 {%- endmacro %}
 
+{% macro oie_landing_hour_column() -%}
+  {#- Staging's landing_hour: the hive folder hr of a landing file locally (the UTC hour of
+      received_at), which the watermark filter prunes on within a day; on BigQuery the same
+      hour computed (its partitions are days). -#}
+  {{ return(adapter.dispatch('oie_landing_hour_column', 'oie')()) }}
+{%- endmacro %}
+{% macro default__oie_landing_hour_column() -%}
+  hr
+{%- endmacro %}
+{% macro bigquery__oie_landing_hour_column() -%}
+  extract(hour from received_at)
+{%- endmacro %}
+
 {% macro oie_since_watermark(watermark) -%}
   {#- The landing filter of an incremental run: partitions and rows at or after the
-      watermark (already shifted back by the lookback). -#}
+      watermark (already shifted back by the lookback). Locally the hour folders of the
+      watermark's day before its hour are skipped too: the lookback re-reads a few hours,
+      not the whole day's files. -#}
   {%- if watermark -%}
     where
         landing_date >= cast('{{ watermark.date }}' as date)
+        {%- if target.type == 'duckdb' %}
+        and (landing_date > cast('{{ watermark.date }}' as date) or landing_hour >= {{ watermark.ts[11:13] | int }})
+        {%- endif %}
         and received_at >= {{ oie_timestamp_literal(watermark.ts) }}
   {%- endif -%}
 {%- endmacro %}

@@ -20,6 +20,7 @@ renamed as (
         {{ oie_to_timestamp('received_at') }} as received_at,
         {{ oie_to_timestamp('event_at') }} as event_at,
         {{ oie_landing_date_column() }} as landing_date,
+        {{ oie_landing_hour_column() }} as landing_hour,
         visitor_id,
         client_visitor_id,
         client_session_id,

@@ -46,6 +46,11 @@ def _yaml_models() -> dict[str, dict]:
     return declared
 
 
+def _test_name(test: str | dict) -> str:
+    """`unique`, or `{unique: {config: ...}}`: a data test entry's name either way."""
+    return test if isinstance(test, str) else next(iter(test))
+
+
 @functools.cache
 def _snapshots() -> dict[str, str]:
     """Snapshot name -> the layer of what it records (a snapshot sits in its source's layer)."""
@@ -112,7 +117,7 @@ def test_every_model_is_described_in_its_folder_yaml_with_a_tested_key(name: str
     keys = [
         column["name"]
         for column in model.get("columns") or []
-        if {"unique", "not_null"} <= set(map(str, column.get("data_tests") or []))
+        if {"unique", "not_null"} <= {_test_name(test) for test in column.get("data_tests") or []}
     ]
     composite = any(
         isinstance(test, dict) and "oie_unique_combination" in test
