@@ -16,11 +16,19 @@
 -- picked up.
 
 {% set watermark = oie_watermark('received_at', var('oie_lookback_minutes')) %}
+-- depends_on: {{ ref('stg_oie__events') }}
+-- (the local scheduled read below is stg_oie__events' own SQL, rendered over fewer files)
 
 with
 
 staged as (
+    {%- if watermark and target.type == 'duckdb' %}
+    -- Locally, stg_oie__events' SQL over the landing days since the watermark only: the view
+    -- lists every landing file of the history before it prunes (macros/staged_events.sql).
+    select * from ({{ oie_staged_events(since_date=watermark.date) }}) as landed
+    {%- else %}
     select * from {{ ref('stg_oie__events') }}
+    {%- endif %}
     {{ oie_since_watermark(watermark) }}
 ),
 

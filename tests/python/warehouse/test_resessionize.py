@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,21 @@ def _assert_each_event_counted_once(db: Path) -> None:
     assert counted == sessionized, "an event counted twice in its session"
 
 
+def _days_the_new_lines_read_skipped(data_dir: Path) -> int:
+    """The scheduled read of new lines names the landing day folders from its watermark's
+    day on, each one, and no glob over every day (macros/staged_events.sql); the number of
+    day folders it left out."""
+    (compiled,) = (data_dir / "dbt" / "target" / "compiled").rglob("int_events_deduped.sql")
+    sql = compiled.read_text()
+    assert "/events/*/*/*.ndjson" not in sql
+    (since,) = re.findall(r"landing_date >= cast\('([0-9-]+)' as date\)", sql)
+    folders = sorted(p.name[3:] for p in (data_dir / "landing" / "events").glob("dt=*"))
+    assert sorted(set(re.findall(r"/events/dt=([0-9-]+)/", sql))) == [
+        d for d in folders if d >= since
+    ]
+    return sum(d < since for d in folders)
+
+
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
     data_dir = tmp_path_factory.mktemp("full")
@@ -146,10 +162,14 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
 
 def test_arrival_batches_equal_one_full_build(full: dict[str, list[tuple]], tmp_path: Path) -> None:
     seen: set[str] = set()
+    skipped_days = 0
     for batch, lines in enumerate(_batches()):
         _land(tmp_path / "landing", batch, lines)
         _build(tmp_path, full_refresh=batch == 0)
         seen |= _session_ids(tmp_path / "warehouse.duckdb")
+        if batch:
+            skipped_days += _days_the_new_lines_read_skipped(tmp_path)
+    assert skipped_days, "a later batch's read left the days before its watermark alone"
     final = _snapshot(tmp_path / "warehouse.duckdb")
     # the history exercises the hard paths: late events merged sessions built earlier
     assert seen - {row[0] for row in final["sessions"]}, "no session was merged away"
