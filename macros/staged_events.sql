@@ -6,11 +6,9 @@
 
 {% macro oie_staged_events(since_date=none) -%}
   {%- set source_relation = oie_landing_source('raw_events') -%}
-  {%- set days = none -%}
-  {%- if since_date is not none and execute and target.type == 'duckdb' -%}
-    {%- set days = oie_landing_days('events', since_date) -%}
-  {%- endif -%}
-  {%- set every_file = days is none and oie_landing_has_files('events') -%}
+  {%- set by_day = since_date is not none and execute and target.type == 'duckdb' -%}
+  {%- set new_days = oie_landing_days_source(source_relation, 'events', since_date) if by_day else none -%}
+  {%- set every_file = not by_day and oie_landing_has_files('events') -%}
 with
 
 source as (
@@ -25,8 +23,8 @@ source as (
     from {{ oie_landing_files_by_name(source_relation) }}
     {%- elif every_file %}
     select * from {{ source_relation }}
-    {%- elif days %}
-    select * from {{ oie_landing_days_source(source_relation, 'events', days) }}
+    {%- elif new_days %}
+    select * from {{ new_days }}
     {%- else %}
     {{ oie_empty_raw_events() }}
     {%- endif %}
@@ -75,40 +73,34 @@ renamed as (
 select * from renamed
 {%- endmacro %}
 
-{% macro oie_landing_days(stream, since_date) -%}
-  {#- The landing day folders (`dt=`) of `stream` from since_date (a 'YYYY-MM-DD' string)
-      to two days after this run started that hold a sealed file, as date strings: one
-      listing of those days' folders only. Landing folders are the UTC day of received_at
+{% macro oie_landing_days_source(relation, stream, since_date) -%}
+  {#- `relation` (a landing source as oie_landing_source renders it) reading only the day
+      folders (`dt=`) of `stream` from since_date (a 'YYYY-MM-DD' string) to two days after
+      this run started that hold a sealed file: its one glob over every day becomes a list
+      of day globs, found by one listing of those days' folders only; none when no such
+      folder has a file. Landing folders are the UTC day of received_at
       (oie_core/landing.py), so a watermark's lines all lie in them. -#}
-  {%- set start = modules.datetime.date.fromisoformat(since_date) -%}
-  {%- set last = [start, run_started_at.date()] | max + modules.datetime.timedelta(days=2) -%}
-  {%- set globs = [] -%}
-  {%- for offset in range((last - start).days + 1) -%}
-    {%- set day = (start + modules.datetime.timedelta(days=offset)).isoformat() -%}
-    {%- do globs.append("'" ~ (oie_landing_dir() ~ '/' ~ stream ~ '/dt=' ~ day ~ '/*/*.ndjson') | replace("'", "''") ~ "'") -%}
-  {%- endfor -%}
-  {%- set found = run_query(
-      "select distinct regexp_extract(file, '/dt=([0-9-]+)/[^/]+/[^/]+$', 1) as day"
-      ~ " from glob([" ~ globs | join(', ') ~ "]) order by day") -%}
-  {{ return(found.columns[0].values() | list) }}
-{%- endmacro %}
-
-{% macro oie_landing_days_source(relation, stream, days) -%}
-  {#- `relation` (a landing source as oie_landing_source renders it) reading only the
-      folders of `days`: its one glob over every day becomes a list of day globs. -#}
   {%- set rendered = relation | string -%}
   {%- set every_day = '/' ~ stream ~ '/*/*/*.ndjson' -%}
-  {%- if rendered.count(every_day) != 1 -%}
-    {{ exceptions.raise_compiler_error("source " ~ stream ~ " does not read one glob ending in " ~ every_day ~ ": " ~ rendered) }}
-  {%- endif -%}
+  {%- do oie_replace_once(rendered, every_day, every_day) -%}  {#- holds that one glob, or stops -#}
   {%- set head, tail = rendered.split(every_day) -%}
   {%- set quote = head.find("'") -%}
   {%- set folder = head[quote + 1:] -%}
+  {%- set start = modules.datetime.date.fromisoformat(since_date) -%}
+  {%- set last = [start, run_started_at.date()] | max + modules.datetime.timedelta(days=2) -%}
+  {%- set candidates = [] -%}
+  {%- for offset in range((last - start).days + 1) -%}
+    {%- set day = (start + modules.datetime.timedelta(days=offset)).isoformat() -%}
+    {%- do candidates.append("'" ~ folder ~ '/' ~ stream ~ '/dt=' ~ day ~ "/*/*.ndjson'") -%}
+  {%- endfor -%}
+  {%- set found = run_query(
+      "select distinct regexp_extract(file, '/dt=([0-9-]+)/[^/]+/[^/]+$', 1) as day"
+      ~ " from glob([" ~ candidates | join(', ') ~ "]) order by day") -%}
   {%- set globs = [] -%}
-  {%- for day in days -%}
+  {%- for day in found.columns[0].values() -%}
     {%- do globs.append("'" ~ folder ~ '/' ~ stream ~ '/dt=' ~ day ~ "/*/*.ndjson'") -%}
   {%- endfor -%}
-  {{ return(head[:quote] ~ '[' ~ globs | join(', ') ~ ']' ~ tail[1:]) }}
+  {{ return(head[:quote] ~ '[' ~ globs | join(', ') ~ ']' ~ tail[1:] if globs else none) }}
 {%- endmacro %}
 
 {% macro oie_landing_files_by_name(landing_relation) -%}
@@ -119,10 +111,18 @@ select * from renamed
     {#- while dbt parses, source() stands for the model itself -#}
     {{ return(landing_relation) }}
   {%- endif -%}
-  {%- set rendered = landing_relation | string -%}
-  {%- set hive = "hive_partitioning=true, hive_types={'dt': 'DATE', 'hr': 'INTEGER'}" -%}
-  {%- if rendered.count(hive) != 1 -%}
-    {{ exceptions.raise_compiler_error("landing source does not name its hive partitions as " ~ hive ~ ": " ~ rendered) }}
+  {{ return(oie_replace_once(
+      landing_relation | string,
+      "hive_partitioning=true, hive_types={'dt': 'DATE', 'hr': 'INTEGER'}",
+      'hive_partitioning=false, filename=true')) }}
+{%- endmacro %}
+
+{% macro oie_replace_once(rendered, old, new) -%}
+  {#- `rendered` (a landing source's SQL) with its one `old` replaced by `new`; a source
+      whose SQL does not hold `old` exactly once stops the run rather than read the wrong
+      files. -#}
+  {%- if rendered.count(old) != 1 -%}
+    {{ exceptions.raise_compiler_error("the landing source does not hold " ~ old ~ " once: " ~ rendered) }}
   {%- endif -%}
-  {{ return(rendered.replace(hive, 'hive_partitioning=false, filename=true')) }}
+  {{ return(rendered.replace(old, new)) }}
 {%- endmacro %}

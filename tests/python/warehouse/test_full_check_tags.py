@@ -9,7 +9,6 @@ scheduled run could only test it whole. Every other test stays in the scheduled 
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 from pathlib import Path
@@ -22,7 +21,6 @@ from oie.run import FULL_TESTS_DBT_ARGS, SCHEDULED_DBT_ARGS
 FULL_CHECK_TAG = "oie_full_check"
 
 
-@functools.cache
 def _manifest(target: Path) -> dict:
     env, cwd = warehouse.dbt_subprocess_env(
         {"OIE_DATA_DIR": str(target / "data"), "DBT_TARGET_PATH": str(target / "target")}
