@@ -277,6 +277,15 @@
 {% macro default__oie_materialized_cte() -%}{%- endmacro %}
 {% macro duckdb__oie_materialized_cte() -%}materialized{%- endmacro %}
 
+{% macro oie_inlined_cte() -%}
+  {#- `as not materialized (...)` on DuckDB: a CTE that several branches read is recomputed
+      by each of them rather than stored once, for a wide CTE whose readers are cheap to
+      repeat. BigQuery has no such hint (it inlines CTEs). -#}
+  {{ return(adapter.dispatch('oie_inlined_cte', 'oie')()) }}
+{%- endmacro %}
+{% macro default__oie_inlined_cte() -%}{%- endmacro %}
+{% macro duckdb__oie_inlined_cte() -%}not materialized{%- endmacro %}
+
 {% macro oie_fingerprint(expr) -%}
   {#- A 64-bit integer hash, for grouping and joining on long strings within one query (never
       stored, never an id: two values may share one). -#}
