@@ -26,8 +26,13 @@ leads as (
     select * from {{ ref('stg_oie__leads') }}
 ),
 
+evidence as (
+    select * from {{ ref('int_identity_evidence') }}
+),
+
 lead_by_email as (
-    -- the same address in several campaigns: the most recent campaign's lead wins
+    -- the same address in several campaigns: the most recent campaign's lead wins. Only
+    -- the addresses a visitor submitted are ranked, not every lead's.
     select
         email_sha256,
         lead_id
@@ -37,12 +42,12 @@ lead_by_email as (
             lead_id,
             row_number() over (partition by email_sha256 order by created_at desc, lead_id asc) as rn
         from leads
+        where email_sha256 in (
+            select submitted.identifier from evidence as submitted
+            where submitted.evidence_type = 'email_hash'
+        )
     ) as ranked
     where rn = 1
-),
-
-evidence as (
-    select * from {{ ref('int_identity_evidence') }}
 ),
 
 expired_visitors as (
