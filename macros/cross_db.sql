@@ -91,8 +91,9 @@
   cast('{{ iso }}' as timestamp)
 {%- endmacro %}
 {% macro bigquery__oie_timestamp_literal(iso) -%}
-  {#- integer microseconds (a watermark, see oie_watermark) or an ISO timestamp -#}
-  {%- if iso is string and iso.isdigit() -%}
+  {#- integer microseconds (a watermark, see oie_watermark; negative before 1970) or an ISO
+      timestamp -#}
+  {%- if iso is string and iso.lstrip('-').isdigit() -%}
   timestamp_micros({{ iso }})
   {%- else -%}
   cast('{{ iso }}' as timestamp)
