@@ -6,8 +6,16 @@
     )
 }}
 
-{#- a table written before it carried the stamp is written whole once, so every row has one -#}
-{% set by_difference = oie_stored_has_column('oie_matched_at') %}
+{#- a table written before it carried its bookkeeping columns is written whole once -#}
+{% set by_difference = oie_stored_has_column('evidence_received_at') %}
+{% set identity_vars = local_md5(tojson([
+    var('oie_confidence_email_hash'),
+    var('oie_confidence_token'),
+    var('oie_confidence_token_forwarded_first'),
+    var('oie_forwarded_token_min_visitors'),
+    var('oie_forwarded_token_min_networks'),
+])) %}
+{% set last_run = oie_identity_last_run('oie_matched_at', identity_vars) if by_difference else none %}
 
 -- Every way a browser visitor could belong to a lead, before choosing one:
 --  * email_hash: a form on the site submitted an address whose sha256 is a lead's
@@ -16,19 +24,139 @@
 -- visitor stays linked (lower confidence); the others are recorded, not merged.
 -- A visitor idle for oie_identity_ttl_days (its last session ended that long before the
 -- scoring clock) is no one's any more: its link expires (docs/privacy.md).
--- Every run lists every candidate again (a token's forwarded flag and arrival order depend
--- on all its visitors) and writes only the rows that changed, stamped oie_matched_at
--- (macros/changed_rows.sql).
+--
+-- A scheduled run lists again only the candidates of the visitors it touched
+-- (macros/identity.sql): visitors with new evidence or rewritten sessions, visitors of a
+-- lead or of an address or token the lead lists wrote since, visitors whose last session
+-- crossed the expiry cutoff, visitors whose evidence reached the retention cutoff, and
+-- every visitor of a token any of them holds (a token's forwarded flag and arrival order
+-- depend on all its visitors). It writes only the rows that changed, stamped
+-- oie_matched_at (macros/changed_rows.sql). A first build, a full refresh and a change of
+-- the vars above list every candidate.
 
 with
 
-leads as (
+-- tables several branches read: each reads the columns it needs, no copy is stored
+leads as {{ oie_inlined_cte() }} (
     select * from {{ ref('stg_oie__leads') }}
 ),
 
-evidence as (
+all_evidence as {{ oie_inlined_cte() }} (
     select * from {{ ref('int_identity_evidence') }}
 ),
+{% if last_run %}
+{% set since = oie_timestamp_literal(last_run.since.ts) %}
+
+loaded_leads as (
+    select
+        lead_id,
+        token,
+        email_sha256
+    from leads
+    where oie_loaded_at > {{ since }}
+),
+
+stored as {{ oie_inlined_cte() }} (
+    select
+        visitor_id,
+        lead_id,
+        match_type,
+        matched_identifier,
+        evidence_received_at
+    from {{ this }}
+),
+
+seed_visitors as (
+    select visitor_id
+    from all_evidence
+    where
+        oie_collected_at > {{ since }}
+        or (evidence_type = 'token' and identifier in (select loaded_leads.token from loaded_leads))
+        or (
+            evidence_type = 'email_hash'
+            and identifier in (select loaded_leads.email_sha256 from loaded_leads)
+        )
+
+    union all
+
+    -- a lead written again (another token or address) and evidence the retention removed
+    select visitor_id
+    from stored
+    where
+        lead_id in (select loaded_leads.lead_id from loaded_leads)
+        or evidence_received_at < {{ oie_retention_cutoff() }}
+
+    union all
+
+    select visitor_id
+    from {{ ref('int_sessions') }}
+    where visitor_id is not null and oie_sessionized_at > {{ since }}
+
+    union all
+
+    {{ oie_identity_expiry_flips(ref('int_sessions'), last_run) }}
+),
+
+touched_tokens as (
+    select identifier as token
+    from all_evidence
+    where evidence_type = 'token' and visitor_id in (select seed.visitor_id from seed_visitors as seed)
+
+    union all
+
+    select matched_identifier as token
+    from stored
+    where match_type != 'email_hash' and visitor_id in (select seed.visitor_id from seed_visitors as seed)
+),
+
+touched_visitors as (
+    select visitor_id from seed_visitors
+    union all
+    select visitor_id
+    from all_evidence
+    where evidence_type = 'token' and identifier in (select touched.token from touched_tokens as touched)
+),
+
+evidence as (
+    select *
+    from all_evidence
+    where visitor_id in (select touched.visitor_id from touched_visitors as touched)
+),
+
+token_visitors as (
+    -- every visitor of the tokens the touched visitors hold, for the token's stats and
+    -- arrival order
+    select
+        identifier as token,
+        visitor_id,
+        first_seen_at,
+        network,
+        last_received_at
+    from all_evidence
+    where
+        evidence_type = 'token'
+        and identifier in (
+            select scoped.identifier from evidence as scoped
+            where scoped.evidence_type = 'token'
+        )
+),
+{% else %}
+
+evidence as {{ oie_inlined_cte() }} (
+    select * from all_evidence
+),
+
+token_visitors as (
+    select
+        identifier as token,
+        visitor_id,
+        first_seen_at,
+        network,
+        last_received_at
+    from evidence
+    where evidence_type = 'token'
+),
+{% endif %}
 
 lead_by_email as (
     -- the same address in several campaigns: the most recent campaign's lead wins. Only
@@ -55,26 +183,16 @@ expired_visitors as (
     from {{ ref('int_sessions') }}
     where visitor_id is not null and visitor_id in (select evidence.visitor_id from evidence)
     group by visitor_id
-    having max(ended_at) < {{ oie_timestamp_add(
-        'day', -1 * var('oie_identity_ttl_days') | int, oie_as_of(var('oie_as_of'))
-    ) }}
-),
-
-token_visitors as (
-    select
-        identifier as token,
-        visitor_id,
-        first_seen_at,
-        network
-    from evidence
-    where evidence_type = 'token'
+    having max(ended_at) < {{ oie_identity_expiry_cutoff() }}
 ),
 
 token_stats as (
     select
         token,
         count(distinct visitor_id) as token_visitors,
-        count(distinct network) as token_networks
+        count(distinct network) as token_networks,
+        -- the retention cutoff passing it deletes evidence the token's stats counted
+        min(last_received_at) as oldest_received_at
     from token_visitors
     group by token
 ),
@@ -85,6 +203,7 @@ token_candidates as (
         leads.lead_id,
         token_visitors.token as matched_identifier,
         token_visitors.first_seen_at,
+        token_stats.oldest_received_at,
         token_stats.token_visitors >= {{ var('oie_forwarded_token_min_visitors') }}
         or token_stats.token_networks >= {{ var('oie_forwarded_token_min_networks') }} as is_forwarded,
         row_number() over (
@@ -101,7 +220,8 @@ email_candidates as (
         evidence.visitor_id,
         lead_by_email.lead_id,
         evidence.identifier as matched_identifier,
-        evidence.first_seen_at
+        evidence.first_seen_at,
+        evidence.last_received_at
     from evidence
     inner join lead_by_email on evidence.identifier = lead_by_email.email_sha256
     where evidence.evidence_type = 'email_hash'
@@ -116,7 +236,8 @@ candidates as (
         first_seen_at,
         false as is_forwarded,
         true as is_linkable,
-        {{ var('oie_confidence_email_hash') }} as confidence
+        {{ var('oie_confidence_email_hash') }} as confidence,
+        last_received_at as evidence_received_at
     from email_candidates
     where visitor_id not in (select expired.visitor_id from expired_visitors as expired)
 
@@ -138,27 +259,35 @@ candidates as (
             when not is_forwarded then {{ var('oie_confidence_token') }}
             when arrival_rank = 1 then {{ var('oie_confidence_token_forwarded_first') }}
             else 0.0
-        end as confidence
+        end as confidence,
+        oldest_received_at as evidence_received_at
     from token_candidates
     -- after the arrival ranks: an expired first arrival does not promote a forwarded copy
-    where visitor_id not in (select expired.visitor_id from expired_visitors as expired)
+    where
+        visitor_id not in (select expired.visitor_id from expired_visitors as expired){% if last_run %}
+        and visitor_id in (select touched.visitor_id from touched_visitors as touched){% endif %}
 ),
 
 keyed as (
     select
         visitor_id || '|' || lead_id || '|' || match_type as candidate_key,
-        *
+        *,
+        '{{ identity_vars }}' as identity_vars
     from candidates
 ){% if by_difference %},
 
 changed as (
     {{ oie_changed_rows('keyed', 'candidate_key', [
         'visitor_id', 'lead_id', 'match_type', 'matched_identifier', 'first_seen_at',
-        'is_forwarded', 'is_linkable', 'confidence',
-    ]) }}
+        'is_forwarded', 'is_linkable', 'confidence', 'evidence_received_at', 'identity_vars',
+    ], stored_filter=(
+        'stored.visitor_id in (select touched.visitor_id from touched_visitors as touched)'
+        if last_run else none
+    )) }}
 ){% endif %}
 
 select
     *,
+    {{ oie_identity_expiry_cutoff() }} as expiry_cutoff,
     {{ oie_run_timestamp() }} as oie_matched_at
 from {{ 'changed' if by_difference else 'keyed' }}
