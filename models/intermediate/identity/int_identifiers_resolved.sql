@@ -149,6 +149,16 @@ candidates as (
     from all_candidates
     where visitor_id in (select touched.visitor_id from touched_visitors as touched)
 ),
+
+touched_keys as (
+    -- one key list: a single semi-join picks the stored rows to compare (three typed
+    -- filters joined by `or` read every column of every stored row: 0.66 -> 0.50 s at 30M)
+    select 'visitor:' || visitor_id as identity_key from touched_visitors
+    union all
+    select 'token:' || token as identity_key from touched_tokens
+    union all
+    select 'email_sha256:' || email_sha256 as identity_key from touched_addresses
+),
 {% else %}
 
 candidates as {{ oie_inlined_cte() }} (
@@ -291,12 +301,7 @@ changed as (
         'identifier_type', 'identifier', 'lead_id', 'match_type', 'confidence', 'is_linked',
         'is_forwarded', 'first_seen_at', 'identity_vars',
     ], stored_filter=(
-        "(stored.identifier_type = 'visitor' and stored.identifier in "
-        ~ "(select touched.visitor_id from touched_visitors as touched))"
-        ~ " or (stored.identifier_type = 'token' and stored.identifier in "
-        ~ "(select touched.token from touched_tokens as touched))"
-        ~ " or (stored.identifier_type = 'email_sha256' and stored.identifier in "
-        ~ "(select touched.email_sha256 from touched_addresses as touched))"
+        'stored.identity_key in (select touched.identity_key from touched_keys as touched)'
         if last_run else none
     ), carried=['evidence_received_at'], also_changed=(
         'stored.evidence_received_at < ' ~ retention_cutoff

@@ -184,6 +184,17 @@ recounted as (
         select lead_id from click_changes
     ) as changes
 ),
+
+recounted_visitors as {{ oie_materialized_cte() }} (
+    -- the recounted leads' visitors first, then their sessions: joined the other way round
+    -- DuckDB matched every session to its lead before keeping the few recounted (0.5 s ->
+    -- 0.3 s at 10M events)
+    select
+        visitor_leads.visitor_id,
+        visitor_leads.lead_id
+    from visitor_leads
+    inner join recounted on visitor_leads.lead_id = recounted.lead_id
+),
 {% endif %}
 
 human_sessions as (
@@ -206,8 +217,8 @@ human_sessions as (
         sessions.mean_cursor_jitter,
         sessions.median_reading_wpm
     from {{ ref('int_sessions') }} as sessions
-    inner join visitor_leads on sessions.visitor_id = visitor_leads.visitor_id{% if watermark %}
-    inner join recounted on visitor_leads.lead_id = recounted.lead_id{% endif %}
+    inner join {{ 'recounted_visitors' if watermark else 'visitor_leads' }} as visitor_leads
+        on sessions.visitor_id = visitor_leads.visitor_id
     where not sessions.is_bot and not sessions.is_internal and not sessions.is_quarantined
 ),
 
