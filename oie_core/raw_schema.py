@@ -100,6 +100,9 @@ class RawTable:
     # landing partitions are removed by `oie run` (oie_core/retention.py). Lead lists and
     # tombstones never expire.
     expires: bool = False
+    # On the local target each row also carries its landing file (`filename`): a reader
+    # that knows which sealed files it loaded can skip them (stg_oie__leads).
+    file_names: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -225,6 +228,7 @@ RAW_REJECTED_EVENTS = RawTable(
 
 RAW_LEADS = RawTable(
     name="raw_leads",
+    file_names=True,
     stream="leads",
     description="Leads written by `oie campaign create`, one row per import of a lead.",
     partition_column="created_at",
@@ -354,7 +358,8 @@ def _external_location(table: RawTable) -> str:
     return (
         f"read_json('{landing}/{table.stream}/*/*/*.ndjson', format='newline_delimited', "
         f"hive_partitioning=true, hive_types={open_}'dt': 'DATE', 'hr': 'INTEGER'{close}, "
-        f"columns={open_}{columns}{close})"
+        + ("filename=true, " if table.file_names else "")
+        + f"columns={open_}{columns}{close})"
     )
 
 

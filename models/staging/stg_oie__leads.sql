@@ -23,14 +23,26 @@
 -- (their table has no oie_loaded_at yet).
 
 {% set since = oie_leads_since(var('oie_lookback_minutes')) %}
+{% set has_files = oie_landing_has_files('leads') %}
+{#- locally each row keeps its landing file; a run skips the sealed files it already holds
+    rows of, unread (macros/incremental.sql, oie_leads_loaded_files) -#}
+{% set with_files = has_files and target.type == 'duckdb' %}
+{% set loaded_files = oie_leads_loaded_files(since) if since and with_files else [] %}
 
 with
 
 source as (
-    {% if oie_landing_has_files('leads') %}
+    {% if has_files %}
     select * from {{ oie_landing_source('raw_leads') }}
     {%- if since and target.type != 'bigquery' %}
     where dt >= cast('{{ since.date }}' as date)
+    {%- if loaded_files %}
+        and filename not in (
+            {%- for file in loaded_files %}
+            '{{ file | replace("'", "''") }}'{{ ',' if not loop.last }}
+            {%- endfor %}
+        )
+    {%- endif %}
     {%- endif %}
     {% else %}
     {{ oie_empty_raw_leads() }}
@@ -52,7 +64,8 @@ renamed as (
         token,
         {{ oie_to_timestamp('created_at') }} as created_at,
         {{ oie_to_timestamp('imported_at') }} as imported_at,
-        attributes
+        attributes,
+        {{ 'filename' if with_files else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as oie_source_file
     from source
     where
         lead_id is not null
@@ -99,7 +112,9 @@ candidates as (
         stored.token,
         stored.created_at,
         stored.imported_at,
-        stored.attributes
+        stored.attributes,
+        {{ 'stored.oie_source_file' if oie_stored_has_column('oie_source_file')
+           else 'cast(null as ' ~ dbt.type_string() ~ ')' }} as oie_source_file
     from {{ this }} as stored
     where stored.lead_id in (select imports.lead_id from imports)
     {%- endif %}
@@ -130,6 +145,7 @@ select
     created_at,
     imported_at,
     attributes,
+    oie_source_file,
     {{ oie_run_timestamp() }} as oie_loaded_at
 from ranked
 where import_rank = 1
