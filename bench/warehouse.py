@@ -78,9 +78,13 @@ def measured(
     return seconds, cpu_s, peak_mb, rc
 
 
+HISTORY_SEED = 11  # the generated history's leads; increments are traffic of the same leads
+
+
 def land_increment(landing: Path, events: int, after: float, now: float, seed: int) -> int:
-    """+N events from new and returning-looking visitors, received between `after` and
-    `now` (what arrives between two scheduled runs)."""
+    """+N events from new visitors of leads the history already holds (its cast: the same
+    tokens and addresses, so they link and their leads are recounted and rescored),
+    received between `after` and `now` (what arrives between two scheduled runs)."""
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
         # One day of journeys has no return visits (≈ 11 events per visitor, not 15):
@@ -92,6 +96,7 @@ def land_increment(landing: Path, events: int, after: float, now: float, seed: i
             end=now,
             seed=seed,
             prefix="increment",
+            cast_seed=HISTORY_SEED,
         )
         by_partition: dict[str, list[str]] = defaultdict(list)
         count = 0
@@ -140,7 +145,7 @@ def landing_data(events: int, data_dir: Path) -> dict[str, Any]:
         visitors=max(1, int(events / EVENTS_PER_VISITOR)),
         days=days,
         end=base_end,
-        seed=11,
+        seed=HISTORY_SEED,
         prefix="bench",
     )
     meta = {

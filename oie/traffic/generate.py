@@ -40,15 +40,21 @@ def generate(
     seed: int = 7,
     prefix: str = "traffic",
     networks: NetworkLookup | None = None,
+    cast_seed: int | None = None,
 ) -> Stats:
     """Write leads and `visitors` journeys over the `days` days up to `end` (epoch s; its
     UTC day is the last of them): ≈ 15 events per visitor over a month. With `networks`
-    (the collector's OIE_IP_ORG_DB), the events carry network fields."""
+    (the collector's OIE_IP_ORG_DB), the events carry network fields. `cast_seed` (default
+    `seed`) picks the leads: another generation's seed gives the first leads of its cast,
+    same tokens and addresses, so the journeys are new traffic from leads already
+    imported."""
     files = SealedFiles(landing_dir, prefix)
     created = end - days * 86400 - 86400  # the campaign was imported the day before
     records = list(
         lead_records(
-            random.Random(f"{seed}:cast"), max(1, int(visitors * LEADS_PER_VISITOR)), created
+            random.Random(f"{seed if cast_seed is None else cast_seed}:cast"),
+            max(1, int(visitors * LEADS_PER_VISITOR)),
+            created,
         )
     )
     for record in records:
