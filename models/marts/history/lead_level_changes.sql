@@ -8,15 +8,24 @@
 with
 
 versions as (
+    -- A version's previous one is the version dbt closed when it opened this one: its
+    -- dbt_valid_to is this dbt_valid_from (one snapshot instant). A join finds it without
+    -- sorting every version of every lead, and a reader's filter on the level reaches the
+    -- scan (3.3M versions at the 30M bench: 0.52 -> 0.31 s; campaign_daily's level-ups 0.56
+    -- -> 0.16 s).
     select
-        lead_id,
-        campaign_id,
-        engagement_level,
-        intent_score,
-        scored_as_of,
-        dbt_valid_from,
-        lag(engagement_level) over (partition by lead_id order by dbt_valid_from) as previous_level
-    from {{ ref('lead_profiles_snapshot') }}
+        current_version.lead_id,
+        current_version.campaign_id,
+        current_version.engagement_level,
+        current_version.intent_score,
+        current_version.scored_as_of,
+        current_version.dbt_valid_from,
+        previous_version.engagement_level as previous_level
+    from {{ ref('lead_profiles_snapshot') }} as current_version
+    left join {{ ref('lead_profiles_snapshot') }} as previous_version
+        on
+            current_version.lead_id = previous_version.lead_id
+            and current_version.dbt_valid_from = previous_version.dbt_valid_to
 )
 
 select
