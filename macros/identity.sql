@@ -35,6 +35,17 @@
   {{ return(found) }}
 {%- endmacro %}
 
+{% macro oie_identity_loaded_leads(leads, last_run) -%}
+  {#- The leads (of the CTE `leads`) the lead lists wrote since `last_run`: a new lead, or
+      one written again with another token, address or creation time. -#}
+    select
+        lead_id,
+        token,
+        email_sha256
+    from {{ leads }}
+    where oie_loaded_at > {{ oie_timestamp_literal(last_run.since.ts) }}
+{%- endmacro %}
+
 {% macro oie_identity_expiry_flips(sessions, last_run) -%}
   {#- The visitors whose last session can have crossed the expiry cutoff since `last_run`:
       those with a session that ended between its cutoff and this run's. -#}

@@ -44,12 +44,7 @@ all_candidates as {{ oie_inlined_cte() }} (
 {% set since = oie_timestamp_literal(last_run.since.ts) %}
 
 loaded_leads as (
-    select
-        lead_id,
-        token,
-        email_sha256
-    from leads
-    where oie_loaded_at > {{ since }}
+    {{ oie_identity_loaded_leads('leads', last_run) }}
 ),
 
 stored as {{ oie_inlined_cte() }} (
@@ -161,7 +156,7 @@ touched_keys as (
 ),
 {% else %}
 
-candidates as {{ oie_inlined_cte() }} (
+candidates as (
     select * from all_candidates
 ),
 {% endif %}

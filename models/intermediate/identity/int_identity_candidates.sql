@@ -48,12 +48,7 @@ all_evidence as {{ oie_inlined_cte() }} (
 {% set since = oie_timestamp_literal(last_run.since.ts) %}
 
 loaded_leads as (
-    select
-        lead_id,
-        token,
-        email_sha256
-    from leads
-    where oie_loaded_at > {{ since }}
+    {{ oie_identity_loaded_leads('leads', last_run) }}
 ),
 
 stored as {{ oie_inlined_cte() }} (
@@ -123,8 +118,15 @@ evidence as (
     where visitor_id in (select touched.visitor_id from touched_visitors as touched)
 ),
 
+{% else %}
+
+evidence as {{ oie_inlined_cte() }} (
+    select * from all_evidence
+),
+{% endif %}
+
 token_visitors as (
-    -- every visitor of the tokens the touched visitors hold, for the token's stats and
+    -- every visitor of the tokens the listed visitors hold, for the token's stats and
     -- arrival order
     select
         identifier as token,
@@ -134,29 +136,12 @@ token_visitors as (
         last_received_at
     from all_evidence
     where
-        evidence_type = 'token'
+        evidence_type = 'token'{% if last_run %}
         and identifier in (
             select scoped.identifier from evidence as scoped
             where scoped.evidence_type = 'token'
-        )
+        ){% endif %}
 ),
-{% else %}
-
-evidence as {{ oie_inlined_cte() }} (
-    select * from all_evidence
-),
-
-token_visitors as (
-    select
-        identifier as token,
-        visitor_id,
-        first_seen_at,
-        network,
-        last_received_at
-    from evidence
-    where evidence_type = 'token'
-),
-{% endif %}
 
 lead_by_email as (
     -- the same address in several campaigns: the most recent campaign's lead wins. Only
