@@ -11,6 +11,7 @@ select
     match_type,
     confidence,
     is_forwarded,
-    first_seen_at
+    first_seen_at,
+    oie_resolved_at
 from {{ ref('int_identifiers_resolved') }}
 where identifier_type = 'visitor' and is_linked

@@ -20,18 +20,52 @@
 -- int_lead_scores: one narrow pass per run.
 --
 -- None of these checks reads history per lead:
---  * a lead gained a visitor exactly when int_identifiers_resolved wrote a row of it since
---    the last count (it writes only rows that changed); a lead that lost visitors without
---    gaining one counts fewer. The two together catch every change of a lead's visitors.
+--  * a lead gained or lost a visitor exactly when int_visitor_link_changes stamped a change
+--    of one of its visitors (to the lead or from it) since the last count; a row written
+--    since in int_identifiers_resolved (a token turned forwarded) recounts its lead too.
+--    New and re-imported leads are the lead list's rows written since.
 --  * every lead agreed with the window of the last run that counted (the counted_from and
 --    counted_as_of of the rows it wrote; older rows may carry older windows that the lead
 --    still agreed with), so a session or click can only have entered or left a lead's
 --    window if it starts between that run's window edges and this run's (either way
 --    round: an as_of moved back). Sessions and clicks written since are found by stamp.
+-- Two things leave no stamp: a change of oie_internal_email_domains (the rows carry a
+-- fingerprint of it, activity_vars) and an erasure (`oie forget` deletes a visitor's rows
+-- wherever they are). A run after either compares every lead's inputs with its stored row
+-- instead, as does the first run on a table written before activity_vars existed.
 
+-- depends_on: {{ ref('int_visitor_link_changes') }}
+-- depends_on: {{ ref('stg_oie__tombstones') }}
 {% set as_of = oie_as_of(var('oie_as_of')) %}
 {% set window_start = oie_timestamp_add('day', -1 * var('oie_score_window_days'), as_of) %}
+{% set activity_vars = local_md5(tojson([var('oie_internal_email_domains')])) %}
 {% set watermark = oie_watermark('oie_counted_at') %}
+{% set narrow = false %}
+{% if watermark %}
+{% set new_since = oie_timestamp_literal(watermark.ts) %}
+{#- the instants a session or click must start between to have crossed a window edge since
+    the last run that counted: between its window (that of the rows it wrote) and this one;
+    and whether that run counted with this run's vars -#}
+{% set last_count = {
+    'from_low': 'least(max(counted_from), ' ~ window_start ~ ')',
+    'from_high': 'greatest(max(counted_from), ' ~ window_start ~ ')',
+    'to_low': 'least(max(counted_as_of), ' ~ as_of ~ ')',
+    'to_high': 'greatest(max(counted_as_of), ' ~ as_of ~ ')',
+} %}
+{% if oie_stored_has_column('activity_vars') %}
+{% do last_count.update({'same_vars': "case when min(activity_vars) = '" ~ activity_vars
+    ~ "' and max(activity_vars) = '" ~ activity_vars ~ "' then max(oie_counted_at) end"}) %}
+{% endif %}
+{% set edges = oie_query_instants(last_count, 'from ' ~ this
+    ~ ' where oie_counted_at = (select max(oie_counted_at) from ' ~ this ~ ')') %}
+{% set narrow = edges.get('same_vars') is not none %}
+{#- an erasure since the last count (the offline compile check renders the narrow run) -#}
+{% if narrow and var('oie_offline_compile', none) is none and oie_tombstones_active() %}
+{% set narrow = oie_query_instant(
+    'max(created_at)', 'from ' ~ ref('stg_oie__tombstones') ~ ' where created_at > ' ~ new_since
+) is none %}
+{% endif %}
+{% endif %}
 
 with
 
@@ -47,11 +81,15 @@ clicks as (
     select * from {{ ref('int_email_clicks_classified') }}
 ),
 
+{#- what a lead's totals depend on besides sessions and clicks: on a narrow run computed
+    for the recounted leads only (after them, below), otherwise for every lead, and compared
+    with the stored row to find the leads to recount -#}
+{% set lead_inputs_ctes %}
 visitor_counts as (
     select
         lead_id,
         count(*) as visitors
-    from visitor_leads
+    from {{ 'recounted_visitors' if narrow else 'visitor_leads' }}
     group by lead_id
 ),
 
@@ -60,12 +98,12 @@ forwarded_tokens as (
         lead_id,
         is_forwarded as token_forwarded
     from {{ ref('int_identifiers_resolved') }}
-    where identifier_type = 'token'
+    where
+        identifier_type = 'token'{% if narrow %}
+        and lead_id in (select recounted.lead_id from recounted){% endif %}
 ),
 
 lead_inputs as (
-    -- what a lead's totals depend on besides sessions and clicks; compared with the
-    -- stored row to find the leads to recount
     select
         leads.lead_id,
         leads.created_at as lead_created_at,
@@ -76,21 +114,17 @@ lead_inputs as (
         {% endif %} as is_internal_lead,
         coalesce(visitor_counts.visitors, 0) as visitors,
         coalesce(forwarded_tokens.token_forwarded, false) as token_forwarded
-    from leads
+    from leads{% if narrow %}
+    inner join recounted on leads.lead_id = recounted.lead_id{% endif %}
     left join visitor_counts on leads.lead_id = visitor_counts.lead_id
     left join forwarded_tokens on leads.lead_id = forwarded_tokens.lead_id
 ),
+{% endset %}
+{% if watermark and not narrow %}
+{{ lead_inputs_ctes }}
+{% endif %}
 
 {% if watermark %}
-{% set new_since = oie_timestamp_literal(watermark.ts) %}
-{#- the instants a session or click must start between to have crossed a window edge since
-    the last run that counted: between its window (that of the rows it wrote) and this one -#}
-{% set edges = oie_query_instants({
-    'from_low': 'least(max(counted_from), ' ~ window_start ~ ')',
-    'from_high': 'greatest(max(counted_from), ' ~ window_start ~ ')',
-    'to_low': 'least(max(counted_as_of), ' ~ as_of ~ ')',
-    'to_high': 'greatest(max(counted_as_of), ' ~ as_of ~ ')',
-}, 'from ' ~ this ~ ' where oie_counted_at = (select max(oie_counted_at) from ' ~ this ~ ')') %}
 counted as (
     select
         lead_id,
@@ -103,6 +137,35 @@ counted as (
     from {{ this }}
 ),
 
+{% if narrow %}
+link_changes as (
+    select
+        lead_id,
+        previous_lead_id
+    from {{ ref('int_visitor_link_changes') }}
+    where oie_relinked_at > {{ new_since }}
+),
+
+changed_leads as (
+    -- leads the lead lists wrote since the last count: new, or written again
+    select lead_id
+    from leads
+    where oie_loaded_at > {{ new_since }}
+
+    union all
+
+    -- leads that gained or lost a linked visitor since
+    select lead_id
+    from link_changes
+    where lead_id is not null
+
+    union all
+
+    select previous_lead_id as lead_id
+    from link_changes
+    where previous_lead_id is not null
+),
+{% else %}
 changed_leads as (
     select lead_inputs.lead_id
     from lead_inputs
@@ -114,6 +177,8 @@ changed_leads as (
         or lead_inputs.visitors != counted.visitors
         or lead_inputs.token_forwarded != counted.token_forwarded
 ),
+
+{% endif %}
 
 identity_changes as (
     select lead_id
@@ -195,6 +260,9 @@ recounted_visitors as {{ oie_materialized_cte() }} (
     from visitor_leads
     inner join recounted on visitor_leads.lead_id = recounted.lead_id
 ),
+{% endif %}
+{% if narrow or not watermark %}
+{{ lead_inputs_ctes }}
 {% endif %}
 
 human_sessions as (
@@ -333,6 +401,7 @@ select
     leads.lead_created_at,
     {{ window_start }} as counted_from,
     {{ as_of }} as counted_as_of,
+    '{{ activity_vars }}' as activity_vars,
     {{ oie_run_timestamp() }} as oie_counted_at
 from lead_inputs as leads{% if watermark %}
 inner join recounted on leads.lead_id = recounted.lead_id{% endif %}

@@ -16,11 +16,14 @@ from typing import Any
 
 import duckdb
 
+from tests.python.cli.conftest import Cli, cli_env
 from tests.python.helpers.lead_imports import land_import, lead_token
 from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
-SELECT = "+int_identifiers_resolved"
+# int_lead_activity and what it reads: a lead that gains or loses a visitor is recounted
+# (int_visitor_link_changes), so its counts agree with a full refresh too
+SELECT = "+int_lead_activity"
 NOW = datetime.now(UTC).replace(microsecond=0)
 # Pinned: what the expectations below rely on (a tuned dbt_project.yml changes nothing).
 VARS: dict[str, Any] = {
@@ -34,6 +37,7 @@ VARS: dict[str, Any] = {
     "oie_confidence_token_forwarded_first": 0.6,
     "oie_lookback_minutes": 180,
     "oie_session_timeout_minutes": 30,
+    "oie_internal_email_domains": [],
 }
 CANDIDATES = (
     "select * exclude (oie_matched_at, expiry_cutoff) from int_identity_candidates "
@@ -43,6 +47,13 @@ CANDIDATES = (
 RESOLVED = (
     "select * exclude (oie_resolved_at, expiry_cutoff, evidence_received_at) "
     "from int_identifiers_resolved order by identity_key"
+)
+
+# the window and stamps are bookkeeping: an untouched lead keeps the window it agreed with
+LEAD_ACTIVITY = (
+    "select * exclude (oie_counted_at, counted_from, counted_as_of, activity_vars) "
+    "from int_lead_activity "
+    "order by lead_id"
 )
 
 
@@ -96,7 +107,7 @@ def _build_and_compare(
     full = tmp_path / f"full-{step}"
     shutil.copytree(data_dir, full)
     assert build_data(full, select=SELECT, vars=vars, full_refresh=True) == 0, step
-    for sql in (CANDIDATES, RESOLVED):
+    for sql in (CANDIDATES, RESOLVED, LEAD_ACTIVITY):
         assert _rows(data_dir, sql) == _rows(full, sql), f"{step}: {sql}"
 
 
@@ -214,3 +225,44 @@ def test_links_follow_the_clock_and_the_lead_lists_as_a_full_refresh_would(
         data_dir,
         "select match_type from int_identifiers_resolved where identity_key = 'visitor:f4'",
     ) == [("token",)]
+
+    # Two changes that leave no stamp, so the next run compares every lead's inputs.
+    # oie_internal_email_domains now names Cy's new domain: Cy turns internal.
+    _build_and_compare(
+        data_dir,
+        NOW + timedelta(days=1, hours=-2, minutes=-30),
+        tmp_path,
+        "internal domains",
+        oie_raw_retention_days=1,
+        oie_internal_email_domains=["elsewhere.example"],
+    )
+    assert _rows(
+        data_dir, "select is_internal_lead from int_lead_activity where lead_id = 'cy'"
+    ) == [(True,)]
+
+    # A second visitor of Dee's fills a form with her address, then is forgotten:
+    # `oie forget` deletes its rows wherever they are, Dee's count among them
+    _land(
+        data_dir,
+        "dee-form",
+        [("vdee0002", "form_submit", NOW + timedelta(days=1, hours=-3), _form("dee@example.com"))],
+    )
+    _build_and_compare(
+        data_dir,
+        NOW + timedelta(days=1, hours=-2, minutes=-30),
+        tmp_path,
+        "second visitor",
+        oie_raw_retention_days=1,
+        oie_internal_email_domains=["elsewhere.example"],
+    )
+    assert _rows(data_dir, "select visitors from int_lead_activity where lead_id = 'dee'") == [(2,)]
+    Cli(cli_env(data_dir), tmp_path)("forget", "--visitor", "vdee0002", check=True)
+    _build_and_compare(
+        data_dir,
+        NOW + timedelta(days=1, hours=-2, minutes=-30),
+        tmp_path,
+        "forgotten visitor",
+        oie_raw_retention_days=1,
+        oie_internal_email_domains=["elsewhere.example"],
+    )
+    assert _rows(data_dir, "select visitors from int_lead_activity where lead_id = 'dee'") == [(1,)]
