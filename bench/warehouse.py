@@ -134,6 +134,9 @@ def landing_data(events: int, data_dir: Path) -> dict[str, Any]:
         for stale in landing.rglob("increment-*.ndjson"):
             stale.unlink()
         (data_dir / "warehouse.duckdb").unlink(missing_ok=True)
+        # the KV store goes with the warehouse that holds its sync state: kept, it would
+        # hold the last run's keys that the new state knows nothing of
+        (data_dir / "kv.sqlite").unlink(missing_ok=True)
         print(f"  reusing {meta['events']:,} events generated at {meta['generated_at']}")
         return meta
     shutil.rmtree(landing, ignore_errors=True)

@@ -13,13 +13,15 @@ from kv_sync.store import MAX_BATCH_BYTES, MAX_BATCH_KEYS
 class Pending(NamedTuple):
     """A key on its way: what to write (value and hash; None for a delete), why, and its
     bytes in the request body (`wire`: the pair's JSON, or the key's for a delete), which
-    are both its measured size and what a JSON store sends. A tuple: one is made per key."""
+    are both its measured size and what a JSON store sends, and whose key it is (recorded
+    with it). A tuple: one is made per key."""
 
     key: str
     action: str
     value: str | None
     hash: str | None
     wire: bytes
+    lead_id: str | None = None
 
     @property
     def size(self) -> int:

@@ -47,3 +47,21 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         [name],
     ).fetchone()
     return bool(found and found[0])
+
+
+def columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    found = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = current_schema() and table_name = ?",
+        [name],
+    ).fetchall()
+    return {row[0].lower() for row in found}
+
+
+def definition(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """A view's SQL as DuckDB keeps it (a table's: its name; nothing to compare)."""
+    found = con.execute(
+        "select sql from duckdb_views() where schema_name = current_schema() and view_name = ?",
+        [name],
+    ).fetchone()
+    return str(found[0]) if found else name

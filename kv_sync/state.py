@@ -8,35 +8,49 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple, Protocol
 
+from kv_sync.scope import Scope
+
 
 class DiffRow(NamedTuple):
-    """A key to send (`new`, `changed`, `refresh`: with its value and hash) or to delete
-    (`gone`: value and hash are None). A tuple: one is made per key of the diff."""
+    """A key to send (`new`, `changed`, `refresh`: with its value, hash and lead) or to
+    delete (`gone`: the rest is None). A tuple: one is made per key of the diff."""
 
     key: str
     action: str
     value: str | None
     hash: str | None
+    lead_id: str | None = None
 
 
 class StateRow(NamedTuple):
-    """What a destination confirmed for a key; times in epoch seconds (None: unknown)."""
+    """What a destination confirmed for a key; times in epoch seconds (None: unknown), and
+    whose key it is (None: unknown, as after --reconcile)."""
 
     key: str
     hash: str | None
     expires_at: float | None
     pushed_at: float | None
+    lead_id: str | None = None
 
 
 class SyncState(Protocol):
-    def diff(self, store: str, refresh_before: float) -> Iterator[DiffRow]: ...
+    def plan(self, store: str, refresh_before: float) -> Scope:
+        """Which keys the diff compares (kv_sync/scope.py)."""
+        ...
+
+    def diff(self, store: str, refresh_before: float, within: Scope) -> Iterator[DiffRow]: ...
+
+    def advance(self, store: str, done: Scope) -> None:
+        """The diff of `done` was sent whole: record where the next diff starts."""
+        ...
 
     def record(self, store: str, pushed: Sequence[StateRow] = (), gone: Sequence[str] = ()) -> None:
         """Advance the state by what the destination confirmed (one statement)."""
         ...
 
     def clear(self, store: str) -> None:
-        """Forget everything about one destination (`oie sync --reconcile` refills it)."""
+        """Forget everything about one destination (`oie sync --reconcile` refills it),
+        where its next diff starts included."""
         ...
 
 

@@ -1,10 +1,15 @@
 """The SQL of the sync state, written once for DuckDB and BigQuery.
 
-`kv_sync_state(store, key, hash, expires_at, pushed_at)` holds, per destination (`store`),
-the hash each key was last confirmed with and when it expires there. One diff against
-`edge_profiles` returns only the keys to send (new, changed, about to expire) or to delete
-(gone), so unchanged keys never leave the warehouse. One MERGE records a confirmed batch:
-upserts for pushed keys, deletes for deleted ones.
+`kv_sync_state(store, key, hash, expires_at, pushed_at, lead_id)` holds, per destination
+(`store`), the hash each key was last confirmed with, when it expires there and whose key
+it is. One diff against `edge_profiles` returns only the keys to send (new, changed, about
+to expire) or to delete (gone), so unchanged keys never leave the warehouse. One MERGE
+records a confirmed batch: upserts for pushed keys, deletes for deleted ones.
+
+`kv_sync_marks(store, synced_through, profiles_sql)` holds, per destination, the newest
+change (`edge_profile_changes.changed_at`) the last complete sync had seen and a
+fingerprint of the `edge_profiles` definition it diffed: the next diff then compares only
+the keys of the leads changed since (kv_sync/scope.py), not every key.
 
 The dialects differ in parameters (`$name` / `@name`), identifier quotes, type names and how
 a list parameter becomes rows; everything else is the same text. `hash` is quoted
@@ -16,7 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STATE_TABLE = "kv_sync_state"
+MARKS_TABLE = "kv_sync_marks"
 EDGE_PROFILES = "edge_profiles"
+CHANGES = "edge_profile_changes"
 ACTIONS = ("new", "changed", "refresh", "gone")
 
 
@@ -45,7 +52,8 @@ def create_state(d: Dialect, state: str) -> str:
         f"    key {d.string} not null,\n"
         f"    {h} {d.string},\n"
         "    expires_at timestamp,\n"
-        "    pushed_at timestamp"
+        "    pushed_at timestamp,\n"
+        f"    lead_id {d.string}"
     )
     if d is BIGQUERY:
         return (
@@ -56,37 +64,133 @@ def create_state(d: Dialect, state: str) -> str:
     return f"create table if not exists {state} (\n{columns},\n    primary key (store, key)\n)"
 
 
+def add_lead_id(d: Dialect, state: str) -> str:
+    """A state table made before keys carried their lead gains the column (null: unknown,
+    which makes the next diff compare every key and then fill it in)."""
+    return f"alter table {state} add column if not exists lead_id {d.string}"
+
+
+def create_marks(d: Dialect, marks: str) -> str:
+    columns = (
+        f"    store {d.string} not null,\n"
+        "    synced_through timestamp,\n"
+        f"    profiles_sql {d.string}"
+    )
+    if d is BIGQUERY:
+        return (
+            f"create table if not exists {marks} (\n{columns}\n)\n"
+            "options (description = 'Where the next diff of the KV sync starts, per destination "
+            "(docs/kv.md)')"
+        )
+    return f"create table if not exists {marks} (\n{columns},\n    primary key (store)\n)"
+
+
+def read_mark(d: Dialect, marks: str) -> str:
+    return f"select synced_through, profiles_sql from {marks} where store = {d.param('store')}"
+
+
+def write_mark(d: Dialect, marks: str) -> str:
+    store = d.param("store")
+    return f"""merge into {marks} as marked
+using (select {store} as store) as incoming
+on marked.store = incoming.store
+when matched then update set
+    synced_through = {d.param("synced_through")},
+    profiles_sql = {d.param("profiles_sql")}
+when not matched then
+    insert (store, synced_through, profiles_sql)
+    values (incoming.store, {d.param("synced_through")}, {d.param("profiles_sql")})"""
+
+
+def clear_mark(d: Dialect, marks: str) -> str:
+    return f"delete from {marks} where store = {d.param('store')}"
+
+
+def newest_change(changes: str) -> str:
+    return f"select max(changed_at) from {changes}"
+
+
+def changed_leads(d: Dialect, changes: str, state: str) -> str:
+    """The leads whose keys the next diff must compare: changed after `since` (their lead
+    row rewritten, a visitor linked, moved or gone), or owning a key that expires before
+    `refresh_before` in this store; and whether the store holds keys of unknown lead."""
+    return f"""select lead_id
+from {changes}
+where changed_at > {d.param("since")}
+union distinct
+select lead_id
+from {state}
+where
+    store = {d.param("store")}
+    and expires_at < {d.param("refresh_before")}
+    and lead_id is not null"""
+
+
+def unowned_keys(d: Dialect, state: str) -> str:
+    """Keys of this store whose lead is unknown (kept from before keys carried it, or
+    rebuilt by --reconcile): while there are any, a diff compares every key."""
+    return f"select count(*) from {state} where store = {d.param('store')} and lead_id is null"
+
+
+def fill_lead_ids(d: Dialect, edge_profiles: str, state: str) -> str:
+    """After a diff of every key: each key of the store takes its lead from edge_profiles."""
+    return f"""update {state} as synced
+set lead_id = desired.lead_id
+from {edge_profiles} as desired
+where
+    synced.store = {d.param("store")}
+    and synced.key = desired.key
+    and synced.lead_id is distinct from desired.lead_id"""
+
+
 def empty_state(d: Dialect) -> str:
     """A state relation with no rows: a dry run before the first sync diffs against it
     rather than create the table."""
     return (
         f"(select cast(null as {d.string}) as store, cast(null as {d.string}) as key, "
-        f"cast(null as {d.string}) as {d.ident('hash')}, cast(null as timestamp) as expires_at "
-        "limit 0)"
+        f"cast(null as {d.string}) as {d.ident('hash')}, cast(null as timestamp) as expires_at, "
+        f"cast(null as {d.string}) as lead_id limit 0)"
     )
 
 
-def diff(d: Dialect, edge_profiles: str, state: str) -> str:
-    """Rows (key, action, value, hash) for every key to push or delete in `store`; a key
-    whose state expires before `refresh_before` is pushed again (`refresh`)."""
+def diff(
+    d: Dialect, edge_profiles: str, state: str, *, leads: str | None = None, owned: bool = True
+) -> str:
+    """Rows (key, action, value, hash, lead_id) for every key to push or delete in `store`;
+    a key whose state expires before `refresh_before` is pushed again (`refresh`).
+
+    `leads` (an SQL list: `('a', 'b')`, or `unnest(@leads)`) narrows the diff to those
+    leads' keys, on both sides: the keys they should have and the keys the store holds of
+    them. A key that moved to another lead is then pushed again (`changed`), so the state
+    always knows whose it is; a diff of every key fills that in afterwards instead
+    (fill_lead_ids) rather than push every key of a state that did not know. `owned`:
+    edge_profiles has `lead_id` (one written by an older version has not)."""
     h = d.ident("hash")
+    lead = "lead_id" if owned else f"cast(null as {d.string}) as lead_id"
+    moved = "synced.lead_id is distinct from desired.lead_id"
+    desired_where = f"\n    where lead_id in {leads}" if leads else ""
+    synced_lead = ",\n        lead_id" if leads else ""
+    synced_where = f"\n        and lead_id in {leads}" if leads else ""
+    moved_case = f"\n        when {moved} then 'changed'" if leads else ""
+    moved_where = f"\n    or {moved}" if leads else ""
     return f"""with
 
 desired as (
     select
         key,
         value,
-        {h}
-    from {edge_profiles}
+        {h},
+        {lead}
+    from {edge_profiles}{desired_where}
 ),
 
 synced as (
     select
         key,
         {h},
-        expires_at
+        expires_at{synced_lead}
     from {state}
-    where store = {d.param("store")}
+    where store = {d.param("store")}{synced_where}
 )
 
 select
@@ -94,17 +198,18 @@ select
     case
         when synced.key is null then 'new'
         when desired.key is null then 'gone'
-        when synced.{h} is distinct from desired.{h} then 'changed'
+        when synced.{h} is distinct from desired.{h} then 'changed'{moved_case}
         else 'refresh'
     end as action,
     desired.value,
-    desired.{h}
+    desired.{h},
+    desired.lead_id
 from desired
 full outer join synced on desired.key = synced.key
 where
     synced.key is null
     or desired.key is null
-    or synced.{h} is distinct from desired.{h}
+    or synced.{h} is distinct from desired.{h}{moved_where}
     or synced.expires_at is null
     or synced.expires_at < {d.param("refresh_before")}"""
 
@@ -119,14 +224,16 @@ def _epoch_to_timestamp(param: str, *, array: bool) -> str:
 def merge_source(
     d: Dialect, *, pushed: bool = True, gone: bool = True, shared_times: bool = False
 ) -> str:
-    """The confirmed batch as rows (key, hash, expires_at, pushed_at, gone): pushed keys from
-    the row parameters, deleted keys from the `gone` list. A part with nothing in it is left
-    out (google-cloud-bigquery cannot read an empty array of structs back from a job)."""
+    """The confirmed batch as rows (key, hash, expires_at, pushed_at, lead_id, gone): pushed
+    keys from the row parameters, deleted keys from the `gone` list. A part with nothing in
+    it is left out (google-cloud-bigquery cannot read an empty array of structs back from a
+    job)."""
     h = d.ident("hash")
     parts = []
     if pushed and d is BIGQUERY:
         parts.append(
-            f"select pushed.key, pushed.{h}, pushed.expires_at, pushed.pushed_at, false as gone\n"
+            f"select pushed.key, pushed.{h}, pushed.expires_at, pushed.pushed_at, "
+            "pushed.lead_id, false as gone\n"
             "    from unnest(@rows) as pushed"
         )
     elif pushed:
@@ -137,6 +244,7 @@ def merge_source(
             # Epoch seconds in, UTC timestamps out: no datetime object per key in Python.
             f"        {_epoch_to_timestamp('$expires', array=not shared_times)} as expires_at,\n"
             f"        {_epoch_to_timestamp('$pushed', array=not shared_times)} as pushed_at,\n"
+            "        unnest(cast($leads as varchar[])) as lead_id,\n"
             "        false as gone"
         )
     if gone:
@@ -147,7 +255,7 @@ def merge_source(
         )
         parts.append(
             f"select {gone_keys}, {null_text} as {h}, cast(null as timestamp) as expires_at, "
-            "cast(null as timestamp) as pushed_at, true as gone"
+            f"cast(null as timestamp) as pushed_at, {null_text} as lead_id, true as gone"
             + ("\n    from unnest(@gone) as gone_key" if d is BIGQUERY else "")
         )
     if not parts:
@@ -171,10 +279,14 @@ when matched and incoming.gone then delete
 when matched then update set
     {h} = incoming.{h},
     expires_at = incoming.expires_at,
-    pushed_at = incoming.pushed_at
+    pushed_at = incoming.pushed_at,
+    lead_id = incoming.lead_id
 when not matched and not incoming.gone then
-    insert (store, key, {h}, expires_at, pushed_at)
-    values ({store}, incoming.key, incoming.{h}, incoming.expires_at, incoming.pushed_at)"""
+    insert (store, key, {h}, expires_at, pushed_at, lead_id)
+    values (
+        {store}, incoming.key, incoming.{h}, incoming.expires_at, incoming.pushed_at,
+        incoming.lead_id
+    )"""
 
 
 def clear_store(d: Dialect, state: str) -> str:

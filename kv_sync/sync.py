@@ -43,6 +43,7 @@ class SyncReport:
     failed: list[FailedKey] = field(default_factory=list)
     write_requests: int = 0
     reconciled: int | None = None  # keys the state was rebuilt from (--reconcile)
+    compared_leads: int | None = None  # the diff's leads (kv_sync/scope.py); None: every key
     waited_s: float = 0.0  # paused for Cloudflare's rate limit
 
     @property
@@ -75,6 +76,11 @@ class SyncReport:
             parts.insert(0, f"state rebuilt from {self.reconciled} key(s) in the store")
         if self.waited_s:
             parts.append(f"waited {self.waited_s:.0f} s for Cloudflare's rate limit")
+        parts.append(
+            "compared every key"
+            if self.compared_leads is None
+            else f"compared the keys of {self.compared_leads} changed lead(s)"
+        )
         return f"{self.store}: " + ", ".join(parts)
 
 
@@ -106,7 +112,9 @@ class Sync:
         # Keys that expire within a third of their lifetime are pushed again, long before
         # the edge could lose them between two runs.
         refresh_before = self.clock.now() + self.ttl_s / 3
-        rows = self.state.diff(self.store.name, refresh_before)
+        within = self.state.plan(self.store.name, refresh_before)
+        report.compared_leads = None if within.leads is None else len(within.leads)
+        rows = self.state.diff(self.store.name, refresh_before, within)
         if dry_run:
             for row in rows:
                 if (item := self._pending(row)) is not None:
@@ -127,6 +135,10 @@ class Sync:
             FailedKey(p.key, f"the store reported it unsuccessful {self._retries + 1} times")
             for p in again
         ]
+        if not again:
+            # Every key was sent or can never be (too big: reported each time its lead
+            # changes); a key left unsent keeps the next diff starting where this one did.
+            self.state.advance(self.store.name, within)
         return report
 
     def _batches(self, rows: Iterable[DiffRow]) -> Generator[list[Pending], None, None]:
@@ -146,7 +158,7 @@ class Sync:
 
     def _pending(self, row: DiffRow) -> Pending | None:
         if row.action == "gone":
-            return Pending(row.key, row.action, None, None, wire(row.key))
+            return Pending(row.key, row.action, None, None, wire(row.key), None)
         value = row.value or ""
         problem = entry_problem(row.key, value)
         if problem is not None:
@@ -158,7 +170,7 @@ class Sync:
             "expiration_ttl": self.ttl_s,
             "metadata": {"h": row.hash},
         }
-        return Pending(row.key, row.action, value, row.hash, wire(body))
+        return Pending(row.key, row.action, value, row.hash, wire(body), row.lead_id)
 
     def _send_all(self, items: Iterable[Pending]) -> list[Pending]:
         """Send items of either kind again, in batches; returns those still unsuccessful."""
@@ -188,7 +200,8 @@ class Sync:
             done = [p for p in batch if p.key not in result.unsuccessful]
             expires_at = pushed_at + self.ttl_s
             self.state.record(
-                name, pushed=[StateRow(p.key, p.hash, expires_at, pushed_at) for p in done]
+                name,
+                pushed=[StateRow(p.key, p.hash, expires_at, pushed_at, p.lead_id) for p in done],
             )
         for p in done:
             self.report.count(p)

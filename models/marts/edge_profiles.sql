@@ -4,7 +4,8 @@
 -- `t:` key per lead token, so a lead's first visit from an email link is personalized
 -- before any run has seen that browser (the pixel sends the token along with the visitor
 -- id). The value holds only what a page may show (never an email, never the score); the
--- hash lets the sync send changes only. Leads whose token was forwarded are not
+-- hash lets the sync send changes only; lead_id lets it compare only the keys of the leads
+-- changed since its last sync (edge_profile_changes). Leads whose token was forwarded are not
 -- personalized at all, and leads below oie_edge_min_level are left out, so their keys
 -- leave the store on the next sync.
 
@@ -39,6 +40,7 @@ leads as (
 keyed as (
     select
         'v:' || linked.visitor_id as key,
+        leads.lead_id,
         leads.first_name,
         leads.company,
         leads.engagement_level,
@@ -51,6 +53,7 @@ keyed as (
 
     select
         't:' || leads.token as key,
+        leads.lead_id,
         leads.first_name,
         leads.company,
         leads.engagement_level,
@@ -62,6 +65,7 @@ keyed as (
 profiles as (
     select
         key,
+        lead_id,
         {{ oie_json_object([
             ('first_name', 'first_name'),
             ('company', 'company'),
@@ -75,5 +79,6 @@ profiles as (
 select
     key,
     value,
-    {{ oie_hash('value') }} as {{ adapter.quote('hash') }}
+    {{ oie_hash('value') }} as {{ adapter.quote('hash') }},
+    lead_id
 from profiles

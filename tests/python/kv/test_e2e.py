@@ -72,6 +72,7 @@ def test_sync_personalizes_visitor_and_token_then_a_minimum_level_removes_keys(
     keys = kv_keys(built.data_dir)
     assert set(keys) == expected_keys(built.data_dir, ("cold", "warm", "hot", "burning"))
     assert f"local: pushed {len(keys)} key(s) ({len(keys)} new" in first.stdout
+    assert first.stdout.strip().endswith("compared every key")  # no sync before
     assert keys["t:TkAda000001"] == {
         "first_name": "Ada",
         "company": "Analytical Engines",
@@ -79,7 +80,12 @@ def test_sync_personalizes_visitor_and_token_then_a_minimum_level_removes_keys(
         "campaign_id": "spring-launch",
     }
     assert "t:TkDee000004" not in keys  # a forwarded token personalizes nobody
-    assert built("sync", check=True).stdout.strip().endswith("0 failed, 0 request(s)")
+    # the next one compares only the keys of the leads changed since: none
+    assert (
+        built("sync", check=True)
+        .stdout.strip()
+        .endswith("0 failed, 0 request(s), compared the keys of 0 changed lead(s)")
+    )
 
     with start_ingest_server(data_dir=built.data_dir) as server:
         linked = http_call(server.url + "/personalize?vid=v-cy-laptop")
@@ -103,3 +109,4 @@ def test_sync_personalizes_visitor_and_token_then_a_minimum_level_removes_keys(
     assert after < before and "t:TkAda000001" in after and "t:TkEve000005" not in after
     step = next(line for line in run.stdout.splitlines() if "kv sync (" in line)
     assert f"deleted {len(before - after)}, 0 failed" in step
+    assert step.endswith("compared every key")  # edge_profiles' definition changed

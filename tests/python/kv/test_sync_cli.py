@@ -90,7 +90,8 @@ def test_sync_prints_counts_and_lists_the_keys_that_failed(
     proc = cli("sync")
     assert proc.returncode == 1
     assert proc.stdout.strip().endswith(
-        "pushed 4 key(s) (4 new, 0 changed, 0 refreshed), deleted 0, 1 failed, 1 request(s)"
+        "pushed 4 key(s) (4 new, 0 changed, 0 refreshed), deleted 0, 1 failed, 1 request(s), "
+        "compared every key"
     )
     assert (
         proc.stderr == f"failed: v:{'x' * 600}: key is 602 bytes (Workers KV takes at most 512)\n"
@@ -99,7 +100,8 @@ def test_sync_prints_counts_and_lists_the_keys_that_failed(
     dry = cli("sync", "--dry-run")
     assert dry.returncode == 0 and dry.stderr == proc.stderr
     assert dry.stdout.strip().endswith(
-        "would push 0 key(s) (0 new, 0 changed, 0 refreshed), would delete 0, 1 failed"
+        "would push 0 key(s) (0 new, 0 changed, 0 refreshed), would delete 0, 1 failed, "
+        "compared every key"
     )
 
 
@@ -188,7 +190,7 @@ def test_oie_run_syncs_as_its_kv_step(tmp_path: Path, cf: CloudflareStandin) -> 
     assert step.strip().startswith("ok kv sync (")
     assert step.endswith(
         f"cloudflare:{cf.account}/{cf.namespace}: pushed 6 key(s) (6 new, 0 changed, "
-        "0 refreshed), deleted 0, 0 failed, 1 request(s)"
+        "0 refreshed), deleted 0, 0 failed, 1 request(s), compared every key"
     )
     assert cf.values() == rows
     again = cli("run", "--skip-dbt")

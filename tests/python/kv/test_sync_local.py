@@ -118,7 +118,8 @@ def test_a_dry_run_counts_and_writes_nothing(tmp_path: Path, clock: FakeClock) -
     report = runner.run(local_settings(tmp_path), clock=clock, dry_run=True)
     assert (report.new, report.write_requests) == (6, 0)
     assert report.summary() == (
-        "local: would push 6 key(s) (6 new, 0 changed, 0 refreshed), would delete 0, 0 failed"
+        "local: would push 6 key(s) (6 new, 0 changed, 0 refreshed), would delete 0, 0 failed, "
+        "compared every key"
     )
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
     assert not (tmp_path / local_kv.FILE_NAME).exists()

@@ -30,7 +30,7 @@ CORE_MARTS = {
     "email_clicks": None,
     "campaign_performance": 16,
     "high_intent_leads": None,
-    "edge_profiles": 3,
+    "edge_profiles": 4,
     "rejected_events": None,
 }
 

@@ -25,6 +25,7 @@ KEYLESS = {
     "stg_oie__email_events",
     "stg_oie__rejected_events",
     "rejected_events",
+    "edge_profile_changes",  # a change log: a lead changed twice in one run has two rows
 }
 
 
