@@ -1,16 +1,10 @@
 -- One row per campaign per UTC day, from the campaign's first recorded day to its last,
 -- days without activity included (zeros): the series a dashboard charts. Clicks by
 -- clicked_at, sessions by started_at (human, external, non-quarantined sessions of the
--- campaign's leads), level-ups by the build that saw them (lead_level_changes.changed_at).
+-- campaign's leads: int_campaign_day_visits), level-ups by the build that saw them
+-- (lead_level_changes.changed_at).
 
 with
-
-leads as (
-    select
-        lead_id,
-        campaign_id
-    from {{ ref('lead_profiles') }}
-),
 
 clicks as (
     select
@@ -24,16 +18,14 @@ clicks as (
 ),
 
 visits as (
+    -- counted per day by the scheduled run, for the days its new data touched
     select
-        leads.campaign_id,
-        cast(sessions.started_at as date) as activity_day,
-        count(distinct sessions.lead_id) as visits,
-        count(*) as sessions,
-        sum(sessions.forms_submitted) as form_submissions
-    from {{ ref('sessions') }} as sessions
-    inner join leads on sessions.lead_id = leads.lead_id
-    where not sessions.is_bot and not sessions.is_internal and not sessions.is_quarantined
-    group by leads.campaign_id, cast(sessions.started_at as date)
+        campaign_id,
+        activity_day,
+        visits,
+        sessions,
+        form_submissions
+    from {{ ref('int_campaign_day_visits') }}
 ),
 
 level_ups as (

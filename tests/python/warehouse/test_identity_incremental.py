@@ -21,9 +21,10 @@ from tests.python.helpers.lead_imports import land_import, lead_token
 from tests.python.helpers.scenario_build import build_data
 from tests.python.warehouse import scenario
 
-# int_lead_activity and what it reads: a lead that gains or loses a visitor is recounted
-# (int_visitor_link_changes), so its counts agree with a full refresh too
-SELECT = "+int_lead_activity"
+# int_lead_activity, int_campaign_day_visits and what they read: a lead that gains or
+# loses a visitor is recounted, and the days of that visitor's sessions counted again
+# (int_visitor_link_changes), so their counts agree with a full refresh too
+SELECT = "+int_lead_activity +int_campaign_day_visits"
 NOW = datetime.now(UTC).replace(microsecond=0)
 # Pinned: what the expectations below rely on (a tuned dbt_project.yml changes nothing).
 VARS: dict[str, Any] = {
@@ -54,6 +55,10 @@ LEAD_ACTIVITY = (
     "select * exclude (oie_counted_at, counted_from, counted_as_of, activity_vars) "
     "from int_lead_activity "
     "order by lead_id"
+)
+
+CAMPAIGN_DAYS = (
+    "select * exclude (oie_counted_at) from int_campaign_day_visits order by campaign_day"
 )
 
 
@@ -100,14 +105,19 @@ def _stamps(data_dir: Path) -> dict[str, Any]:
 
 
 def _build_and_compare(
-    data_dir: Path, as_of: datetime, tmp_path: Path, step: str, **pinned: Any
+    data_dir: Path,
+    as_of: datetime,
+    tmp_path: Path,
+    step: str,
+    compare: tuple[str, ...] = (CANDIDATES, RESOLVED, LEAD_ACTIVITY, CAMPAIGN_DAYS),
+    **pinned: Any,
 ) -> None:
     vars = {**VARS, **pinned, "oie_as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S")}
     assert build_data(data_dir, select=SELECT, vars=vars) == 0, step
     full = tmp_path / f"full-{step}"
     shutil.copytree(data_dir, full)
     assert build_data(full, select=SELECT, vars=vars, full_refresh=True) == 0, step
-    for sql in (CANDIDATES, RESOLVED, LEAD_ACTIVITY):
+    for sql in compare:
         assert _rows(data_dir, sql) == _rows(full, sql), f"{step}: {sql}"
 
 
@@ -266,3 +276,45 @@ def test_links_follow_the_clock_and_the_lead_lists_as_a_full_refresh_would(
         oie_internal_email_domains=["elsewhere.example"],
     )
     assert _rows(data_dir, "select visitors from int_lead_activity where lead_id = 'dee'") == [(1,)]
+
+
+def test_retention_takes_the_days_of_the_sessions_it_deletes(tmp_path: Path) -> None:
+    """A visitor keeps its link through a recent session while retention deletes its older
+    one: nothing else touches the older session's day, yet its campaign visits go."""
+    data_dir = tmp_path / "incremental"
+    land_import(data_dir, NOW - timedelta(days=3), {"ada": {}}, created_at=NOW - timedelta(days=3))
+    token = {"token": lead_token("ada")}
+    _land(data_dir, "old", [("vold0001", "pageview", NOW - timedelta(days=2), token)])
+    _land(data_dir, "new", [("vold0001", "pageview", NOW - timedelta(hours=1), token)])
+    days = "select activity_day, visits from int_campaign_day_visits order by activity_day"
+    _build_and_compare(data_dir, NOW + timedelta(hours=1), tmp_path, "both days")
+    assert [visits for _, visits in _rows(data_dir, days)] == [1, 1]
+    # the identity tables keep the deleted sighting as the link's first_seen_at, where a
+    # full refresh has only the recent one left: compared here are the visits
+    _build_and_compare(
+        data_dir,
+        NOW + timedelta(hours=1),
+        tmp_path,
+        "retention",
+        compare=(CAMPAIGN_DAYS,),
+        oie_raw_retention_days=1,
+    )
+    assert _rows(data_dir, days) == [((NOW - timedelta(hours=1)).date(), 1)]
+    assert _linked(data_dir) == {"vold0001": "ada"}
+
+    # Ada moves to another campaign in the lead lists: her visitor's days move with her
+    land_import(
+        data_dir,
+        NOW - timedelta(minutes=30),
+        {"ada": {"campaign_id": "c2"}},
+        created_at=NOW - timedelta(days=3),
+    )
+    _build_and_compare(
+        data_dir,
+        NOW + timedelta(hours=1),
+        tmp_path,
+        "campaign moved",
+        compare=(LEAD_ACTIVITY, CAMPAIGN_DAYS),
+        oie_raw_retention_days=1,
+    )
+    assert _rows(data_dir, "select campaign_id from int_campaign_day_visits") == [("c2",)]
