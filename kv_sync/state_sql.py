@@ -113,7 +113,7 @@ def newest_change(changes: str) -> str:
 def changed_leads(d: Dialect, changes: str, state: str) -> str:
     """The leads whose keys the next diff must compare: changed after `since` (their lead
     row rewritten, a visitor linked, moved or gone), or owning a key that expires before
-    `refresh_before` in this store; and whether the store holds keys of unknown lead."""
+    `refresh_before` in this store."""
     return f"""select lead_id
 from {changes}
 where changed_at > {d.param("since")}

@@ -85,3 +85,18 @@
     true
   {%- endif -%}
 {%- endmacro %}
+
+{% macro oie_forgotten_since(instant) -%}
+  {#- Whether anyone was forgotten after `instant` (a {'ts': ...} from oie_watermark): an
+      erasure deletes rows wherever they are and leaves no stamp, so a model that follows
+      stamps compares everything after one. False with no tombstones, and in the offline
+      compile check (which renders the stamped path). The caller refs
+      stg_oie__tombstones in a depends_on comment. -#}
+  {%- if var('oie_offline_compile', none) is not none or not oie_tombstones_active() -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {{ return(oie_query_instant(
+      'max(created_at)', 'from ' ~ ref('stg_oie__tombstones')
+      ~ ' where created_at > ' ~ oie_timestamp_literal(instant.ts)
+  ) is not none) }}
+{%- endmacro %}

@@ -25,14 +25,7 @@
 -- visitor's sessions and leaves no stamp) counts every day again.
 
 {% set stamped = oie_watermark('oie_counted_at') %}
-{% set since = stamped %}
-{% if stamped and var('oie_offline_compile', none) is none and oie_tombstones_active() %}
-    {% set forgotten = oie_query_instant(
-        'max(created_at)', 'from ' ~ ref('stg_oie__tombstones')
-        ~ ' where created_at > ' ~ oie_timestamp_literal(stamped.ts)
-    ) %}
-    {% set since = none if forgotten else stamped %}
-{% endif %}
+{% set since = none if stamped and oie_forgotten_since(stamped) else stamped %}
 
 with
 

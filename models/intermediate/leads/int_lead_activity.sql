@@ -60,11 +60,7 @@
     ~ ' where oie_counted_at = (select max(oie_counted_at) from ' ~ this ~ ')') %}
 {% set narrow = edges.get('same_vars') is not none %}
 {#- an erasure since the last count (the offline compile check renders the narrow run) -#}
-{% if narrow and var('oie_offline_compile', none) is none and oie_tombstones_active() %}
-{% set narrow = oie_query_instant(
-    'max(created_at)', 'from ' ~ ref('stg_oie__tombstones') ~ ' where created_at > ' ~ new_since
-) is none %}
-{% endif %}
+{% set narrow = narrow and not oie_forgotten_since(watermark) %}
 {% endif %}
 
 with

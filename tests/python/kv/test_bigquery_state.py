@@ -6,7 +6,7 @@ first push, nothing the second time, a change, a delete, a refresh, reconcile, d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,27 @@ def write_edge_profiles(client: Any, rows: dict[str, str]) -> None:
     ).result()
 
 
+def bigquery_settings(tmp_path: Path, cf: CloudflareStandin, url: str) -> Settings:
+    """The sync pointed at the emulator's dataset and the Cloudflare stand-in."""
+    return Settings.from_env(
+        cloudflare_env(
+            tmp_path,
+            cf,
+            OIE_TARGET="bigquery",
+            OIE_BQ_PROJECT=PROJECT,
+            OIE_BQ_DATASET=DATASET,
+            OIE_BQ_API_ENDPOINT=url,
+        )
+    )
+
+
+def syncer(settings: Settings, clock: FakeClock, recording: Recording) -> Callable[..., Any]:
+    def sync(**kwargs: Any) -> Any:
+        return runner.run(settings, clock=clock, bigquery_client=recording, **kwargs)
+
+    return sync
+
+
 def state(client: Any) -> dict[str, tuple[Any, ...]]:
     rows = client.query(f"select key, `hash`, expires_at from {STATE}").result()
     return {r[0]: (r[1], r[2].timestamp()) for r in rows}
@@ -102,19 +123,8 @@ def test_the_sync_on_bigquery(bigquery: tuple[Any, str], tmp_path: Path) -> None
     write_edge_profiles(client, rows)
     cf: CloudflareStandin
     with start_cf_standin(clock=clock.now) as cf:
-        env = cloudflare_env(
-            tmp_path,
-            cf,
-            OIE_TARGET="bigquery",
-            OIE_BQ_PROJECT=PROJECT,
-            OIE_BQ_DATASET=DATASET,
-            OIE_BQ_API_ENDPOINT=url,
-        )
-        settings = Settings.from_env(env)
         recording = Recording(client)
-
-        def sync(**kwargs: Any) -> Any:
-            return runner.run(settings, clock=clock, bigquery_client=recording, **kwargs)
+        sync = syncer(bigquery_settings(tmp_path, cf, url), clock, recording)
 
         dry = sync(dry_run=True)  # before any state: reads only, creates nothing
         assert dry.new == 80 and cf.calls == []
@@ -215,19 +225,8 @@ def narrow_sync(client: Any, url: str, tmp_path: Path) -> None:
     rows = {key: (f"lead-{key[-1]}", value) for key, value in lead_rows(3).items()}
     write_owned_profiles(client, rows, sorted({lead for lead, _ in rows.values()}))
     with start_cf_standin(clock=clock.now) as cf:
-        env = cloudflare_env(
-            tmp_path,
-            cf,
-            OIE_TARGET="bigquery",
-            OIE_BQ_PROJECT=PROJECT,
-            OIE_BQ_DATASET=DATASET,
-            OIE_BQ_API_ENDPOINT=url,
-        )
-        settings = Settings.from_env(env)
         recording = Recording(client)
-
-        def sync(**kwargs: Any) -> Any:
-            return runner.run(settings, clock=clock, bigquery_client=recording, **kwargs)
+        sync = syncer(bigquery_settings(tmp_path, cf, url), clock, recording)
 
         first = sync()
         assert (first.new, first.compared_leads) == (6, None)

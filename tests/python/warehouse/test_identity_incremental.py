@@ -236,16 +236,20 @@ def test_links_follow_the_clock_and_the_lead_lists_as_a_full_refresh_would(
         "select match_type from int_identifiers_resolved where identity_key = 'visitor:f4'",
     ) == [("token",)]
 
+    def a_day_on(step: str) -> None:
+        """A build a day on, as the retention step's, with Cy's domain internal."""
+        _build_and_compare(
+            data_dir,
+            NOW + timedelta(days=1, hours=-2, minutes=-30),
+            tmp_path,
+            step,
+            oie_raw_retention_days=1,
+            oie_internal_email_domains=["elsewhere.example"],
+        )
+
     # Two changes that leave no stamp, so the next run compares every lead's inputs.
     # oie_internal_email_domains now names Cy's new domain: Cy turns internal.
-    _build_and_compare(
-        data_dir,
-        NOW + timedelta(days=1, hours=-2, minutes=-30),
-        tmp_path,
-        "internal domains",
-        oie_raw_retention_days=1,
-        oie_internal_email_domains=["elsewhere.example"],
-    )
+    a_day_on("internal domains")
     assert _rows(
         data_dir, "select is_internal_lead from int_lead_activity where lead_id = 'cy'"
     ) == [(True,)]
@@ -257,24 +261,10 @@ def test_links_follow_the_clock_and_the_lead_lists_as_a_full_refresh_would(
         "dee-form",
         [("vdee0002", "form_submit", NOW + timedelta(days=1, hours=-3), _form("dee@example.com"))],
     )
-    _build_and_compare(
-        data_dir,
-        NOW + timedelta(days=1, hours=-2, minutes=-30),
-        tmp_path,
-        "second visitor",
-        oie_raw_retention_days=1,
-        oie_internal_email_domains=["elsewhere.example"],
-    )
+    a_day_on("second visitor")
     assert _rows(data_dir, "select visitors from int_lead_activity where lead_id = 'dee'") == [(2,)]
     Cli(cli_env(data_dir), tmp_path)("forget", "--visitor", "vdee0002", check=True)
-    _build_and_compare(
-        data_dir,
-        NOW + timedelta(days=1, hours=-2, minutes=-30),
-        tmp_path,
-        "forgotten visitor",
-        oie_raw_retention_days=1,
-        oie_internal_email_domains=["elsewhere.example"],
-    )
+    a_day_on("forgotten visitor")
     assert _rows(data_dir, "select visitors from int_lead_activity where lead_id = 'dee'") == [(1,)]
 
 
