@@ -5,6 +5,14 @@ warehouse is built once, not once in each worker that happens to run one of its 
 
 And one dbt parse cache for the whole run (oie/dbt_parse_cache.py): nearly every test
 builds in a new data dir, where dbt would otherwise parse the project from scratch.
+
+And the disk: a whole run writes about 2.6 GB of warehouses, dbt targets and browser
+profiles, more than a CI machine's /tmp may hold. pytest deletes a passed test's
+`tmp_path` (`tmp_path_retention_policy = "failed"` in pyproject.toml), and this file
+deletes what a module- or session-scoped fixture made with `tmp_path_factory` once the
+fixture is torn down, so a run holds only the warehouses its current modules use. After
+a failure in the worker, both are kept for the post-mortem; `-o
+tmp_path_retention_policy=all` keeps every folder.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +57,39 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileSche
 
 
 _OWN_PARSE_CACHE: list[str] = []
+
+# per wider-scoped fixture (by its FixtureDef's id): the temp folders its setup made
+_FIXTURE_FOLDERS: dict[int, set[Path]] = {}
+
+
+def _temp_folders(config: pytest.Config) -> set[Path]:
+    return set(config._tmp_path_factory.getbasetemp().iterdir())  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    # pytest sets up a fixture's own dependencies before this hook, so the folders that
+    # appear during it are the ones this fixture's body made
+    if fixturedef.scope == "function" or "tmp_path_factory" not in fixturedef.argnames:
+        return (yield)
+    before = _temp_folders(request.config)
+    try:
+        return (yield)
+    finally:
+        _FIXTURE_FOLDERS[id(fixturedef)] = _temp_folders(request.config) - before
+
+
+def pytest_fixture_post_finalizer(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> None:
+    made = _FIXTURE_FOLDERS.pop(id(fixturedef), set())
+    keep_all = request.config.getini("tmp_path_retention_policy") == "all"
+    if keep_all or request.session.testsfailed:
+        return
+    for folder in made:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
