@@ -14,6 +14,9 @@ incremental, history, the page-exit measures); the others (KV, email alerts, for
 `oie tune` and its docs, freshness, the increments of leads, lead lists and sessions) build
 as a scheduled run does.
 
+A reference build, the full refresh a test compares an incremental warehouse with row for
+row, runs no data test at all (`data_tests=False`): the warehouse under test runs them.
+
 dbt runs inside the test worker (tests/python/helpers/dbt_in_worker.py), as `oie` would run
 it in a subprocess.
 """
@@ -40,13 +43,14 @@ def build_data(
     select: str | None = None,
     env: Mapping[str, str] | None = None,
     not_null_tests: bool = False,
+    data_tests: bool = True,
 ) -> int:
     """`dbt build` of data_dir's warehouse from its landing folder; dbt's exit code."""
+    extra_args = WITHOUT_UNIT_TESTS if not_null_tests else AS_SCHEDULED
+    if not data_tests:
+        extra_args = (*extra_args, "--exclude-resource-type", "test")
     args = warehouse.dbt_command(
-        select=select,
-        full_refresh=full_refresh,
-        vars=vars,
-        extra_args=WITHOUT_UNIT_TESTS if not_null_tests else AS_SCHEDULED,
+        select=select, full_refresh=full_refresh, vars=vars, extra_args=extra_args
     )
     args.insert(1, "--quiet")
     return dbt_in_worker.run(args, {"OIE_DATA_DIR": str(data_dir), **(env or {})})
