@@ -13,30 +13,74 @@
 -- lowest network it came from. Both are a min over events, so a run folds its new events
 -- into the stored rows and never reads the history of events again; late events lower the
 -- min exactly as a full build would.
+--
+-- Retention is the exception: once it has deleted a row's first sightings (received
+-- before the cutoff) while later ones remain, the stored mins describe deleted events. The
+-- run then counts that row's visitor again from the events left, as a full build would.
+-- Only a run whose cutoff passed such a row does (the query that finds the watermarks says
+-- whether); it names those visitors as constants, so BigQuery reads only their clustered
+-- blocks of the events, and above oie_identity_refold_max_listed visitors (a shortened
+-- retention) it reads the retained events' narrow columns by a subquery instead.
 
-{% set loaded = oie_watermark('oie_collected_at') %}
-{% set received = oie_watermark('last_received_at', var('oie_lookback_minutes')) %}
+{% set cutoff = oie_retention_cutoff() %}
+{#- a table built before first_received_at is written whole once -#}
+{% set stored = oie_query_instants({
+    'loaded': 'max(oie_collected_at)',
+    'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(last_received_at)'),
+    'refold': 'min(case when first_received_at < ' ~ cutoff ~ ' and last_received_at >= ' ~ cutoff
+        ~ ' then first_received_at end)',
+}, 'from ' ~ this) if oie_stored_has_column('first_received_at') else {} %}
+{% set loaded = stored.get('loaded') %}
+{% set received = stored.get('received') %}
+{% set refold = loaded and stored.get('refold') %}
+
+{% set refolded_sql -%}
+    select distinct visitor_id
+    from {{ this }}
+    where first_received_at < {{ cutoff }} and last_received_at >= {{ cutoff }}
+{%- endset %}
+{#- pixel ids are [0-9A-Za-z_-] (the ingest function checks them): safe as literals -#}
+{% set most = var('oie_identity_refold_max_listed') | int %}
+{% set listed = [] %}
+{% if refold and var('oie_offline_compile', none) == 'incremental' %}
+{% set listed = ['offline0placeholder'] %}
+{% elif refold %}
+{% set listed = run_query(refolded_sql ~ ' limit ' ~ (most + 1)).columns[0].values() | list %}
+{% endif %}
+{% set by_list = listed and listed | length <= most
+    and modules.re.fullmatch('[0-9A-Za-z_,-]+', listed | join(',')) %}
+{% set by_subquery = refold and not by_list %}
+{% set refolded_in = "('" ~ listed | join("', '") ~ "')" if by_list
+    else '(select refolded.visitor_id from refolded_visitors as refolded)' %}
+
+{% set human_columns = 'event_type, visitor_id, token, token_valid, hem_sha256, ip, event_at, received_at' %}
+{% set is_human = "rejection_reason is null and event_type != 'email_click' and not is_bot"
+    ~ " and visitor_id is not null" %}
 
 with
 
+{%- if by_subquery %}
+refolded_visitors as (
+    {{ refolded_sql }}
+),
+{% endif %}
 human_events as (
-    select
-        event_type,
-        visitor_id,
-        token,
-        token_valid,
-        hem_sha256,
-        ip,
-        event_at,
-        received_at
+    select {{ human_columns }}
     from {{ ref('int_events_deduped') }}
     where
-        rejection_reason is null
-        and event_type != 'email_click'
-        and not is_bot
-        and visitor_id is not null{% if loaded %}
+        {{ is_human }}{% if loaded %}
         and oie_loaded_at > {{ oie_timestamp_literal(loaded.ts) }}{% endif %}{% if received %}
-        and event_at >= {{ oie_event_floor(received.ts) }}{% endif %}
+        and event_at >= {{ oie_event_floor(received.ts) }}{% endif %}{% if refold %}
+
+    union all
+
+    select {{ human_columns }}
+    from {{ ref('int_events_deduped') }}
+    where
+        {{ is_human }}
+        and visitor_id in {{ refolded_in }}
+        -- what retention left was received after the cutoff: at most the refused age before it
+        and event_at >= {{ oie_timestamp_add('day', -1 * var('oie_max_event_age_days'), cutoff) }}{% endif %}
 ),
 
 observed as (
@@ -46,6 +90,7 @@ observed as (
         visitor_id,
         min(event_at) as first_seen_at,
         min(ip) as network,
+        min(received_at) as first_received_at,
         max(received_at) as last_received_at
     from human_events
     where token is not null and coalesce(token_valid, true)
@@ -59,6 +104,7 @@ observed as (
         visitor_id,
         min(event_at) as first_seen_at,
         null as network,
+        min(received_at) as first_received_at,
         max(received_at) as last_received_at
     from human_events
     where event_type = 'form_submit' and hem_sha256 is not null
@@ -73,9 +119,17 @@ keyed as (
         visitor_id,
         first_seen_at,
         network,
+        first_received_at,
         last_received_at
     from observed
 ){% if loaded %},
+
+stored_rows as (
+    -- a refolded visitor's rows were counted again from all its events: not folded in
+    select *
+    from {{ this }}{% if refold %}
+    where visitor_id not in {{ refolded_in }}{% endif %}
+),
 
 folded as (
     -- the stored row and this run's, as one: the earlier first sight, the lower network
@@ -94,11 +148,15 @@ folded as (
             else keyed.network
         end as network,
         case
+            when stored.first_received_at < keyed.first_received_at then stored.first_received_at
+            else keyed.first_received_at
+        end as first_received_at,
+        case
             when stored.last_received_at > keyed.last_received_at then stored.last_received_at
             else keyed.last_received_at
         end as last_received_at
     from keyed
-    left join {{ this }} as stored on keyed.evidence_key = stored.evidence_key
+    left join stored_rows as stored on keyed.evidence_key = stored.evidence_key
 ){% endif %}
 
 select
