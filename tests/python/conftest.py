@@ -10,9 +10,9 @@ And the disk: a whole run writes about 2.6 GB of warehouses, dbt targets and bro
 profiles, more than a CI machine's /tmp may hold. pytest deletes a passed test's
 `tmp_path` (`tmp_path_retention_policy = "failed"` in pyproject.toml), and this file
 deletes what a module- or session-scoped fixture made with `tmp_path_factory` once the
-fixture is torn down, so a run holds only the warehouses its current modules use. After
-a failure in the worker, both are kept for the post-mortem; `-o
-tmp_path_retention_policy=all` keeps every folder.
+fixture is torn down, so a run holds only the warehouses its current modules use. A failed
+test's folder, and those of the fixtures alive when it failed, are kept for the
+post-mortem; `-o tmp_path_retention_policy=all` keeps every folder.
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileSche
 
 _OWN_PARSE_CACHE: list[str] = []
 
-# per wider-scoped fixture (by its FixtureDef's id): the temp folders its setup made
-_FIXTURE_FOLDERS: dict[int, set[Path]] = {}
+# per wider-scoped fixture (by its FixtureDef's id): the temp folders its setup made, and
+# how many tests of the worker had failed by then
+_FIXTURE_FOLDERS: dict[int, tuple[set[Path], int]] = {}
 
 
 def _temp_folders(config: pytest.Config) -> set[Path]:
@@ -78,15 +79,16 @@ def pytest_fixture_setup(
     try:
         return (yield)
     finally:
-        _FIXTURE_FOLDERS[id(fixturedef)] = _temp_folders(request.config) - before
+        made = _temp_folders(request.config) - before
+        _FIXTURE_FOLDERS[id(fixturedef)] = made, request.session.testsfailed
 
 
 def pytest_fixture_post_finalizer(
     fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
 ) -> None:
-    made = _FIXTURE_FOLDERS.pop(id(fixturedef), set())
+    made, failed_before = _FIXTURE_FOLDERS.pop(id(fixturedef), (set(), 0))
     keep_all = request.config.getini("tmp_path_retention_policy") == "all"
-    if keep_all or request.session.testsfailed:
+    if keep_all or request.session.testsfailed > failed_before:
         return
     for folder in made:
         shutil.rmtree(folder, ignore_errors=True)
