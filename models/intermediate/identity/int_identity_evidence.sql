@@ -23,12 +23,13 @@
 -- retention) it reads the retained events' narrow columns by a subquery instead.
 
 {% set cutoff = oie_retention_cutoff() %}
+{#- a row retention cut into: its first sightings deleted, later ones kept -#}
+{% set cut_into = 'first_received_at < ' ~ cutoff ~ ' and last_received_at >= ' ~ cutoff %}
 {#- a table built before first_received_at is written whole once -#}
 {% set stored = oie_query_instants({
     'loaded': 'max(oie_collected_at)',
     'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(last_received_at)'),
-    'refold': 'min(case when first_received_at < ' ~ cutoff ~ ' and last_received_at >= ' ~ cutoff
-        ~ ' then first_received_at end)',
+    'refold': 'min(case when ' ~ cut_into ~ ' then first_received_at end)',
 }, 'from ' ~ this) if oie_stored_has_column('first_received_at') else {} %}
 {% set loaded = stored.get('loaded') %}
 {% set received = stored.get('received') %}
@@ -37,7 +38,7 @@
 {% set refolded_sql -%}
     select distinct visitor_id
     from {{ this }}
-    where first_received_at < {{ cutoff }} and last_received_at >= {{ cutoff }}
+    where {{ cut_into }}
 {%- endset %}
 {#- pixel ids are [0-9A-Za-z_-] (the ingest function checks them): safe as literals -#}
 {% set most = var('oie_identity_refold_max_listed') | int %}
