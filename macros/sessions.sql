@@ -3,9 +3,8 @@
       model's oie_loaded_at watermark), the event time int_events_sessionized re-sessionizes
       from. The model reads it as CTEs, and once before it runs for the earliest point, the
       constant that bounds its read of the visitors' events. Reads are bounded by the event
-      floor of lines received after `received`. With no `received` (a table written before
-      received_at and session_started_at were stored) touched visitors are rebuilt whole,
-      once. -#}
+      floor of lines received after `received` (a table written before received_at was
+      stored is written whole once: int_events_sessionized finds no watermarks in it). -#}
   {%- set timeout_ms = var('oie_session_timeout_minutes') * 60000 -%}
 with
 
@@ -18,17 +17,9 @@ new_events as (
         rejection_reason is null
         and event_type != 'email_click'
         and visitor_id is not null
-        and oie_loaded_at > {{ oie_timestamp_literal(loaded.ts) }}{% if received %}
-        and event_at >= {{ oie_event_floor(received.ts) }}{% endif %}
+        and oie_loaded_at > {{ oie_timestamp_literal(loaded.ts) }}
+        and event_at >= {{ oie_event_floor(received.ts) }}
 ),
-{% if not received %}
-rebuild_points as (
-    select distinct
-        visitor_id,
-        {{ oie_timestamp_literal('1970-01-01 00:00:00') }} as rebuild_from
-    from new_events
-)
-{%- else %}
 
 touched_visitors as (
     select
@@ -64,8 +55,7 @@ rebuild_points as (
                 earlier_events.event_at is not null
                 and {{ oie_millis_between('earlier_events.event_at', 'touched_visitors.first_new_at') }}
                 <= {{ timeout_ms }}
-                -- a row written before session_started_at was stored: the visitor whole, once
-                then coalesce(earlier_events.session_started_at, {{ oie_timestamp_literal('1970-01-01 00:00:00') }})
+                then earlier_events.session_started_at
             else touched_visitors.first_new_at
         end as rebuild_from
     from touched_visitors
@@ -74,7 +64,6 @@ rebuild_points as (
             touched_visitors.visitor_id = earlier_events.visitor_id
             and earlier_events.recency_rank = 1
 )
-{%- endif %}
 {%- endmacro %}
 
 {% macro oie_resessionized_floor(loaded, received) -%}
@@ -90,4 +79,18 @@ rebuild_points as (
     {%- endif %}
   {%- endset -%}
   {{ return(oie_query_instant('min(session_started_at)', restamped)) }}
+{%- endmacro %}
+
+{% macro oie_session_scopes(event_at, visitor_id, floor, cut_low, cut_in) -%}
+  {#- The reads of a run that re-sessionizes, as disjoint predicates to union: events at or
+      after the run's floor (its new events' sessions), and, when retention cut into
+      sessions, the cut visitors' events from the earliest cut session on below it. Each
+      bound is a constant and the visitors are listed, so BigQuery prunes both reads. -#}
+  {%- set recent = oie_at_or_after(event_at, floor) -%}
+  {%- set scopes = [recent] -%}
+  {%- if cut_low -%}
+    {%- do scopes.append(visitor_id ~ ' in ' ~ cut_in ~ ' and ' ~ oie_at_or_after(event_at, cut_low)
+        ~ ' and not (' ~ recent ~ ')') -%}
+  {%- endif -%}
+  {{ return(scopes) }}
 {%- endmacro %}

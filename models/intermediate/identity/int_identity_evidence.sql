@@ -40,19 +40,9 @@
     from {{ this }}
     where {{ cut_into }}
 {%- endset %}
-{#- pixel ids are [0-9A-Za-z_-] (the ingest function checks them): safe as literals -#}
-{% set most = var('oie_identity_refold_max_listed') | int %}
-{% set listed = [] %}
-{% if refold and var('oie_offline_compile', none) == 'incremental' %}
-{% set listed = ['offline0placeholder'] %}
-{% elif refold %}
-{% set listed = run_query(refolded_sql ~ ' limit ' ~ (most + 1)).columns[0].values() | list %}
-{% endif %}
-{% set by_list = listed and listed | length <= most
-    and modules.re.fullmatch('[0-9A-Za-z_,-]+', listed | join(',')) %}
-{% set by_subquery = refold and not by_list %}
-{% set refolded_in = "('" ~ listed | join("', '") ~ "')" if by_list
-    else '(select refolded.visitor_id from refolded_visitors as refolded)' %}
+{% set listed = oie_listed_visitors(refolded_sql, var('oie_identity_refold_max_listed')) if refold else none %}
+{% set by_subquery = refold and not listed %}
+{% set refolded_in = listed or '(select refolded.visitor_id from refolded_visitors as refolded)' %}
 
 {% set human_columns = 'event_type, visitor_id, token, token_valid, hem_sha256, ip, event_at, received_at' %}
 {% set is_human = "rejection_reason is null and event_type != 'email_click' and not is_bot"

@@ -18,34 +18,101 @@
 -- change, so a late event that bridges two sessions merges them, one in a gap forms its own,
 -- and sessions are never built from half their events. Every read is bounded by a constant
 -- event time (oie_event_floor, and the earliest rebuild point read before the model runs),
--- so BigQuery prunes partitions.
+-- so BigQuery prunes partitions. Retention can cut into a session (below): its visitor is
+-- re-sessionized from that session on, read as a second, disjoint scope.
 
-{% set loaded = oie_watermark('oie_loaded_at') %}
-{% set received = oie_watermark('received_at', var('oie_lookback_minutes')) %}
+{#- Retention cut into a session when it deleted some of its lines and kept others: the
+    session's start and id may describe a deleted event, so its visitor is re-sessionized
+    from that session on, as a full build would see what is left. -#}
+{% set cutoff = oie_retention_cutoff() %}
+{% set cut = 'session_first_received_at < ' ~ cutoff ~ ' and received_at >= ' ~ cutoff %}
+{#- one query for the watermarks and the cut sessions; a table built before
+    session_first_received_at is written whole once -#}
+{% set stored = oie_query_instants({
+    'loaded': 'max(oie_loaded_at)',
+    'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(received_at)'),
+    'cut_low': 'min(case when ' ~ cut ~ ' then session_started_at end)',
+    'cut_high': 'max(case when ' ~ cut ~ ' then event_at end)',
+}, 'from ' ~ this) if oie_stored_has_column('session_first_received_at') else {} %}
+{% set loaded = stored.get('loaded') %}
+{% set received = stored.get('received') %}
+{% set cut_low = stored.get('cut_low') if loaded else none %}
 
 {% if loaded %}
+{#- the kept lines of the cut sessions: their event times lie between the bounds (a session
+    starts at or before each of its events), so BigQuery reads only those partitions -#}
+{%- set cut_rows = cut ~ ' and ' ~ oie_between_instants('event_at', cut_low, stored.get('cut_high')) -%}
+{%- set cut_listed = oie_listed_visitors(
+    'select distinct visitor_id from ' ~ this ~ ' where ' ~ cut_rows,
+    var('oie_session_cut_max_listed')
+) if cut_low else none -%}
+{%- set cut_in = cut_listed or '(select cut_visitors.visitor_id from cut_visitors)' -%}
 {%- set rebuild_points = oie_session_rebuild_points(loaded, received) -%}
 {%- set rebuild_floor = oie_query_instant(
     'min(rebuild_from)',
     'from (' ~ rebuild_points ~ ' select rebuild_from from rebuild_points) as points'
 ) if execute else none -%}
 {{ rebuild_points }},
+{% if cut_low %}
+{%- if not cut_listed %}
+
+cut_visitors as (
+    select distinct visitor_id
+    from {{ this }}
+    where {{ cut_rows }}
+),
+{%- endif %}
+
+cut_points as (
+    -- a cut visitor is re-sessionized from its cut session's stored start on
+    select
+        visitor_id,
+        min(session_started_at) as rebuild_from
+    from {{ this }}
+    where
+        {{ cut_rows }}
+        and visitor_id in {{ cut_in }}
+    group by visitor_id
+),
+
+all_points as (
+    select
+        visitor_id,
+        min(rebuild_from) as rebuild_from
+    from (
+        select
+            visitor_id,
+            rebuild_from
+        from rebuild_points
+        union all
+        select
+            visitor_id,
+            rebuild_from
+        from cut_points
+    ) as points
+    group by visitor_id
+),
+{% endif %}
+{% set points = 'all_points' if cut_low else 'rebuild_points' %}
+{% set visitor_columns = ['event_id', 'visitor_id', 'event_at', 'event_type', 'received_at', 'oie_loaded_at'] %}
+
+{% set scopes = oie_session_scopes('events.event_at', 'events.visitor_id', rebuild_floor, cut_low, cut_in) %}
 
 visitor_events as (
-    select
-        events.event_id,
-        events.visitor_id,
-        events.event_at,
-        events.event_type,
-        events.received_at,
-        events.oie_loaded_at
+    {%- for scope in scopes %}
+    {%- if not loop.first %}
+
+    union all
+    {% endif %}
+    select events.{{ visitor_columns | join(', events.') }}
     from {{ ref('int_events_deduped') }} as events
-    inner join rebuild_points on events.visitor_id = rebuild_points.visitor_id
+    inner join {{ points }} as points on events.visitor_id = points.visitor_id
     where
         events.rejection_reason is null
         and events.event_type != 'email_click'
-        and events.event_at >= rebuild_points.rebuild_from
-        and {{ oie_at_or_after('events.event_at', rebuild_floor) }}
+        and events.event_at >= points.rebuild_from
+        and {{ scope }}
+    {%- endfor %}
 ),
 {% else %}
 with
@@ -143,6 +210,8 @@ sessioned as (
         session_started_at,
         visitor_pageviews - pageviews_before_session as page_view_index,
         received_at,
+        -- what says, once retention deleted the session's first lines, that it was cut into
+        min(received_at) over (partition by visitor_id, session_id) as session_first_received_at,
         oie_loaded_at
     from with_session
 )
@@ -155,6 +224,7 @@ select
     session_started_at,
     page_view_index,
     received_at,
+    session_first_received_at,
     oie_loaded_at,
     {{ oie_run_timestamp() }} as oie_sessionized_at
 from sessioned

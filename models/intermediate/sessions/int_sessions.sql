@@ -18,27 +18,64 @@
 -- deletes them. Reads are bounded by constant event times, so BigQuery prunes partitions:
 -- the earliest start of a re-sessionized session is read before the model runs.
 
-{% set loaded = oie_watermark('oie_sessionized_at') %}
-{% set received = oie_watermark('last_received_at', var('oie_lookback_minutes')) %}
+{#- Sessions retention cut into (some of their lines deleted, others kept) were re-sessionized
+    by int_events_sessionized from their stored start on, below this run's floor: their
+    visitors are read from their earliest stored start too. One query for the watermarks
+    and the cut sessions; a table built before first_received_at is written whole once. -#}
+{% set cutoff = oie_retention_cutoff() %}
+{% set cut = 'first_received_at < ' ~ cutoff ~ ' and last_received_at >= ' ~ cutoff %}
+{% set stored = oie_query_instants({
+    'loaded': 'max(oie_sessionized_at)',
+    'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(last_received_at)'),
+    'cut_low': 'min(case when ' ~ cut ~ ' then started_at end)',
+    'cut_high': 'max(case when ' ~ cut ~ ' then started_at end)',
+}, 'from ' ~ this) if oie_stored_has_column('first_received_at') else {} %}
+{% set loaded = stored.get('loaded') %}
+{% set received = stored.get('received') %}
+{% set cut_low = stored.get('cut_low') if loaded else none %}
 {% set rebuilt_floor = oie_resessionized_floor(loaded, received) if loaded and execute else none %}
+{% set cut_sessions = cut ~ ' and ' ~ oie_between_instants('started_at', cut_low, stored.get('cut_high')) %}
+{% set cut_listed = oie_listed_visitors(
+    'select distinct visitor_id from ' ~ this ~ ' where ' ~ cut_sessions,
+    var('oie_session_cut_max_listed')
+) if cut_low else none %}
+{% set cut_in = cut_listed or '(select cut_visitors.visitor_id from cut_visitors)' %}
+{% set touched_scopes = oie_session_scopes('event_at', 'visitor_id', rebuilt_floor, cut_low, cut_in)
+    if loaded else ['1 = 1'] %}
+{% set event_scopes = oie_session_scopes('events.event_at', 'events.visitor_id', rebuilt_floor, cut_low, cut_in)
+    if loaded else ['1 = 1'] %}
+{% set tombstone_scopes = oie_session_scopes('stored.started_at', 'stored.visitor_id', rebuilt_floor, cut_low, cut_in)
+    if loaded else [] %}
 
 with
+{% if cut_low and not cut_listed %}
+cut_visitors as (
+    select distinct visitor_id
+    from {{ this }}
+    where {{ cut_sessions }}
+),
+{% endif %}
 
 touched as (
+    {%- for scope in touched_scopes %}
+    {%- if not loop.first %}
+
+    union all
+    {% endif %}
     select
         event_id,
         session_id,
         visitor_id,
+        event_at,
         session_started_at,
         page_view_index,
         received_at,
         oie_sessionized_at
     from {{ ref('int_events_sessionized') }}
-    {% if loaded %}
     where
-        oie_sessionized_at > {{ oie_timestamp_literal(loaded.ts) }}
-        and {{ oie_at_or_after('event_at', rebuilt_floor) }}
-    {% endif %}
+        {{ scope }}{% if loaded %}
+        and oie_sessionized_at > {{ oie_timestamp_literal(loaded.ts) }}{% endif %}
+    {%- endfor %}
 ),
 
 {% set event_columns = [
@@ -51,13 +88,38 @@ touched as (
 rebuilt_visitors as (
     select
         visitor_id,
-        min(session_started_at) as rebuilt_from
-    from touched
+        min(rebuilt_from) as rebuilt_from
+    from (
+        select
+            visitor_id,
+            session_started_at as rebuilt_from
+        from touched
+        {%- if cut_low %}
+
+        union all
+
+        -- a cut session's stored start: its first lines, deleted, are no longer in touched
+        select
+            visitor_id,
+            started_at as rebuilt_from
+        from {{ this }}
+        where
+            {{ cut_sessions }}
+            and visitor_id in {{ cut_in }}
+            -- re-sessionized in this run (the sessions' model found the cut the same way)
+            and visitor_id in (select touched.visitor_id from touched)
+        {%- endif %}
+    ) as starts
     group by visitor_id
 ),
 {% endif %}
 
 session_events as (
+    {%- for scope in event_scopes %}
+    {%- if not loop.first %}
+
+    union all
+    {% endif %}
     select
         touched.session_id,
         touched.event_id,
@@ -69,8 +131,9 @@ session_events as (
     inner join {{ ref('int_events_deduped') }} as events
         -- a refused line can carry the id of a valid event (a copy retried too late)
         on touched.event_id = events.event_id and events.rejection_reason is null
-    {% if loaded %}
-    where {{ oie_at_or_after('events.event_at', rebuilt_floor) }}
+    where {{ scope }}
+    {%- endfor %}
+    {%- for scope in tombstone_scopes %}
 
     union all
 
@@ -87,9 +150,9 @@ session_events as (
     inner join rebuilt_visitors on stored.visitor_id = rebuilt_visitors.visitor_id
     where
         stored.started_at >= rebuilt_visitors.rebuilt_from
-        and {{ oie_at_or_after('stored.started_at', rebuilt_floor) }}
+        and {{ scope }}
         and stored.session_id not in (select touched.session_id from touched)
-    {% endif %}
+    {%- endfor %}
 ),
 
 page_views as (
@@ -206,6 +269,7 @@ event_totals as (
         {{ oie_arg_min('token', "case when token is not null then event_at end") }} as first_token,
         {{ oie_bool_or('is_bot') }} as is_bot,
         {{ oie_bool_or('is_internal') }} as is_internal,
+        min(received_at) as first_received_at,
         max(received_at) as last_received_at,
         max(oie_sessionized_at) as oie_sessionized_at
     from session_events
@@ -272,6 +336,7 @@ final as (
         is_bot,
         is_internal,
         duration_s > {{ var('oie_session_max_minutes') }} * 60 as is_quarantined,
+        first_received_at,
         last_received_at,
         oie_sessionized_at
     from measured

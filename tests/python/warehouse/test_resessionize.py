@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def _build(data_dir: Path, full_refresh: bool, data_tests: bool = True) -> None:
 SNAPSHOTS = {
     "sessionized": (
         "select event_id, session_id, visitor_id, event_at, session_started_at, page_view_index,"
-        " received_at from int_events_sessionized order by event_id"
+        " received_at, session_first_received_at from int_events_sessionized order by event_id"
     ),
     "sessions": "select * exclude (oie_sessionized_at) from int_sessions order by session_id",
     "refused": (
@@ -192,7 +193,9 @@ def test_a_warehouse_built_before_the_restart_columns_catches_up(
     with duckdb.connect(str(db)) as con:
         con.execute("alter table int_events_sessionized drop column session_started_at")
         con.execute("alter table int_events_sessionized drop column received_at")
+        con.execute("alter table int_events_sessionized drop column session_first_received_at")
         con.execute("alter table int_sessions drop column last_received_at")
+        con.execute("alter table int_sessions drop column first_received_at")
     for batch, lines in enumerate(batches[1:], start=1):
         _land(tmp_path / "landing", batch, lines)
         _build(tmp_path, full_refresh=False)
@@ -206,3 +209,79 @@ def test_a_warehouse_built_before_the_restart_columns_catches_up(
         names = sorted(c[0] for c in con.execute(SNAPSHOTS["sessionized"]).description)
     keep = [names.index(name) for name in ("event_id", "session_id", "page_view_index")]
     assert sessionized == [tuple(row[i] for i in keep) for row in full["sessionized"]]
+
+
+def _compiled(data_dir: Path, model: str) -> str:
+    (path,) = (data_dir / "dbt" / "target" / "compiled").rglob(f"{model}.sql")
+    return path.read_text()
+
+
+def test_retention_cutting_through_sessions_equals_a_full_build(tmp_path: Path) -> None:
+    """Retention deletes lines by when they were received, so its cutoff passes through
+    sessions: it deletes the first lines of some (a later or late line kept), lines inside
+    others. Each scheduled run whose cutoff moved on equals a full build of what is left:
+    the cut visitors named as constants, and (a copy, over the limit of listed visitors)
+    found by a subquery; the second step with new lines arriving as well."""
+    batches = _batches()
+    listed, by_subquery = tmp_path / "listed", tmp_path / "by-subquery"
+    for batch, lines in enumerate(batches[:-1]):
+        _land(listed / "landing", batch, lines)
+    _build(listed, full_refresh=True, data_tests=False)
+    shutil.copytree(listed, by_subquery)
+    heads_cut = 0
+    # the cutoff (as_of less one day of retention) through the history's second day
+    for step, as_of in enumerate(
+        (START + timedelta(days=2, hours=3), START + timedelta(days=2, hours=8))
+    ):
+        if step:
+            for data_dir in (listed, by_subquery):
+                _land(data_dir / "landing", BATCHES - 1, batches[-1])
+        heads_cut += _sessions_losing_their_first_line(listed, as_of - timedelta(days=1))
+        pinned = {
+            **VARS,
+            "oie_as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S"),
+            "oie_raw_retention_days": 1,
+        }
+        for data_dir, most in ((listed, 10000), (by_subquery, 0)):
+            assert (
+                build_data(
+                    data_dir, select=SELECT, vars={**pinned, "oie_session_cut_max_listed": most}
+                )
+                == 0
+            )
+        reference = tmp_path / f"reference-{step}"
+        shutil.copytree(listed, reference)
+        assert (
+            build_data(reference, select=SELECT, vars=pinned, full_refresh=True, data_tests=False)
+            == 0
+        )
+        expected = _snapshot(reference / "warehouse.duckdb")
+        for data_dir in (listed, by_subquery):
+            _assert_each_event_counted_once(data_dir / "warehouse.duckdb")
+            actual = _snapshot(data_dir / "warehouse.duckdb")
+            for name in SNAPSHOTS:
+                assert actual[name] == expected[name], f"step {step}, {data_dir.name}: {name}"
+        # the runs took the paths named: constants, and a subquery
+        for model in ("int_events_sessionized", "int_sessions"):
+            assert re.search(r"visitor_id in \('v-[0-9]'", _compiled(listed, model)), model
+            assert "cut_visitors" in _compiled(by_subquery, model), model
+    assert heads_cut, "retention deleted no session's first line while keeping a later one"
+
+
+def _sessions_losing_their_first_line(data_dir: Path, cutoff: datetime) -> int:
+    """Sessions whose first line the cutoff deletes while a later line stays: the case that
+    moves a session's start and id."""
+    cut = cutoff.replace(tzinfo=None)
+    ((count,),) = _rows(
+        data_dir,
+        "select count(distinct s.session_id) from int_sessions as s"
+        " join int_events_sessionized as e on e.session_id = s.session_id"
+        " and e.event_at = s.started_at"
+        f" where e.received_at < '{cut}' and s.last_received_at >= '{cut}'",
+    )
+    return count
+
+
+def _rows(data_dir: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
