@@ -62,6 +62,7 @@ LEAD_ACTIVITY = (
 CAMPAIGN_DAYS = (
     "select * exclude (oie_counted_at) from int_campaign_day_visits order by campaign_day"
 )
+SESSIONS = "select * exclude (oie_sessionized_at) from int_sessions order by session_id"
 
 
 def _sha256(text: str) -> str:
@@ -111,7 +112,14 @@ def _build_and_compare(
     as_of: datetime,
     tmp_path: Path,
     step: str,
-    compare: tuple[str, ...] = (EVIDENCE, CANDIDATES, RESOLVED, LEAD_ACTIVITY, CAMPAIGN_DAYS),
+    compare: tuple[str, ...] = (
+        SESSIONS,
+        EVIDENCE,
+        CANDIDATES,
+        RESOLVED,
+        LEAD_ACTIVITY,
+        CAMPAIGN_DAYS,
+    ),
     **pinned: Any,
 ) -> None:
     vars = {**VARS, **pinned, "oie_as_of": as_of.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -276,11 +284,26 @@ def test_retention_takes_the_days_of_the_sessions_it_deletes(tmp_path: Path) -> 
     one: nothing else touches the older session's day, yet its campaign visits go, and the
     link's first sighting becomes the one left."""
     data_dir = tmp_path / "incremental"
-    land_import(data_dir, NOW - timedelta(days=3), {"ada": {}}, created_at=NOW - timedelta(days=3))
+    land_import(
+        data_dir,
+        NOW - timedelta(days=3),
+        {"ada": {}, "bea": {"campaign_id": "c9"}},
+        created_at=NOW - timedelta(days=3),
+    )
     token = {"token": lead_token("ada")}
     _land(data_dir, "old", [("vold0001", "pageview", NOW - timedelta(days=2), token)])
     _land(data_dir, "new", [("vold0001", "pageview", NOW - timedelta(hours=1), token)])
-    days = "select activity_day, visits from int_campaign_day_visits order by activity_day"
+    # Bea's visitor has a session the cutoff below passes through: its first line goes, its
+    # second stays, so the session starts again at the second (a new id), for her lead and
+    # campaign (c9) too
+    cutoff = NOW + timedelta(hours=1) - timedelta(days=1)
+    bea = {"token": lead_token("bea")}
+    _land(data_dir, "cut-a", [("vcut0001", "pageview", cutoff - timedelta(minutes=10), bea)])
+    _land(data_dir, "cut-b", [("vcut0001", "pageview", cutoff + timedelta(minutes=5), bea)])
+    days = (
+        "select activity_day, visits from int_campaign_day_visits where campaign_id != 'c9'"
+        " order by activity_day"
+    )
     _build_and_compare(data_dir, NOW + timedelta(hours=1), tmp_path, "both days")
     assert [visits for _, visits in _rows(data_dir, days)] == [1, 1]
     # retention deletes the first sighting: the link's evidence is counted again from the
@@ -298,10 +321,18 @@ def test_retention_takes_the_days_of_the_sessions_it_deletes(tmp_path: Path) -> 
         oie_raw_retention_days=1,
         oie_identity_refold_max_listed=0,
     )
+    assert _rows(
+        data_dir, "select visitor_id, started_at, pageviews from int_sessions order by 1"
+    ) == [
+        ("vcut0001", (cutoff + timedelta(minutes=5)).replace(tzinfo=None), 1),
+        ("vold0001", (NOW - timedelta(hours=1)).replace(tzinfo=None), 1),
+    ]
     assert _rows(data_dir, days) == [((NOW - timedelta(hours=1)).date(), 1)]
-    assert _linked(data_dir) == {"vold0001": "ada"}
-    assert _rows(data_dir, "select first_seen_at from int_identity_evidence") == [
-        ((NOW - timedelta(hours=1)).replace(tzinfo=None),)
+    assert _linked(data_dir) == {"vcut0001": "bea", "vold0001": "ada"}
+    evidence = "select visitor_id, first_seen_at from int_identity_evidence order by visitor_id"
+    assert _rows(data_dir, evidence) == [
+        ("vcut0001", (cutoff + timedelta(minutes=5)).replace(tzinfo=None)),
+        ("vold0001", (NOW - timedelta(hours=1)).replace(tzinfo=None)),
     ]
 
     # Ada moves to another campaign in the lead lists: her visitor's days move with her
@@ -318,4 +349,5 @@ def test_retention_takes_the_days_of_the_sessions_it_deletes(tmp_path: Path) -> 
         "campaign moved",
         oie_raw_retention_days=1,
     )
-    assert _rows(data_dir, "select campaign_id from int_campaign_day_visits") == [("c2",)]
+    moved = "select campaign_id from int_campaign_day_visits where campaign_id != 'c9'"
+    assert _rows(data_dir, moved) == [("c2",)]
