@@ -66,7 +66,6 @@ touched as (
         event_id,
         session_id,
         visitor_id,
-        event_at,
         session_started_at,
         page_view_index,
         received_at,
