@@ -27,3 +27,29 @@
   {%- endif -%}
   {{ return(none) }}
 {%- endmacro %}
+
+{% macro oie_stored_cut(loaded, received, first_received, kept_received, bounds) -%}
+  {#- One query over this model's stored rows on an incremental run: its watermarks (max of
+      `loaded`; max of `received` less oie_lookback_minutes) and, over the rows retention cut
+      into (`first_received` before the cutoff, `kept_received` at or after it: the row
+      outlived its first lines), the instants named in `bounds` ({name: [aggregate,
+      column]}). Returns {'cut': that predicate, 'loaded', 'received', and each bound}; the
+      bounds are none on a run without watermarks. A table built before `first_received`
+      existed gives no watermarks, so the model writes it whole once. -#}
+  {%- set cutoff = oie_retention_cutoff() -%}
+  {%- set cut = first_received ~ ' < ' ~ cutoff ~ ' and ' ~ kept_received ~ ' >= ' ~ cutoff -%}
+  {%- set instants = {
+      'loaded': 'max(' ~ loaded ~ ')',
+      'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(' ~ received ~ ')'),
+  } -%}
+  {%- for name, spec in bounds.items() -%}
+    {%- do instants.update({name: spec[0] ~ '(case when ' ~ cut ~ ' then ' ~ spec[1] ~ ' end)'}) -%}
+  {%- endfor -%}
+  {%- set found = oie_query_instants(instants, 'from ' ~ this)
+      if oie_stored_has_column(first_received) else {} -%}
+  {%- set stored = {'cut': cut, 'loaded': found.get('loaded'), 'received': found.get('received')} -%}
+  {%- for name in bounds -%}
+    {%- do stored.update({name: found.get(name) if found.get('loaded') else none}) -%}
+  {%- endfor -%}
+  {{ return(stored) }}
+{%- endmacro %}

@@ -22,18 +22,16 @@
 -- blocks of the events, and above oie_identity_refold_max_listed visitors (a shortened
 -- retention) it reads the retained events' narrow columns by a subquery instead.
 
+{#- a row retention cut into: its first sightings deleted, later ones kept (a table built
+    before first_received_at is written whole once) -#}
+{% set stored = oie_stored_cut('oie_collected_at', 'last_received_at', 'first_received_at', 'last_received_at', {
+    'refold': ['min', 'first_received_at'],
+}) %}
+{% set cut_into = stored['cut'] %}
+{% set loaded = stored['loaded'] %}
+{% set received = stored['received'] %}
+{% set refold = stored['refold'] %}
 {% set cutoff = oie_retention_cutoff() %}
-{#- a row retention cut into: its first sightings deleted, later ones kept -#}
-{% set cut_into = 'first_received_at < ' ~ cutoff ~ ' and last_received_at >= ' ~ cutoff %}
-{#- a table built before first_received_at is written whole once -#}
-{% set stored = oie_query_instants({
-    'loaded': 'max(oie_collected_at)',
-    'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(last_received_at)'),
-    'refold': 'min(case when ' ~ cut_into ~ ' then first_received_at end)',
-}, 'from ' ~ this) if oie_stored_has_column('first_received_at') else {} %}
-{% set loaded = stored.get('loaded') %}
-{% set received = stored.get('received') %}
-{% set refold = loaded and stored.get('refold') %}
 
 {% set refolded_sql -%}
     select distinct visitor_id

@@ -24,24 +24,21 @@
 {#- Retention cut into a session when it deleted some of its lines and kept others: the
     session's start and id may describe a deleted event, so its visitor is re-sessionized
     from that session on, as a full build would see what is left. -#}
-{% set cutoff = oie_retention_cutoff() %}
-{% set cut = 'session_first_received_at < ' ~ cutoff ~ ' and received_at >= ' ~ cutoff %}
-{#- one query for the watermarks and the cut sessions; a table built before
-    session_first_received_at is written whole once -#}
-{% set stored = oie_query_instants({
-    'loaded': 'max(oie_loaded_at)',
-    'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(received_at)'),
-    'cut_low': 'min(case when ' ~ cut ~ ' then session_started_at end)',
-    'cut_high': 'max(case when ' ~ cut ~ ' then event_at end)',
-}, 'from ' ~ this) if oie_stored_has_column('session_first_received_at') else {} %}
-{% set loaded = stored.get('loaded') %}
-{% set received = stored.get('received') %}
-{% set cut_low = stored.get('cut_low') if loaded else none %}
+{#- one query for the watermarks and the cut sessions (a table built before
+    session_first_received_at is written whole once) -#}
+{% set stored = oie_stored_cut('oie_loaded_at', 'received_at', 'session_first_received_at', 'received_at', {
+    'cut_low': ['min', 'session_started_at'],
+    'cut_high': ['max', 'event_at'],
+}) %}
+{% set cut = stored['cut'] %}
+{% set loaded = stored['loaded'] %}
+{% set received = stored['received'] %}
+{% set cut_low = stored['cut_low'] %}
 
 {% if loaded %}
 {#- the kept lines of the cut sessions: their event times lie between the bounds (a session
     starts at or before each of its events), so BigQuery reads only those partitions -#}
-{%- set cut_rows = cut ~ ' and ' ~ oie_between_instants('event_at', cut_low, stored.get('cut_high')) -%}
+{%- set cut_rows = cut ~ ' and ' ~ oie_between_instants('event_at', cut_low, stored['cut_high']) -%}
 {%- set cut_listed = oie_listed_visitors(
     'select distinct visitor_id from ' ~ this ~ ' where ' ~ cut_rows,
     var('oie_session_cut_max_listed')

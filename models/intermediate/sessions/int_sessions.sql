@@ -22,19 +22,16 @@
     by int_events_sessionized from their stored start on, below this run's floor: their
     visitors are read from their earliest stored start too. One query for the watermarks
     and the cut sessions; a table built before first_received_at is written whole once. -#}
-{% set cutoff = oie_retention_cutoff() %}
-{% set cut = 'first_received_at < ' ~ cutoff ~ ' and last_received_at >= ' ~ cutoff %}
-{% set stored = oie_query_instants({
-    'loaded': 'max(oie_sessionized_at)',
-    'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(last_received_at)'),
-    'cut_low': 'min(case when ' ~ cut ~ ' then started_at end)',
-    'cut_high': 'max(case when ' ~ cut ~ ' then started_at end)',
-}, 'from ' ~ this) if oie_stored_has_column('first_received_at') else {} %}
-{% set loaded = stored.get('loaded') %}
-{% set received = stored.get('received') %}
-{% set cut_low = stored.get('cut_low') if loaded else none %}
+{% set stored = oie_stored_cut('oie_sessionized_at', 'last_received_at', 'first_received_at', 'last_received_at', {
+    'cut_low': ['min', 'started_at'],
+    'cut_high': ['max', 'started_at'],
+}) %}
+{% set cut = stored['cut'] %}
+{% set loaded = stored['loaded'] %}
+{% set received = stored['received'] %}
+{% set cut_low = stored['cut_low'] %}
 {% set rebuilt_floor = oie_resessionized_floor(loaded, received) if loaded and execute else none %}
-{% set cut_sessions = cut ~ ' and ' ~ oie_between_instants('started_at', cut_low, stored.get('cut_high')) %}
+{% set cut_sessions = cut ~ ' and ' ~ oie_between_instants('started_at', cut_low, stored['cut_high']) %}
 {% set cut_listed = oie_listed_visitors(
     'select distinct visitor_id from ' ~ this ~ ' where ' ~ cut_sessions,
     var('oie_session_cut_max_listed')
