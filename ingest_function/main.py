@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 import flask
@@ -64,7 +63,11 @@ class EnvironHeaders:
 
 
 class FlaskRequest(HttpRequest):
-    """HttpRequest over a Flask request; query, cookies, scheme and host parse lazily."""
+    """HttpRequest over a Flask request; query, cookies, scheme and host parse lazily.
+
+    They are plain properties over werkzeug's request, which caches what it parses:
+    `functools.cached_property` takes a lock on every first read under Python 3.11, a cost
+    each /track request paid for the scheme alone."""
 
     def __init__(self, request: flask.Request) -> None:  # no dataclass __init__: lazy fields
         self._r = request
@@ -82,19 +85,19 @@ class FlaskRequest(HttpRequest):
             else "HTTP_TRANSFER_ENCODING" not in env
         )
 
-    @cached_property
+    @property
     def query(self) -> Mapping[str, str]:  # type: ignore[override]
         return self._r.args
 
-    @cached_property
+    @property
     def cookies(self) -> Mapping[str, str]:  # type: ignore[override]
         return self._r.cookies
 
-    @cached_property
+    @property
     def scheme(self) -> str:  # type: ignore[override]
         return self._r.scheme
 
-    @cached_property
+    @property
     def host(self) -> str:  # type: ignore[override]
         return self._r.host
 
@@ -102,7 +105,10 @@ class FlaskRequest(HttpRequest):
         """At most `limit` (≤ cap + 1) bytes of the body, read as they stream in."""
         try:
             if self.content_length is not None and self.content_length < limit:
-                data = self._r.get_data(cache=False)  # exactly Content-Length bytes
+                # Exactly Content-Length bytes, kept on the request: functions-framework's
+                # after-request hook reads the body again (see `ingest`), and a cached body
+                # spares it a second pass over the spent stream.
+                data = self._r.get_data()
                 self.body_settled = True
                 return data
             chunks, size = [], 0
