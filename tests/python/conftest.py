@@ -6,6 +6,10 @@ warehouse is built once, not once in each worker that happens to run one of its 
 And one dbt parse cache for the whole run (oie/dbt_parse_cache.py): nearly every test
 builds in a new data dir, where dbt would otherwise parse the project from scratch.
 
+And the environment: the runner's own OIE_, DBT_, Cloudflare and Google settings are
+dropped before any test runs (tests/python/helpers/environment.py), and the run's header
+names them.
+
 And the disk: a whole run writes about 2.6 GB of warehouses, dbt targets and browser
 profiles, more than a CI machine's /tmp may hold. pytest deletes a passed test's
 `tmp_path` (`tmp_path_retention_policy = "failed"` in pyproject.toml), and this file
@@ -28,6 +32,11 @@ import pytest
 from xdist.scheduler import LoadFileScheduling
 
 from oie.dbt_parse_cache import CACHE_ENV
+from tests.python.helpers.environment import drop_caller_settings
+
+# Before any test, in the controller and in each worker (each imports this file): the
+# runner's own OIE_, DBT_, Cloudflare and Google settings (tests/python/helpers/environment.py).
+CALLER_SETTINGS_DROPPED = drop_caller_settings(os.environ)
 
 # Folders whose conftest builds a warehouse once per session for all their modules.
 SHARED_SESSION_FOLDERS = ("tests/python/alerts/", "tests/python/report/")
@@ -102,6 +111,12 @@ def pytest_configure(config: pytest.Config) -> None:
     folder = tempfile.mkdtemp(prefix="oie-dbt-parse-")
     os.environ[CACHE_ENV] = folder
     _OWN_PARSE_CACHE.append(folder)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not CALLER_SETTINGS_DROPPED:
+        return None
+    return "ignored the runner's own settings: " + ", ".join(CALLER_SETTINGS_DROPPED)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
