@@ -39,6 +39,7 @@ RUNNER_SETTINGS = {
     "OIE_TARGET": "bigquery",
     "CLOUDFLARE_API_TOKEN": "the runner's own token",
     "GOOGLE_APPLICATION_CREDENTIALS": "/nonexistent/key.json",
+    "THREADS": "1",
 }
 
 
