@@ -222,3 +222,25 @@
   {%- endset -%}
   {{ return(oie_stored_instant(instant, 'oie_loaded_at')) }}
 {%- endmacro %}
+
+{% macro duckdb__get_incremental_delete_insert_sql(arg_dict) -%}
+  {#- dbt's delete+insert, with a bound on the stored rows its delete reads when the model
+      declares `oie_delete_floor={'column': c, 'slack_minutes': n}`: the model's promise that
+      a stored row sharing a unique key with a new row has `c` at most n minutes before the
+      new rows' earliest `c`. The bound is a literal read from the new rows at run time, so
+      DuckDB skips the row groups below it (zone maps) instead of probing the keys of the
+      whole history: at 30M stored events, 0.54-0.84 s -> 0.03-0.04 s for 10,000 new ones in
+      int_events_deduped. No new row with a `c`: no bound (the delete reads every row). -#}
+  {%- set floor = config.get('oie_delete_floor') -%}
+  {%- if floor and arg_dict['unique_key'] is string -%}
+    {%- set earliest = oie_timestamp_add(
+        'minute', -1 * floor['slack_minutes'], 'min(' ~ floor['column'] ~ ')') -%}
+    {%- set bound = oie_query_instant(earliest, 'from ' ~ arg_dict['temp_relation']) -%}
+    {%- if bound -%}
+      {%- set predicate = floor['column'] ~ ' >= ' ~ oie_timestamp_literal(bound['ts']) -%}
+      {%- do arg_dict.update(
+          {'incremental_predicates': (arg_dict['incremental_predicates'] or []) + [predicate]}) -%}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(default__get_incremental_delete_insert_sql(arg_dict)) }}
+{%- endmacro %}

@@ -3,10 +3,15 @@
         materialized='incremental',
         post_hook="{{ oie_expire_rows('received_at') }}",
         unique_key='event_id',
+        oie_delete_floor={'column': 'event_at', 'slack_minutes': 1440},
         partition_by=oie_partition_by('event_at'),
         cluster_by=['visitor_id', 'session_id'],
     )
 }}
+
+-- oie_delete_floor: a stored row of an event carries the event's own time, which never
+-- changes (the first received copy wins in int_events_deduped); a day of slack all the
+-- same. Bounds the delete+insert's delete on DuckDB (macros/incremental.sql).
 
 -- The warehouse's canonical session of every browser event (a narrow table: event_id ->
 -- session; the event itself stays in int_events_deduped). A new session starts after a gap

@@ -153,6 +153,27 @@ def _days_the_new_lines_read_skipped(data_dir: Path) -> int:
     return sum(d < since for d in folders)
 
 
+# The stamp of the rows each model wrote in a run (its new rows, the delete's keys).
+RUN_STAMPS = {"int_events_deduped": "oie_loaded_at", "int_events_sessionized": "oie_sessionized_at"}
+
+
+def _assert_deletes_read_from_the_new_rows_earliest_day(data_dir: Path) -> None:
+    """A scheduled run's delete+insert deletes only among stored rows from a day before the
+    earliest event of its new rows (oie_delete_floor, macros/incremental.sql), a literal."""
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        for model, stamp in RUN_STAMPS.items():
+            (run_sql,) = (data_dir / "dbt" / "target" / "run").rglob(f"{model}.sql")
+            bounds = re.findall(
+                r"\)\s*and event_at >= cast\('([0-9: .-]+)' as timestamp\)\s*;",
+                run_sql.read_text(),
+            )
+            (earliest,) = con.execute(
+                f"select min(event_at) - interval 1 day from {model}"
+                f" where {stamp} = (select max({stamp}) from {model})"
+            ).fetchone() or (None,)
+            assert [datetime.fromisoformat(b) for b in bounds] == [earliest], model
+
+
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
     data_dir = tmp_path_factory.mktemp("full")
@@ -172,6 +193,7 @@ def test_arrival_batches_equal_one_full_build(full: dict[str, list[tuple]], tmp_
         seen |= _session_ids(tmp_path / "warehouse.duckdb")
         if batch:
             skipped_days += _days_the_new_lines_read_skipped(tmp_path)
+            _assert_deletes_read_from_the_new_rows_earliest_day(tmp_path)
     assert skipped_days, "a later batch's read left the days before its watermark alone"
     final = _snapshot(tmp_path / "warehouse.duckdb")
     # the history exercises the hard paths: late events merged sessions built earlier
