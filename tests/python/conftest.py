@@ -6,9 +6,9 @@ warehouse is built once, not once in each worker that happens to run one of its 
 And one dbt parse cache for the whole run (oie/dbt_parse_cache.py): nearly every test
 builds in a new data dir, where dbt would otherwise parse the project from scratch.
 
-And the environment: the runner's own OIE_, DBT_, Cloudflare and Google settings are
-dropped before any test runs (tests/python/helpers/environment.py), and the run's header
-names them.
+And the environment: the runner's own settings for the product, dbt, Cloudflare, Google
+Cloud and the ingest server are dropped before any test runs
+(tests/python/helpers/environment.py), and the run's header names them.
 
 And the disk: a whole run writes about 2.6 GB of warehouses, dbt targets and browser
 profiles, more than a CI machine's /tmp may hold. pytest deletes a passed test's
@@ -35,7 +35,7 @@ from oie.dbt_parse_cache import CACHE_ENV
 from tests.python.helpers.environment import drop_caller_settings
 
 # Before any test, in the controller and in each worker (each imports this file): the
-# runner's own OIE_, DBT_, Cloudflare and Google settings (tests/python/helpers/environment.py).
+# runner's own settings (tests/python/helpers/environment.py says which).
 CALLER_SETTINGS_DROPPED = drop_caller_settings(os.environ)
 
 # Folders whose conftest builds a warehouse once per session for all their modules.
