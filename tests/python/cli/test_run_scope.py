@@ -6,6 +6,7 @@ switching scopes never costs dbt a full re-parse."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .conftest import Cli
 VARS = json.dumps({"oie_as_of": scenario.AS_OF})
 PLANTED_TEST = "unique_int_events_sessionized_event_id"
 FULL_CHECK_TEST = "unique_crm_contacts_key"  # tagged oie_full_check
+RELATIONSHIP_TEST = "relationships_int_events_sessionized_session_id__session_id__ref_int_sessions_"
 
 
 def _tests_run(data_dir: Path) -> set[str]:
@@ -32,7 +34,11 @@ def _tests_run(data_dir: Path) -> set[str]:
 
 
 def _compiled_test(data_dir: Path, name: str) -> str:
-    (path,) = (data_dir / "dbt" / "target" / "run").rglob(f"{name}.sql")
+    target = data_dir / "dbt" / "target"
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
+    # dbt files a long test name under a shortened one
+    (file,) = (n["path"] for n in nodes if n["resource_type"] == "test" and n["name"] == name)
+    (path,) = (target / "run").rglob(Path(file).name)
     return path.read_text()
 
 
@@ -82,3 +88,59 @@ def test_scheduled_runs_test_their_rows_and_full_tests_test_all(cli: Cli) -> Non
     )
     assert proc.returncode != 0
     assert "DBT_OIE_TEST_SCOPE must be 'new' or 'all', not 'newest'" in proc.stdout
+
+
+def _scoped_rows(con: duckdb.DuckDBPyConnection, compiled_test: str) -> int:
+    """How many rows a compiled data test read: its `(select ... ) dbt_subquery`."""
+    match = re.search(r"\((select \* from .*?)\) dbt_subquery", compiled_test, re.S)
+    assert match, compiled_test
+    return con.execute(f"select count(*) from ({match.group(1)})").fetchone()[0]
+
+
+def test_a_scheduled_run_tests_the_rows_it_wrote_and_their_parents(cli: Cli) -> None:
+    *first, third, last = scenario.BATCHES
+    for batch in first:
+        scenario.land_batch(cli.data_dir / "landing", batch)
+    cli("run", "--full-tests", "--vars", VARS, check=True)
+    sql = _compiled_test(cli.data_dir, RELATIONSHIP_TEST)
+    assert "in (select child.from_field from child)" not in sql, sql  # every row: a plain join
+
+    # The snapshot and the visitor-to-lead view test the rows this run wrote: exactly those
+    # stamped after the previous run's.
+    stamped = {
+        "unique_lead_profiles_snapshot_dbt_scd_id": ("lead_profiles_snapshot", "dbt_updated_at"),
+        "unique_int_visitor_leads_visitor_id": ("int_visitor_leads", "oie_resolved_at"),
+    }
+    with duckdb.connect(str(cli.data_dir / "warehouse.duckdb")) as con:
+        before = {
+            test: con.execute(f"select max({stamp}) from {table}").fetchone()[0]
+            for test, (table, stamp) in stamped.items()
+        }
+    scenario.land_batch(cli.data_dir / "landing", third)
+    cli("run", "--vars", VARS, check=True)
+    with duckdb.connect(str(cli.data_dir / "warehouse.duckdb"), read_only=True) as con:
+        for test, (table, stamp) in stamped.items():
+            sql = _compiled_test(cli.data_dir, test)
+            assert f"{stamp} >=" in sql, sql
+            (written,) = con.execute(
+                f"select count(*) from {table} where {stamp} > ?", [before[test]]
+            ).fetchone()
+            assert written > 0, test
+            assert _scoped_rows(con, sql) == written, test
+
+    # A new row of an event whose session does not exist, beside the last batch's rows whose
+    # sessions do: restricting sessions to the keys the new rows name finds it, and only it.
+    scenario.land_batch(cli.data_dir / "landing", last)
+    with duckdb.connect(str(cli.data_dir / "warehouse.duckdb")) as con:
+        con.execute(
+            "insert into int_events_sessionized select * replace ("
+            " 's-orphan' as session_id, timestamp '2999-01-01' as oie_sessionized_at)"
+            " from int_events_sessionized limit 1"
+        )
+
+    scheduled = cli("run", "--vars", VARS)
+    assert scheduled.returncode == 1, scheduled.stdout + scheduled.stderr
+    assert f"FAIL 1 {RELATIONSHIP_TEST}" in scheduled.stdout
+    sql = _compiled_test(cli.data_dir, RELATIONSHIP_TEST)
+    assert "in (select child.from_field from child)" in sql, sql
+    assert "oie_sessionized_at >=" in sql, sql
