@@ -102,8 +102,7 @@ def test_a_scheduled_run_tests_the_rows_it_wrote_and_their_parents(cli: Cli) -> 
     for batch in first:
         scenario.land_batch(cli.data_dir / "landing", batch)
     cli("run", "--full-tests", "--vars", VARS, check=True)
-    sql = _compiled_test(cli.data_dir, RELATIONSHIP_TEST)
-    assert "in (select child.from_field from child)" not in sql, sql  # every row: a plain join
+    assert "oie_sessionized_at" not in _compiled_test(cli.data_dir, RELATIONSHIP_TEST)
 
     # The snapshot and the visitor-to-lead view test the rows this run wrote: exactly those
     # stamped after the previous run's.
@@ -129,11 +128,12 @@ def test_a_scheduled_run_tests_the_rows_it_wrote_and_their_parents(cli: Cli) -> 
             assert _scoped_rows(con, sql) == written, test
 
     # A new row of an event whose session does not exist, beside the last batch's rows whose
-    # sessions do: restricting sessions to the keys the new rows name finds it, and only it.
+    # sessions do: the run's relationship test finds it, and only it. (Its own event id: a
+    # copy of a row the run sessionizes again would be replaced by the run.)
     scenario.land_batch(cli.data_dir / "landing", last)
     with duckdb.connect(str(cli.data_dir / "warehouse.duckdb")) as con:
         con.execute(
-            "insert into int_events_sessionized select * replace ("
+            "insert into int_events_sessionized select * replace ('e-orphan' as event_id,"
             " 's-orphan' as session_id, timestamp '2999-01-01' as oie_sessionized_at)"
             " from int_events_sessionized limit 1"
         )
@@ -141,6 +141,4 @@ def test_a_scheduled_run_tests_the_rows_it_wrote_and_their_parents(cli: Cli) -> 
     scheduled = cli("run", "--vars", VARS)
     assert scheduled.returncode == 1, scheduled.stdout + scheduled.stderr
     assert f"FAIL 1 {RELATIONSHIP_TEST}" in scheduled.stdout
-    sql = _compiled_test(cli.data_dir, RELATIONSHIP_TEST)
-    assert "in (select child.from_field from child)" in sql, sql
-    assert "oie_sessionized_at >=" in sql, sql
+    assert "oie_sessionized_at >=" in _compiled_test(cli.data_dir, RELATIONSHIP_TEST)
