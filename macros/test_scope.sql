@@ -5,10 +5,10 @@
     The switch is the environment variable DBT_OIE_TEST_SCOPE (`new` or `all`, default
     `all`), read at run time only: a dbt var would change the parse checksum and force a full
     re-parse on every switch, and an env_var read at parse time would do the same. A model
-    opts in by naming the column its runs stamp in `meta: {oie_new_rows: <column>}`; in
-    scope `new` its tests read only rows whose stamp is this invocation's
-    oie_run_timestamp(). Models without it (small, rebuilt whole) are tested whole. The
-    other side of a relationships test is never filtered. -#}
+    or snapshot opts in by naming the column its runs stamp in
+    `meta: {oie_new_rows: <column>}`; in scope `new` its tests read only rows whose stamp is
+    this invocation's oie_run_timestamp(). Models without it (small, rebuilt whole) are
+    tested whole. The other side of a relationships test is never filtered. -#}
 
 {% macro default__get_where_subquery(relation) -%}
   {%- set where = config.get('where', '') -%}

@@ -111,29 +111,24 @@ def test_exactly_the_tests_of_unstamped_view_marts_wait_for_the_full_check(manif
 def test_the_events_tests_left_to_the_full_check_have_scheduled_counterparts(
     manifest: dict,
 ) -> None:
-    scheduled = {
+    tests = {
         _identity(node): node
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "test" and FULL_CHECK_TAG not in node["tags"]
+        if node["resource_type"] == "test"
     }
     for tagged, counterparts in COUNTERPARTS.items():
         for counterpart in counterparts:
-            assert counterpart in scheduled, f"{tagged} has no scheduled {counterpart}"
-            model = manifest["nodes"][scheduled[counterpart]["attached_node"]]
+            assert counterpart in tests, f"{tagged} has no scheduled {counterpart}"
+            assert FULL_CHECK_TAG not in tests[counterpart]["tags"], counterpart
+            model = manifest["nodes"][tests[counterpart]["attached_node"]]
             assert model["config"]["meta"].get("oie_new_rows"), f"{counterpart}: not by scope"
-    relationship = scheduled[("relationships", "int_events_sessionized", "session_id")]
+    relationship = tests[("relationships", "int_events_sessionized", "session_id")]
     assert relationship["test_metadata"]["kwargs"]["to"] == "ref('int_sessions')"
-    accepted = scheduled[("accepted_values", "int_events_deduped", "event_type")]
-    (events_type,) = (
-        node
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "test"
-        and _identity(node) == ("accepted_values", "events", "event_type")
-    )
-    assert (
-        accepted["test_metadata"]["kwargs"]["values"]
-        == (events_type["test_metadata"]["kwargs"]["values"])
-    )
+    values = {
+        model: tests[("accepted_values", model, "event_type")]["test_metadata"]["kwargs"]["values"]
+        for model in ("events", "int_events_deduped")
+    }
+    assert values["events"] == values["int_events_deduped"]
 
 
 def test_the_scheduled_run_excludes_the_tag_and_the_full_check_does_not() -> None:
