@@ -35,7 +35,11 @@
       outlived its first lines), the instants named in `bounds` ({name: [aggregate,
       column]}). Returns {'cut': that predicate, 'loaded', 'received', and each bound}; the
       bounds are none on a run without watermarks. A table built before `first_received`
-      existed gives no watermarks, so the model writes it whole once. -#}
+      existed gives no watermarks, so the model writes it whole once.
+      On DuckDB each bound is a subquery filtered by the cut: the rows are stored in load
+      order, so zone maps skip every row group retention has not reached (0.05 s for the
+      query at 30M events, against 0.13-0.9 s for an aggregate of a CASE over every row).
+      BigQuery bills the columns either way, so there one scan takes the CASE. -#}
   {%- set cutoff = oie_retention_cutoff() -%}
   {%- set cut = first_received ~ ' < ' ~ cutoff ~ ' and ' ~ kept_received ~ ' >= ' ~ cutoff -%}
   {%- set instants = {
@@ -43,7 +47,9 @@
       'received': oie_timestamp_add('minute', -1 * var('oie_lookback_minutes'), 'max(' ~ received ~ ')'),
   } -%}
   {%- for name, spec in bounds.items() -%}
-    {%- do instants.update({name: spec[0] ~ '(case when ' ~ cut ~ ' then ' ~ spec[1] ~ ' end)'}) -%}
+    {%- do instants.update({name: spec[0] ~ '(case when ' ~ cut ~ ' then ' ~ spec[1] ~ ' end)'
+        if target.type == 'bigquery'
+        else '(select ' ~ spec[0] ~ '(' ~ spec[1] ~ ') from ' ~ this ~ ' where ' ~ cut ~ ')'}) -%}
   {%- endfor -%}
   {%- set found = oie_query_instants(instants, 'from ' ~ this)
       if oie_stored_has_column(first_received) else {} -%}
