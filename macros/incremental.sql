@@ -223,24 +223,54 @@
   {{ return(oie_stored_instant(instant, 'oie_loaded_at')) }}
 {%- endmacro %}
 
-{% macro duckdb__get_incremental_delete_insert_sql(arg_dict) -%}
-  {#- dbt's delete+insert, with a bound on the stored rows its delete reads when the model
-      declares `oie_delete_floor={'column': c, 'slack_minutes': n}`: the model's promise that
-      a stored row sharing a unique key with a new row has `c` at most n minutes before the
-      new rows' earliest `c`. The bound is a literal read from the new rows at run time, so
-      DuckDB skips the row groups below it (zone maps) instead of probing the keys of the
-      whole history: at 30M stored events, 0.54-0.84 s -> 0.03-0.04 s for 10,000 new ones in
-      int_events_deduped. No new row with a `c`: no bound (the delete reads every row). -#}
+{% macro oie_delete_floor_predicate(new_rows, stored_alias=none) -%}
+  {#- The bound on the stored rows a scheduled run's write replaces, when the model declares
+      `oie_delete_floor={'column': c, 'slack_minutes': n}`: the model's promise that a
+      stored row sharing a unique key with a new row has `c` at most n minutes before the
+      new rows' earliest `c`. A literal read from the new rows (`new_rows`, the relation
+      dbt stages them in) at run time, so the write reads only the stored rows above it;
+      none when the model declares no floor or no new row has a `c`. -#}
   {%- set floor = config.get('oie_delete_floor') -%}
-  {%- if floor and arg_dict['unique_key'] is string -%}
-    {%- set earliest = oie_timestamp_add(
-        'minute', -1 * floor['slack_minutes'], 'min(' ~ floor['column'] ~ ')') -%}
-    {%- set bound = oie_query_instant(earliest, 'from ' ~ arg_dict['temp_relation']) -%}
-    {%- if bound -%}
-      {%- set predicate = floor['column'] ~ ' >= ' ~ oie_timestamp_literal(bound['ts']) -%}
-      {%- do arg_dict.update(
-          {'incremental_predicates': (arg_dict['incremental_predicates'] or []) + [predicate]}) -%}
-    {%- endif -%}
+  {%- if not floor -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set earliest = oie_timestamp_add('minute', -1 * floor['slack_minutes'], 'min(' ~ floor['column'] ~ ')') -%}
+  {%- set bound = oie_query_instant(earliest, 'from ' ~ new_rows) -%}
+  {%- if not bound -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set column = stored_alias ~ '.' ~ floor['column'] if stored_alias else floor['column'] -%}
+  {{ return(column ~ ' >= ' ~ oie_timestamp_literal(bound['ts'])) }}
+{%- endmacro %}
+
+{% macro duckdb__get_incremental_delete_insert_sql(arg_dict) -%}
+  {#- dbt's delete+insert, its delete bounded by oie_delete_floor_predicate: DuckDB skips the
+      row groups below the bound (zone maps) instead of probing the keys of the whole
+      history: at 30M stored events, 0.54-0.84 s -> 0.03-0.04 s for 10,000 new ones in
+      int_events_deduped. -#}
+  {%- set predicate = oie_delete_floor_predicate(arg_dict['temp_relation'])
+      if arg_dict['unique_key'] is string else none -%}
+  {%- if predicate -%}
+    {%- do arg_dict.update(
+        {'incremental_predicates': (arg_dict['incremental_predicates'] or []) + [predicate]}) -%}
   {%- endif -%}
   {{ return(default__get_incremental_delete_insert_sql(arg_dict)) }}
+{%- endmacro %}
+
+{% macro bigquery__get_merge_sql(target, source, unique_key, dest_columns, incremental_predicates=none) -%}
+  {#- dbt's MERGE, its destination bounded by oie_delete_floor_predicate in the ON clause: a
+      literal on the partition column, so BigQuery reads the key column of the partitions
+      above it only, not of the whole history (40 bytes a stored row, every scheduled run,
+      in int_events_deduped and int_events_sessionized). The bound is read from the table
+      dbt-bigquery stages the new rows in (on_schema_change makes it stage them), which
+      `source` names as `(select * from <staged>)`; a MERGE from inline SQL gets no bound. -#}
+  {%- set predicates = [] + (incremental_predicates or []) -%}
+  {%- set staged = modules.re.fullmatch('\\(\\s*select\\s+\\*\\s+from\\s+(`[^`]+`\\.`[^`]+`\\.`[^`]+`)\\s*\\)', source | trim) -%}
+  {%- if unique_key is string and staged -%}
+    {%- set predicate = oie_delete_floor_predicate(staged.group(1), 'DBT_INTERNAL_DEST') -%}
+    {%- if predicate -%}
+      {%- do predicates.append(predicate) -%}
+    {%- endif -%}
+  {%- endif -%}
+  {{ return(default__get_merge_sql(target, source, unique_key, dest_columns, predicates)) }}
 {%- endmacro %}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ from tests.python.warehouse import scenario
 
 ROOT = warehouse.PROJECT_DIR
 PROJECT, DATASET = "oie-smoke", "oie"
+# each event-grain model and the stamp of the rows a run wrote into it
+RUN_STAMPS = {"int_events_deduped": "oie_loaded_at", "int_events_sessionized": "oie_sessionized_at"}
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +132,20 @@ def test_build_full_then_incremental_on_the_emulator(emulator: str, tmp_path: Pa
     def rows(sql: str) -> list[tuple[str, ...]]:
         result = client.query(sql.replace("{ds}", f"`{PROJECT}.{DATASET}`")).result()
         return sorted(tuple(scenario._normalize(v) for v in row.values()) for row in result)
+
+    # the MERGE of each event-grain table reads the stored rows from a day before its new
+    # rows' earliest event only (oie_delete_floor, bigquery__get_merge_sql): a literal on
+    # the partition column, which BigQuery prunes on
+    for model, stamp in RUN_STAMPS.items():
+        (run_sql,) = (tmp_path / "target" / "run").rglob(f"{model}.sql")
+        merge = run_sql.read_text()
+        assert "merge into" in merge.lower(), model
+        bounds = re.findall(r"DBT_INTERNAL_DEST\.event_at >= timestamp_micros\((\d+)\)", merge)
+        earliest = rows(
+            f"select unix_micros(timestamp_sub(min(event_at), interval 1 day)) from {{ds}}.{model}"
+            f" where {stamp} = (select max({stamp}) from {{ds}}.{model})"
+        )
+        assert [(b,) for b in bounds] == earliest, model
 
     marts = ("lead_profiles", "sessions", "identity_map", "campaign_performance")
     for mart in (*marts, "intent_distribution", "recent_sessions"):
