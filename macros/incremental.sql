@@ -227,8 +227,8 @@
   {#- The bound on the stored rows a scheduled run's write replaces, when the model declares
       `oie_delete_floor={'column': c, 'slack_minutes': n}`: the model's promise that a
       stored row sharing a unique key with a new row has `c` at most n minutes before the
-      new rows' earliest `c`. A literal read from the new rows (`new_rows`, the relation
-      dbt stages them in) at run time, so the write reads only the stored rows above it;
+      new rows' earliest `c`. A literal read from the new rows (`new_rows`, what dbt stages
+      them in, after a `from`) at run time, so the write reads only the stored rows above it;
       none when the model declares no floor or no new row has a `c`. -#}
   {%- set floor = config.get('oie_delete_floor') -%}
   {%- if not floor -%}
@@ -261,16 +261,14 @@
   {#- dbt's MERGE, its destination bounded by oie_delete_floor_predicate in the ON clause: a
       literal on the partition column, so BigQuery reads the key column of the partitions
       above it only, not of the whole history (40 bytes a stored row, every scheduled run,
-      in int_events_deduped and int_events_sessionized). The bound is read from the table
-      dbt-bigquery stages the new rows in (on_schema_change makes it stage them), which
-      `source` names as `(select * from <staged>)`; a MERGE from inline SQL gets no bound. -#}
+      in int_events_deduped and int_events_sessionized). The bound is read from `source`,
+      which here selects the table dbt-bigquery staged the new rows in (on_schema_change
+      makes it stage them). -#}
   {%- set predicates = [] + (incremental_predicates or []) -%}
-  {%- set staged = modules.re.fullmatch('\\(\\s*select\\s+\\*\\s+from\\s+(`[^`]+`\\.`[^`]+`\\.`[^`]+`)\\s*\\)', source | trim) -%}
-  {%- if unique_key is string and staged -%}
-    {%- set predicate = oie_delete_floor_predicate(staged.group(1), 'DBT_INTERNAL_DEST') -%}
-    {%- if predicate -%}
-      {%- do predicates.append(predicate) -%}
-    {%- endif -%}
+  {%- set predicate = oie_delete_floor_predicate(source ~ ' as new_rows', 'DBT_INTERNAL_DEST')
+      if unique_key is string else none -%}
+  {%- if predicate -%}
+    {%- do predicates.append(predicate) -%}
   {%- endif -%}
   {{ return(default__get_merge_sql(target, source, unique_key, dest_columns, predicates)) }}
 {%- endmacro %}
