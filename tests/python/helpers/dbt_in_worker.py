@@ -9,9 +9,14 @@ manifest serves every data dir built with the same vars and settings. Tests of h
 starts dbt (the subprocess, its lock, a kill mid-build, the kept parse) keep the
 subprocess: oie.warehouse.dbt_build, or `oie run` itself.
 
-dbt trusts a manifest it is handed, so the key holds everything a parse reads: the vars,
-every OIE_ and DBT_ setting, and the project's files (the same fingerprint
-`oie run --every` uses).
+dbt trusts a manifest it is handed, so the key holds everything a parse reads: every OIE_
+and DBT_ setting, the project's files (the same fingerprint `oie run --every` uses), and of
+the vars, their types and the values of PARSE_READ_VARS. dbt renders a build's SQL, hooks
+and test arguments with the build's own vars, whatever the manifest was parsed with; the
+parse itself reads no other var's value (test_dbt_in_worker.py moves every one and compares
+the two parses), so builds that only move values (a clock in oie_as_of, a tuned weight)
+share one manifest instead of paying a parse each. dbt's own parse cache is stricter (any
+change of vars is a full re-parse), so `oie run` always re-parses.
 """
 
 from __future__ import annotations
@@ -40,9 +45,37 @@ KEPT_MANIFESTS = 4
 # without). A failed build's errors still reach the console, which pytest shows with the
 # failure; a caller may ask for a file log (the option or DBT_LOG_LEVEL_FILE).
 FILE_LOG_LEVEL = ("--log-level-file", "none")
+# The vars whose values a parse reads: a source's schema (models/staging/__sources.yml).
+PARSE_READ_VARS = frozenset({"oie_raw_dataset"})
 
 _manifests: OrderedDict[str, Any] = OrderedDict()
 parses = 0  # in this worker, for the helper's own test
+
+
+def _shape(value: Any) -> Any:
+    """A var's JSON type, nested: what a parse may read of a var outside PARSE_READ_VARS (a
+    value of another type can fail the parse, which must then happen as it would in dbt)."""
+    if isinstance(value, list):
+        return ["list", [_shape(item) for item in value]]
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    return type(value).__name__
+
+
+def parse_vars(vars_text: str | None) -> Any:
+    """The part of `--vars` a parse depends on."""
+    if not vars_text:
+        return None
+    try:
+        values = json.loads(vars_text)
+    except ValueError:
+        return vars_text  # YAML, which dbt also takes: kept whole
+    if not isinstance(values, dict):
+        return vars_text
+    return {
+        name: value if name in PARSE_READ_VARS else _shape(value)
+        for name, value in sorted(values.items())
+    }
 
 
 def manifest_key(args: Sequence[str], env: Mapping[str, str], project_dir: Path) -> str:
@@ -53,7 +86,12 @@ def manifest_key(args: Sequence[str], env: Mapping[str, str], project_dir: Path)
         if k.startswith(("OIE_", "DBT_")) and k not in PER_RUN_SETTINGS
     )
     blob = json.dumps(
-        [option_value(args, "--vars"), settings, str(project_dir), project_fingerprint(project_dir)]
+        [
+            parse_vars(option_value(args, "--vars")),
+            settings,
+            str(project_dir),
+            project_fingerprint(project_dir),
+        ]
     )
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -89,6 +127,14 @@ def _parse(args: Sequence[str], env: Mapping[str, str]) -> Any:
     if not result.success or result.result is None:
         raise warehouse.WarehouseError(f"dbt parse failed: {result.exception or 'see its log'}")
     return result.result
+
+
+def parse(args: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
+    """A new parse for `args` (as for `run`), as `run` would make it; no kept one."""
+    run_env, directory = warehouse.dbt_subprocess_env(env)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _as_a_subprocess(directory, run_env):
+        return _parse(list(args[1:]), run_env)
 
 
 def run(args: Sequence[str], env: Mapping[str, str] | None = None) -> int:
