@@ -3,6 +3,8 @@ collector (and `--sample`, the offline variant)."""
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 
 from .conftest import Cli
@@ -76,6 +78,10 @@ def test_demo_sample_offline(cli: Cli) -> None:
     assert "[1/5]" not in proc.stdout  # not the live demo
     assert not (cli.data_dir / "demo" / "serve.log").exists()
     assert (cli.data_dir / "demo" / "warehouse.duckdb").exists()
+    # built as `oie run` builds: its data tests, not dbt's unit tests (CI runs those)
+    results = cli.data_dir / "demo" / "dbt" / "target" / "run_results.json"
+    ran = {r["unique_id"].split(".")[0] for r in json.loads(results.read_text())["results"]}
+    assert {"model", "test"} <= ran and "unit_test" not in ran
     report = cli.data_dir / "demo" / "report.html"
     assert f"intent report: {report}" in proc.stdout.replace("\n", "") and report.is_file()
 
