@@ -1,24 +1,12 @@
 """Once per episode, across runs: the real `lead_level_episodes` view (real DuckDB) over a
 score history the test writes version by version, alerts sent to the local receiver. The
-view's own SQL is also checked by its dbt unit tests, which ran in the session's build."""
+view's own SQL is also checked by its dbt unit tests (tests/python/warehouse/test_unit_tests.py
+runs every unit test of the project)."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.python.alerts.support import HOUR, Warehouse, alert_env, clock_now, run_alerts
 from tests.python.helpers.webhook_receiver import WebhookReceiver
-
-UNIT_TESTS = (
-    "alert_episodes_jitter_at_the_hot_threshold_is_one_episode",
-    "alert_episodes_hot_cold_hot_is_two_episodes_and_burning_after_hot_is_not_new",
-    "alert_episodes_rearm_at_warm_ends_an_episode_on_warm",
-)
-
-
-@pytest.mark.parametrize("name", UNIT_TESTS)
-def test_the_view_unit_tests_passed_in_the_build(run_results: dict[str, str], name: str) -> None:
-    assert run_results[f"unit_test.oie.lead_level_episodes.{name}"] == "pass"
 
 
 def slack_texts(rx: WebhookReceiver) -> list[str]:

@@ -29,15 +29,28 @@ def test_a_module_is_its_own_unit_and_a_shared_folder_is_one() -> None:
 
 
 def _session_fixtures(conftest: Path) -> list[str]:
-    names = []
+    """The conftest's session fixtures, and its fixtures that use one (a module using
+    those uses the session's warehouse too)."""
+    fixtures: dict[str, tuple[bool, set[str]]] = {}
     for node in ast.walk(ast.parse(conftest.read_text())):
         if isinstance(node, ast.FunctionDef):
             for deco in node.decorator_list:
-                if isinstance(deco, ast.Call) and any(
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if not ast.unparse(target).endswith("fixture"):
+                    continue
+                session = isinstance(deco, ast.Call) and any(
                     k.arg == "scope" and getattr(k.value, "value", None) == "session"
                     for k in deco.keywords
-                ):
-                    names.append(node.name)
+                )
+                fixtures[node.name] = session, {a.arg for a in node.args.args}
+    names = [name for name, (session, _) in fixtures.items() if session]
+    grew = True
+    while grew:
+        grew = False
+        for name, (_, uses) in fixtures.items():
+            if name not in names and uses & set(names):
+                names.append(name)
+                grew = True
     return names
 
 
