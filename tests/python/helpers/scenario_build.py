@@ -18,7 +18,9 @@ A reference build, the full refresh a test compares an incremental warehouse wit
 row, runs no data test at all (`data_tests=False`): the warehouse under test runs them.
 
 dbt runs inside the test worker (tests/python/helpers/dbt_in_worker.py), as `oie` would run
-it in a subprocess.
+it in a subprocess. It writes its JSON artifacts (manifest.json, run_results.json: about a
+tenth of a small build) only for a test that reads them (`artifacts=True`); the compiled
+SQL under target/ is written either way.
 """
 
 from __future__ import annotations
@@ -44,11 +46,14 @@ def build_data(
     env: Mapping[str, str] | None = None,
     not_null_tests: bool = False,
     data_tests: bool = True,
+    artifacts: bool = False,
 ) -> int:
     """`dbt build` of data_dir's warehouse from its landing folder; dbt's exit code."""
     extra_args = WITHOUT_UNIT_TESTS if not_null_tests else AS_SCHEDULED
     if not data_tests:
         extra_args = (*extra_args, "--exclude-resource-type", "test")
+    if not artifacts:
+        extra_args = (*extra_args, "--no-write-json")
     args = warehouse.dbt_command(
         select=select, full_refresh=full_refresh, vars=vars, extra_args=extra_args
     )

@@ -30,7 +30,7 @@ def full_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("full")
     for batch in scenario.BATCHES:
         scenario.land_batch(data_dir / "landing", batch)
-    rc = build_data(data_dir, full_refresh=True, vars=VARS, not_null_tests=True)
+    rc = build_data(data_dir, full_refresh=True, vars=VARS, not_null_tests=True, artifacts=True)
     assert rc == 0
     return data_dir / "warehouse.duckdb"
 
