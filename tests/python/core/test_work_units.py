@@ -28,7 +28,7 @@ def test_a_module_is_its_own_unit_and_a_shared_folder_is_one() -> None:
     assert work_unit("tests/python/reports/test_x.py::t") == "tests/python/reports/test_x.py"
 
 
-def _session_fixtures(conftest: Path) -> list[str]:
+def _fixtures_sharing_the_session(conftest: Path) -> list[str]:
     """The conftest's session fixtures, and its fixtures that use one (a module using
     those uses the session's warehouse too)."""
     fixtures: dict[str, tuple[bool, set[str]]] = {}
@@ -59,7 +59,7 @@ def test_every_shared_folder_has_a_session_fixture_its_modules_use() -> None:
     fixture that is worth building once."""
     for folder in SHARED_SESSION_FOLDERS:
         conftest = REPO / folder / "conftest.py"
-        fixtures = _session_fixtures(conftest)
+        fixtures = _fixtures_sharing_the_session(conftest)
         users = [
             module
             for module in (REPO / folder).glob("test_*.py")

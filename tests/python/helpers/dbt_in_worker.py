@@ -129,11 +129,19 @@ def _parse(args: Sequence[str], env: Mapping[str, str]) -> Any:
     return result.result
 
 
-def parse(args: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
-    """A new parse for `args` (as for `run`), as `run` would make it; no kept one."""
+@contextmanager
+def _as_oie_runs_dbt(env: Mapping[str, str] | None) -> Iterator[dict[str, str]]:
+    """The environment and folder `oie` gives a dbt subprocess (dbt_subprocess_env), set for
+    the call; yields that environment."""
     run_env, directory = warehouse.dbt_subprocess_env(env)
     directory.mkdir(parents=True, exist_ok=True)
     with _as_a_subprocess(directory, run_env):
+        yield run_env
+
+
+def parse(args: Sequence[str], env: Mapping[str, str] | None = None) -> Any:
+    """A new parse for `args` (as for `run`), as `run` would make it; no kept one."""
+    with _as_oie_runs_dbt(env) as run_env:
         return _parse(list(args[1:]), run_env)
 
 
@@ -142,15 +150,14 @@ def run(args: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     code convention: 0 ok, 1 a node failed, 2 dbt itself failed."""
     from dbt.cli.main import dbtRunner
 
-    run_env, directory = warehouse.dbt_subprocess_env(env)
-    directory.mkdir(parents=True, exist_ok=True)
     cli_args = list(args[1:])
-    if option_value(cli_args, FILE_LOG_LEVEL[0]) is None and "DBT_LOG_LEVEL_FILE" not in run_env:
-        cli_args[:0] = FILE_LOG_LEVEL
     project_dir = Path(option_value(cli_args, "--project-dir") or warehouse.PROJECT_DIR)
-    key = manifest_key(cli_args, run_env, project_dir)
     try:
-        with _as_a_subprocess(directory, run_env):
+        with _as_oie_runs_dbt(env) as run_env:
+            log_level_asked = option_value(cli_args, FILE_LOG_LEVEL[0]) is not None
+            if not log_level_asked and "DBT_LOG_LEVEL_FILE" not in run_env:
+                cli_args[:0] = FILE_LOG_LEVEL
+            key = manifest_key(cli_args, run_env, project_dir)
             manifest = _manifests.pop(key, None)
             if manifest is None:
                 manifest = _parse(cli_args, run_env)
