@@ -341,7 +341,9 @@ def run_python(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per setting")
+    # Five, not three: on the shared cores one 5-second round of a setting can run a quarter
+    # slower than its neighbours, and a median of three is one such round from the edge.
+    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per setting")
     ap.add_argument("--quick", action="store_true", help="2 s per measurement")
     args = ap.parse_args()
     duration = 2.0 if args.quick else args.duration
