@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from oie import warehouse
-from oie.dbt_parse_cache import option_value
+from oie.dbt_parse_cache import keep_only_this_projects_parse, option_value
 
 # What the parse depends on: a change to any of these (a deploy, an edited seed) means
 # the next build parses again instead of running yesterday's SQL.
@@ -84,6 +84,7 @@ class InProcessDbt:
         if self._manifest is not None and current:
             return
         extra = ["--quiet"] + (["--vars", vars_json] if vars_json else [])
+        keep_only_this_projects_parse(Path(env["DBT_TARGET_PATH"]), str(self.project_dir))
         with _environment(env):
             result = dbtRunner().invoke(self._args("parse", extra))
         if not result.success or result.result is None:

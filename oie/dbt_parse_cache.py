@@ -33,6 +33,8 @@ from pathlib import Path
 
 CACHE_ENV = "OIE_DBT_PARSE_CACHE"
 PARSE_FILE = "partial_parse.msgpack"
+# Beside a data dir's parse: the project folder it was parsed from.
+PARSED_FROM_FILE = "partial_parse.project"
 UNUSED_DAYS = 14
 # A temporary copy older than this belongs to a run that died mid-copy (a copy of a few MB
 # takes milliseconds): never one a live run is still writing.
@@ -90,11 +92,33 @@ def _copy_atomically(source: Path, destination: Path) -> None:
         raise
 
 
+def keep_only_this_projects_parse(target: Path, project: str) -> None:
+    """A data dir's own parse, like a kept one, fits only the project folder that wrote it.
+
+    dbt would reuse it from another folder of the same project (a moved checkout, a second
+    clone on the same data dir) and go on reading the unchanged files, seeds among them,
+    from the first folder: once that folder is gone, every run fails with "No files found
+    that match the pattern". Another folder's parse (or one from before this note was
+    kept) is removed here, which costs one full parse."""
+    note = target / PARSED_FROM_FILE
+    try:
+        parsed_from: str | None = note.read_text(encoding="utf-8")
+    except OSError:
+        parsed_from = None
+    if parsed_from == project:
+        return
+    (target / PARSE_FILE).unlink(missing_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    note.write_text(project, encoding="utf-8")
+
+
 @contextmanager
 def shared_parse(args: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
     """Around one dbt subprocess: offer the kept parse, keep the one dbt leaves behind."""
     root = env.get(CACHE_ENV, "").strip()
     target = env.get("DBT_TARGET_PATH")
+    if target:
+        keep_only_this_projects_parse(Path(target), option_value(args, "--project-dir") or "")
     if not root or not target:
         yield
         return

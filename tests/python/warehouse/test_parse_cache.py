@@ -6,6 +6,7 @@ never a failed or wrong build."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -13,14 +14,17 @@ import duckdb
 import pytest
 
 from oie import warehouse
+from oie.dbt_in_process import InProcessDbt
 from oie.dbt_parse_cache import (
     CACHE_ENV,
     PARSE_FILE,
+    PARSED_FROM_FILE,
     UNUSED_DAYS,
     cache_key,
     prune,
     shared_parse,
 )
+from tests.python.helpers.project_copy import copy_project
 from tests.python.helpers.servers import REPO
 from tests.python.warehouse import scenario
 
@@ -202,3 +206,48 @@ def test_a_used_parse_is_refreshed_and_stale_ones_go_when_a_parse_is_kept(
     assert (cache / f"{cache_key(new_args, env)}.msgpack").read_bytes() == b"new parse"
     assert not stale.exists()
     assert used.read_bytes() == b"kept parse"
+
+
+MOVED_SEED = "oie_page_classes"  # any seed: dbt reads its CSV from the folder it parsed
+
+
+def _last_invocation_log(data_dir: Path) -> str:
+    return _log(data_dir).rsplit("running dbt with arguments", 1)[-1]
+
+
+def _seed(project: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """A seed as `oie run` starts dbt, from the project checked out in `project`."""
+    args = warehouse.dbt_command("seed", select=MOVED_SEED, project_dir=project)
+    return warehouse.run_dbt(args, {"OIE_DATA_DIR": str(data_dir), CACHE_ENV: ""}, capture=True)
+
+
+def test_a_moved_project_parses_again_rather_than_read_seeds_from_its_old_folder(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    checkout = copy_project(tmp_path / "checkout")
+    first = _seed(checkout, data_dir)
+    assert first.returncode == 0, first.stdout[-3000:]
+
+    moved = checkout.rename(tmp_path / "moved")  # the same files, in another folder
+    after_move = _seed(moved, data_dir)
+    assert after_move.returncode == 0, after_move.stdout[-3000:]
+    assert "No files found" not in after_move.stdout
+    assert FRESH in _last_invocation_log(data_dir)  # one full parse, from the new folder
+    target = data_dir / "dbt" / "target"
+    assert (target / PARSED_FROM_FILE).read_text(encoding="utf-8") == str(moved)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as db:
+        assert db.execute(f"select count(*) from {MOVED_SEED}").fetchone()[0] > 0
+
+
+def test_the_scheduler_parses_a_moved_project_again(tmp_path: Path) -> None:
+    """`oie run --every` parses in its own process, from the same data dir's parse."""
+    env = {"OIE_DATA_DIR": str(tmp_path / "data"), CACHE_ENV: ""}
+
+    def seed(project: Path) -> int:
+        args = warehouse.dbt_command("seed", select=MOVED_SEED, project_dir=project)
+        return InProcessDbt(project).run(args[1:], env)
+
+    checkout = copy_project(tmp_path / "checkout")
+    assert seed(checkout) == 0
+    assert seed(checkout.rename(tmp_path / "moved")) == 0
