@@ -341,8 +341,7 @@ def run_python(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
-    # Five, not three: on the shared cores one 5-second round of a setting can run a quarter
-    # slower than its neighbours, and a median of three is one such round from the edge.
+    # 5, not 3: on shared cores one round can run a quarter slower than its neighbours.
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per setting")
     ap.add_argument("--quick", action="store_true", help="2 s per measurement")
     args = ap.parse_args()
