@@ -283,8 +283,10 @@ def run(
 
     dbt = warehouse.dbt_command
     # Parse once unmeasured: the start-up figure is a scheduled run's, with partial parsing
-    # finding nothing changed, not the first parse after an upgrade.
-    subprocess.run(dbt("parse"), env=dbt_env, cwd=dbt_cwd, stdout=subprocess.DEVNULL)
+    # finding nothing changed, not the first parse after an upgrade. Through `oie`'s own
+    # dbt start (run_dbt), which notes the project folder the parse belongs to: the measured
+    # `oie run` then keeps it instead of parsing again (oie.dbt_parse_cache).
+    warehouse.run_dbt(dbt("parse"), env, capture=True)
     step(
         "dbt start-up (no-op `dbt run`)",
         dbt("run", select="nothing_matches_this"),
