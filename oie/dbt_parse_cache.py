@@ -9,8 +9,10 @@ many data dirs share one checkout (CI, a test suite, a warehouse per tenant),
 copied into a data dir's target before dbt starts, and copied back when dbt wrote a new one.
 
 dbt checks whatever it is given, so a stale or torn copy costs a full parse, never a wrong
-build. A copy is only valid in another data dir because nothing in it names the data dir:
-dbt runs inside the data dir with `OIE_DATA_DIR=.` (oie.warehouse.dbt_subprocess_env).
+build. What dbt does not check is where the project was parsed from, so a data dir's own
+parse, like a kept one, is used only from the project folder that wrote it. A copy is only
+valid in another data dir because nothing in it names the data dir: dbt runs inside the
+data dir with `OIE_DATA_DIR=.` (oie.warehouse.dbt_subprocess_env).
 
 The folder does not grow without end: every change of vars, project folder or settings
 keeps a parse of a few MB under a new key, so whenever a parse is kept, the ones no run has
@@ -114,7 +116,8 @@ def keep_only_this_projects_parse(target: Path, project: str) -> None:
 
 @contextmanager
 def shared_parse(args: Sequence[str], env: Mapping[str, str]) -> Iterator[None]:
-    """Around one dbt subprocess: offer the kept parse, keep the one dbt leaves behind."""
+    """Around one dbt subprocess: drop a data dir's parse of another project folder, offer
+    the kept parse, keep the one dbt leaves behind."""
     root = env.get(CACHE_ENV, "").strip()
     target = env.get("DBT_TARGET_PATH")
     if target:

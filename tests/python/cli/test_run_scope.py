@@ -14,6 +14,7 @@ import duckdb
 
 from oie import warehouse
 from oie.run import TEST_SCOPE_ENV
+from tests.python.helpers.dbt_log import last_invocation
 from tests.python.warehouse import scenario
 
 from .conftest import Cli
@@ -42,11 +43,6 @@ def _compiled_test(data_dir: Path, name: str) -> str:
     return path.read_text()
 
 
-def _last_invocation_log(data_dir: Path) -> str:
-    log = (data_dir / "dbt" / "logs" / "dbt.log").read_text()
-    return log.rsplit("running dbt with arguments", 1)[-1]
-
-
 def test_scheduled_runs_test_their_rows_and_full_tests_test_all(cli: Cli) -> None:
     for batch in scenario.BATCHES:
         scenario.land_batch(cli.data_dir / "landing", batch)
@@ -64,7 +60,7 @@ def test_scheduled_runs_test_their_rows_and_full_tests_test_all(cli: Cli) -> Non
     assert "data tests on this run's rows" in scheduled.stdout
     sql = _compiled_test(cli.data_dir, PLANTED_TEST)
     assert "oie_sessionized_at >=" in sql, sql  # it ran, on this run's rows only
-    assert "Partial parsing enabled, no changes found" in _last_invocation_log(cli.data_dir)
+    assert "Partial parsing enabled, no changes found" in last_invocation(cli.data_dir)
     # the tests of views recomputed from every lead wait for the full check
     assert FULL_CHECK_TEST not in _tests_run(cli.data_dir)
 
@@ -74,7 +70,7 @@ def test_scheduled_runs_test_their_rows_and_full_tests_test_all(cli: Cli) -> Non
     assert FULL_CHECK_TEST in _tests_run(cli.data_dir)
     assert "oie_sessionized_at" not in _compiled_test(cli.data_dir, PLANTED_TEST)
     # switching the scope is an environment variable read at run time: no re-parse
-    assert "Partial parsing enabled, no changes found" in _last_invocation_log(cli.data_dir)
+    assert "Partial parsing enabled, no changes found" in last_invocation(cli.data_dir)
 
     # A scope that is neither stops the tests with one clear line, whatever else is right.
     args = warehouse.dbt_command("test", select=PLANTED_TEST)

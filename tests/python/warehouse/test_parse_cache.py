@@ -24,6 +24,7 @@ from oie.dbt_parse_cache import (
     prune,
     shared_parse,
 )
+from tests.python.helpers.dbt_log import dbt_log, last_invocation
 from tests.python.helpers.project_copy import copy_project
 from tests.python.helpers.servers import REPO
 from tests.python.warehouse import scenario
@@ -31,10 +32,6 @@ from tests.python.warehouse import scenario
 REUSED = "Partial parsing enabled, no changes found, skipping parsing"
 FRESH = "Unable to do partial parsing because saved manifest not found"
 TORN = "Failed to load parsed file from disk"
-
-
-def _log(data_dir: Path) -> str:
-    return (data_dir / "dbt" / "logs" / "dbt.log").read_text()
 
 
 def _landed_events(data_dir: Path) -> int:
@@ -70,10 +67,10 @@ def test_a_new_data_dir_starts_from_the_kept_parse_and_reads_its_own_files(
     assert _landed_events(first) < _landed_events(second)  # the two must be told apart
 
     assert _build(first, cache) == 0
-    assert FRESH in _log(first)
+    assert FRESH in dbt_log(first)
     assert len(list(cache.glob("*.msgpack"))) == 1
     assert _build(second, cache) == 0
-    assert REUSED in _log(second) and FRESH not in _log(second)
+    assert REUSED in dbt_log(second) and FRESH not in dbt_log(second)
 
     # Read from a folder that is neither data dir: a view keeps its SQL, and its paths
     # must name its own data dir, absolutely.
@@ -99,16 +96,16 @@ def test_a_torn_kept_parse_costs_a_full_parse_and_is_replaced(tmp_path: Path) ->
     kept.write_bytes(whole[: len(whole) // 2])
 
     assert _parse(tmp_path / "b", cache) == 0
-    assert TORN in _log(tmp_path / "b")
+    assert TORN in dbt_log(tmp_path / "b")
     assert kept.stat().st_size == len(whole)  # the full parse was kept in its place
     assert _parse(tmp_path / "c", cache) == 0
-    assert REUSED in _log(tmp_path / "c")
+    assert REUSED in dbt_log(tmp_path / "c")
 
 
 def test_without_the_setting_nothing_is_shared(tmp_path: Path) -> None:
     env = {"OIE_DATA_DIR": str(tmp_path / "a"), CACHE_ENV: ""}
     assert warehouse.dbt_build(command="parse", env=env, quiet=True) == 0
-    assert FRESH in _log(tmp_path / "a")
+    assert FRESH in dbt_log(tmp_path / "a")
     assert (tmp_path / "a" / "dbt" / "target" / "partial_parse.msgpack").is_file()
     assert not [p for p in tmp_path.rglob("*.msgpack") if p.parent.name != "target"]
 
@@ -211,10 +208,6 @@ def test_a_used_parse_is_refreshed_and_stale_ones_go_when_a_parse_is_kept(
 MOVED_SEED = "oie_page_classes"  # any seed: dbt reads its CSV from the folder it parsed
 
 
-def _last_invocation_log(data_dir: Path) -> str:
-    return _log(data_dir).rsplit("running dbt with arguments", 1)[-1]
-
-
 def _seed(project: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
     """A seed as `oie run` starts dbt, from the project checked out in `project`."""
     args = warehouse.dbt_command("seed", select=MOVED_SEED, project_dir=project)
@@ -233,7 +226,7 @@ def test_a_moved_project_parses_again_rather_than_read_seeds_from_its_old_folder
     after_move = _seed(moved, data_dir)
     assert after_move.returncode == 0, after_move.stdout[-3000:]
     assert "No files found" not in after_move.stdout
-    assert FRESH in _last_invocation_log(data_dir)  # one full parse, from the new folder
+    assert FRESH in last_invocation(data_dir)  # one full parse, from the new folder
     target = data_dir / "dbt" / "target"
     assert (target / PARSED_FROM_FILE).read_text(encoding="utf-8") == str(moved)
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as db:
