@@ -12,7 +12,9 @@
 
 with
 
-leads as (
+-- recomputed by each branch, not stored: the domain branch needs only the addresses, the
+-- name branch only the distinct companies
+leads as {{ oie_inlined_cte() }} (
     select
         lead_id,
         lower({{ dbt.split_part('email', "'@'", 2) }}) as email_domain,
