@@ -37,17 +37,33 @@ stored as (
     from {{ this }}
 ),
 
-written as (
-    -- links int_identifiers_resolved wrote since this table last changed: new or moved
+recent_links as (
+    -- links int_identifiers_resolved wrote since this table last changed
     select
-        links.visitor_id,
-        links.lead_id,
-        stored.lead_id as previous_lead_id
+        visitor_id,
+        lead_id
     from links
-    left join stored on links.visitor_id = stored.visitor_id
-    where
-        links.oie_resolved_at > {{ oie_timestamp_literal(since.ts) }}
-        and links.lead_id is distinct from stored.lead_id
+    where oie_resolved_at > {{ oie_timestamp_literal(since.ts) }}
+),
+
+stored_of_recent as (
+    -- the stored rows of those visitors only: the join below is built on the few
+    select
+        visitor_id,
+        lead_id
+    from stored
+    where visitor_id in (select recent_links.visitor_id from recent_links)
+),
+
+written as (
+    -- the recent links that are new or moved
+    select
+        recent_links.visitor_id,
+        recent_links.lead_id,
+        stored_of_recent.lead_id as previous_lead_id
+    from recent_links
+    left join stored_of_recent on recent_links.visitor_id = stored_of_recent.visitor_id
+    where recent_links.lead_id is distinct from stored_of_recent.lead_id
 ),
 
 gone as (
