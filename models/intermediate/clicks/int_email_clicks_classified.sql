@@ -68,10 +68,43 @@ written_leads as (
     where oie_loaded_at > {{ oie_timestamp_literal(watermark.ts) }}
 ),
 
-reopened as (
-    -- earlier clicks whose verdict the new data can change: waiting for a follow-up that a
-    -- new pixel event can still be (within the follow-up window); or whose token's lead,
-    -- written again, is another lead or campaign; or whose lead now has another token
+awaiting_followup as (
+    -- earlier clicks still waiting for a follow-up that a new pixel event can still be
+    -- (within the follow-up window): a read of the recent clicks only
+    select
+        classified.event_id,
+        classified.clicked_at
+    from {{ this }} as classified
+    where
+        not classified.has_pixel_followup
+        and classified.token in (select new_pixel_tokens.token from new_pixel_tokens){% if new_floor %}
+        and classified.clicked_at >= {{ oie_timestamp_add('minute', -1 * followup_minutes, new_floor) }}{% endif %}
+),
+
+moved_by_lead_edit as (
+    -- clicks of any age whose token's lead, written again, is another lead or campaign, or
+    -- whose lead now has another token. On DuckDB two joins, which it skips when the lead
+    -- lists wrote nothing (most runs); on BigQuery one read of the stored clicks, as a
+    -- second would bill their columns again.
+{%- if target.type == 'duckdb' %}
+    select
+        classified.event_id,
+        classified.clicked_at
+    from {{ this }} as classified
+    inner join written_leads as by_token on classified.token = by_token.token
+    where
+        coalesce(classified.lead_id, '') != by_token.lead_id
+        or coalesce(classified.campaign_id, '') != coalesce(by_token.campaign_id, '')
+
+    union all
+
+    select
+        classified.event_id,
+        classified.clicked_at
+    from {{ this }} as classified
+    inner join written_leads as by_lead on classified.lead_id = by_lead.lead_id
+    where coalesce(by_lead.token, '') != coalesce(classified.token, '')
+{%- else %}
     select
         classified.event_id,
         classified.clicked_at
@@ -80,11 +113,6 @@ reopened as (
     left join written_leads as by_lead on classified.lead_id = by_lead.lead_id
     where
         (
-            not classified.has_pixel_followup
-            and classified.token in (select new_pixel_tokens.token from new_pixel_tokens){% if new_floor %}
-            and classified.clicked_at >= {{ oie_timestamp_add('minute', -1 * followup_minutes, new_floor) }}{% endif %}
-        )
-        or (
             by_token.token is not null
             and (
                 coalesce(classified.lead_id, '') != by_token.lead_id
@@ -92,6 +120,14 @@ reopened as (
             )
         )
         or (by_lead.lead_id is not null and coalesce(by_lead.token, '') != coalesce(classified.token, ''))
+{%- endif %}
+),
+
+reopened as (
+    -- earlier clicks whose verdict the new data can change
+    select * from awaiting_followup
+    union all
+    select * from moved_by_lead_edit
 )
 {% endset %}
 {%- set click_floor = none -%}
