@@ -86,6 +86,11 @@ moved_by_lead_edit as (
     -- whose lead now has another token. On DuckDB two joins, which it skips when the lead
     -- lists wrote nothing (most runs); on BigQuery one read of the stored clicks, as a
     -- second would bill their columns again.
+{%- set moved_by_token %}
+        coalesce(classified.lead_id, '') != by_token.lead_id
+        or coalesce(classified.campaign_id, '') != coalesce(by_token.campaign_id, '')
+{%- endset %}
+{%- set moved_by_lead = "coalesce(by_lead.token, '') != coalesce(classified.token, '')" %}
 {%- if target.type == 'duckdb' %}
     select
         classified.event_id,
@@ -93,8 +98,7 @@ moved_by_lead_edit as (
     from {{ this }} as classified
     inner join written_leads as by_token on classified.token = by_token.token
     where
-        coalesce(classified.lead_id, '') != by_token.lead_id
-        or coalesce(classified.campaign_id, '') != coalesce(by_token.campaign_id, '')
+        {{ moved_by_token }}
 
     union all
 
@@ -103,7 +107,7 @@ moved_by_lead_edit as (
         classified.clicked_at
     from {{ this }} as classified
     inner join written_leads as by_lead on classified.lead_id = by_lead.lead_id
-    where coalesce(by_lead.token, '') != coalesce(classified.token, '')
+    where {{ moved_by_lead }}
 {%- else %}
     select
         classified.event_id,
@@ -112,14 +116,8 @@ moved_by_lead_edit as (
     left join written_leads as by_token on classified.token = by_token.token
     left join written_leads as by_lead on classified.lead_id = by_lead.lead_id
     where
-        (
-            by_token.token is not null
-            and (
-                coalesce(classified.lead_id, '') != by_token.lead_id
-                or coalesce(classified.campaign_id, '') != coalesce(by_token.campaign_id, '')
-            )
-        )
-        or (by_lead.lead_id is not null and coalesce(by_lead.token, '') != coalesce(classified.token, ''))
+        (by_token.token is not null and ({{ moved_by_token }}))
+        or (by_lead.lead_id is not null and {{ moved_by_lead }})
 {%- endif %}
 ),
 
