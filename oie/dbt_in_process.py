@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from oie import warehouse
+from oie import dbt_process, warehouse
 from oie.dbt_parse_cache import keep_only_this_projects_parse, option_value
 
 # What the parse depends on: a change to any of these (a deploy, an edited seed) means
@@ -83,7 +83,8 @@ class InProcessDbt:
         current = (fingerprint, vars_json) == (self._parsed, self._parsed_vars)
         if self._manifest is not None and current:
             return
-        extra = ["--quiet"] + (["--vars", vars_json] if vars_json else [])
+        # manifest.json is not written: a build reads the parse from memory (oie/dbt_process.py)
+        extra = ["--quiet", "--no-write-json"] + (["--vars", vars_json] if vars_json else [])
         keep_only_this_projects_parse(Path(env["DBT_TARGET_PATH"]), str(self.project_dir))
         with _environment(env):
             result = dbtRunner().invoke(self._args("parse", extra))
@@ -103,20 +104,11 @@ class InProcessDbt:
         try:
             self._ensure_manifest(run_env, vars_json)
             with _environment(run_env):
-                result = dbtRunner(manifest=self._manifest).invoke(list(args))
+                return dbt_process.invoke(dbtRunner(manifest=self._manifest), args)
         except warehouse.WarehouseError:
             return 2
         finally:
             release_warehouse()
-        return exit_code(result)
-
-
-def exit_code(result: Any) -> int:
-    """A dbtRunner result as dbt's own process would exit: 0 ok, 1 a node failed, 2 dbt
-    itself failed."""
-    if result.exception is not None:
-        return 2
-    return 0 if result.success else 1
 
 
 def release_warehouse() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from oie import dbt_parse_cache
+from oie.dbt_process import RECORDED_COMMANDS
 from oie_core.settings import data_dir_from_env
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -81,8 +82,7 @@ def dbt_command(
     extra_args: Sequence[str] = (),
     project_dir: Path = PROJECT_DIR,
 ) -> list[str]:
-    dbt = Path(sys.executable).with_name("dbt")
-    args = [str(dbt) if dbt.exists() else "dbt", command]
+    args = [_dbt_executable(command), command]
     args += ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if select:
         args += ["--select", select]
@@ -94,6 +94,17 @@ def dbt_command(
         args += ["--vars", json.dumps(dict(vars))]
     args += list(extra_args)
     return args
+
+
+def _dbt_executable(command: str) -> str:
+    """`oie-dbt` for a build (oie/dbt_process.py: dbt without its manifest.json copies, about
+    1 s a run), `dbt` for anything else, or where this install has no `oie-dbt` yet."""
+    if command in RECORDED_COMMANDS:
+        launcher = Path(sys.executable).with_name("oie-dbt")
+        if launcher.exists():
+            return str(launcher)
+    dbt = Path(sys.executable).with_name("dbt")
+    return str(dbt) if dbt.exists() else "dbt"
 
 
 # Settings that name a file or folder, which a user may give relative to where they run

@@ -35,12 +35,12 @@ def _tests_run(data_dir: Path) -> set[str]:
 
 
 def _compiled_test(data_dir: Path, name: str) -> str:
-    target = data_dir / "dbt" / "target"
-    nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
-    # dbt files a long test name under a shortened one
-    (file,) = (n["path"] for n in nodes if n["resource_type"] == "test" and n["name"] == name)
-    (path,) = (target / "run").rglob(Path(file).name)
-    return path.read_text()
+    """The SQL the last run compiled for a data test, from dbt's record of the run."""
+    results = json.loads((data_dir / "dbt" / "target" / "run_results.json").read_text())
+    (sql,) = (
+        r["compiled_code"] for r in results["results"] if r["unique_id"].split(".")[2] == name
+    )
+    return str(sql)
 
 
 def test_scheduled_runs_test_their_rows_and_full_tests_test_all(cli: Cli) -> None:

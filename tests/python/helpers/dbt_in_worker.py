@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from oie import dbt_parse_cache, warehouse
-from oie.dbt_in_process import exit_code, project_fingerprint, release_warehouse
+from oie.dbt_in_process import project_fingerprint, release_warehouse
 from oie.dbt_parse_cache import option_value
+from oie.dbt_process import exit_code
 
 # Per data dir, and read by no parse.
 PER_RUN_SETTINGS = frozenset({"DBT_TARGET_PATH", "DBT_LOG_PATH", dbt_parse_cache.CACHE_ENV})
