@@ -55,6 +55,11 @@ FULL_CHECK_DBT_COMMAND = "dbt test --exclude-resource-type unit_test"
 # it wrote; `oie run --full-tests`, a full refresh, CI and a plain `dbt build` test all.
 TEST_SCOPE_ENV = "DBT_OIE_TEST_SCOPE"
 SEEDS_CHECKSUM_FILE = "dbt/seeds.sha256"
+# Where the seeds those checksums describe were loaded (seeds_home): a scheduled run leaves
+# them out (SEEDS_UNCHANGED_ARGS) while they are unchanged and still there.
+SEEDS_HOME_FILE = "dbt/seeds.home"
+# dbt leaves out the tests of excluded seeds with them.
+SEEDS_UNCHANGED_ARGS: tuple[str, ...] = ("--exclude", "resource_type:seed")
 
 
 @dataclass
@@ -190,6 +195,58 @@ def write_seed_checksums(data_dir: Path, sums: dict[str, str]) -> None:
     os.replace(tmp, path)
 
 
+def seeds_home(settings: Settings) -> str:
+    """Where this data dir's builds load the seeds: its warehouse file, or a BigQuery dataset
+    (named as profiles.yml names it)."""
+    if settings.target == "bigquery":
+        return f"bigquery {settings.bq_project or 'unset-project'}.{settings.bq_dataset or 'oie'}"
+    return "local warehouse.duckdb"
+
+
+def write_seeds_home(data_dir: Path, home: str) -> None:
+    path = data_dir / SEEDS_HOME_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(home + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def seeds_in_place(settings: Settings, before: dict[str, str] | None, now: dict[str, str]) -> bool:
+    """Whether a scheduled build may leave the seeds out: the last successful whole build
+    loaded these very files where this build writes, and a local warehouse still holds each
+    seed's table. Their data tests passed on that load and would read the same rows; a
+    reload would cost the run a load and those tests (on BigQuery, a load job per seed
+    against the table's daily modification limit), for nothing."""
+    if before is None or changed_seeds(before, now):
+        return False
+    try:
+        home = (settings.data_dir / SEEDS_HOME_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    if home != seeds_home(settings):
+        return False
+    if settings.target == "bigquery":
+        return True
+    return _seed_tables_present(settings.data_dir, {Path(name).stem for name in now})
+
+
+def _seed_tables_present(data_dir: Path, names: set[str]) -> bool:
+    """Each seed's table is in the local warehouse (read-only; any doubt reloads them)."""
+    import duckdb
+
+    path = data_dir / "warehouse.duckdb"
+    if not path.is_file():
+        return False
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'main'"
+            ).fetchall()
+    except duckdb.Error:
+        return False
+    return names <= {name for (name,) in rows}
+
+
 def changed_seeds(before: dict[str, str] | None, now: dict[str, str]) -> list[str]:
     """Seed files added, removed or edited since `before` (none when there is no `before`)."""
     if before is None:
@@ -205,12 +262,16 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
     # A reclassification (an edited seed) must apply to history, not only to new rows:
     # when the seeds changed since the last successful build, this build is a full refresh.
     sums = seed_checksums()
-    changed = changed_seeds(read_seed_checksums(settings.data_dir), sums)
+    before = read_seed_checksums(settings.data_dir)
+    changed = changed_seeds(before, sums)
     full_refresh = options.full_refresh or bool(changed)
     # dbt gets the folders from the settings, not from whatever the process environment
     # says: `oie demo` runs the pipeline on its own folder without touching os.environ.
     scope = "all" if options.full_tests or full_refresh else "new"
     command, *scheduled_flags = FULL_TESTS_DBT_ARGS if scope == "all" else SCHEDULED_DBT_ARGS
+    seeds_kept = scope == "new" and not options.select and seeds_in_place(settings, before, sums)
+    if seeds_kept:
+        scheduled_flags += SEEDS_UNCHANGED_ARGS
     env = {
         "OIE_DATA_DIR": str(settings.data_dir),
         "OIE_LANDING_DIR": str(settings.landing_dir),
@@ -252,6 +313,7 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
         )
     if not options.select:  # only a whole build covers every model a seed feeds
         write_seed_checksums(settings.data_dir, sums)
+        write_seeds_home(settings.data_dir, seeds_home(settings))
     what = f"selection {options.select!r}" if options.select else "all models"
     if changed:
         seeds = ", ".join(changed)
@@ -259,6 +321,8 @@ def step_dbt(settings: Settings, options: RunOptions) -> StepResult:
     elif full_refresh:
         what += " (full refresh)"
     what += "; data tests on every row" if scope == "all" else "; data tests on this run's rows"
+    if seeds_kept:
+        what += "; seeds unchanged, not reloaded"
     return StepResult("dbt build", "ok", what)
 
 

@@ -1,15 +1,27 @@
 """`oie run`: --vars checked before anything runs, the scheduled build leaves unit tests to CI,
-and a seed CSV changed since the last successful run makes the next build a full refresh."""
+a seed CSV changed since the last successful run makes the next build a full refresh, and
+seeds unchanged and still in place are not reloaded."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from oie.run import SCHEDULED_DBT_ARGS, SEEDS_CHECKSUM_FILE, seed_checksums
+from oie.run import (
+    SCHEDULED_DBT_ARGS,
+    SEEDS_CHECKSUM_FILE,
+    read_seed_checksums,
+    seed_checksums,
+    seeds_home,
+    seeds_in_place,
+    write_seed_checksums,
+    write_seeds_home,
+)
 from oie.warehouse import PROJECT_DIR
+from oie_core.settings import Settings
 from tests.python.warehouse import scenario
 
 from .conftest import Cli
@@ -88,3 +100,63 @@ def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change
     assert refreshed["full_refresh"] is True
     assert not refreshed.get("exclude"), "a full refresh runs every data test"
     assert dict(line.split("  ")[::-1] for line in checksums.read_text().splitlines()) == seeds
+
+    # The seeds are unchanged and in the warehouse: the next scheduled build leaves them and
+    # their tests out (their tests passed on this very load), and says so.
+    third = cli("run", "--vars", variables, check=True).stdout
+    status = next(line for line in third.splitlines() if "ok dbt build" in line)
+    assert status.endswith(
+        "all models; data tests on this run's rows; seeds unchanged, not reloaded"
+    ), status
+    kept = run_results(cli.data_dir)
+    ran = {r["unique_id"] for r in kept["results"]}
+    assert not [node for node in ran if node.startswith("seed.") or ".oie_seed_" in node], ran
+    assert any(node.startswith("model.") for node in ran), ran
+    assert "resource_type:seed" in kept["args"]["exclude"]
+
+
+def _seeded_data_dir(tmp_path: Path, tables: set[str]) -> Settings:
+    """A data dir whose last whole build loaded today's seeds locally, with `tables` in its
+    warehouse."""
+    data_dir = tmp_path / "data"
+    (data_dir / "dbt").mkdir(parents=True)
+    write_seed_checksums(data_dir, seed_checksums())
+    write_seeds_home(data_dir, "local warehouse.duckdb")
+    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
+        for table in sorted(tables):
+            con.execute(f"create table {table} (pattern varchar)")
+    return Settings.from_env({"OIE_DATA_DIR": str(data_dir)})
+
+
+def test_seeds_are_reloaded_unless_the_same_files_are_still_where_the_build_writes(
+    tmp_path: Path,
+) -> None:
+    seeds = seed_checksums()
+    names = {Path(name).stem for name in seeds}
+    settings = _seeded_data_dir(tmp_path, names)
+    before = read_seed_checksums(settings.data_dir)
+    assert seeds_in_place(settings, before, seeds)
+
+    assert not seeds_in_place(settings, None, seeds)  # no successful whole build yet
+    edited = {**seeds, sorted(seeds)[0]: "0" * 64}
+    assert not seeds_in_place(settings, before, edited)  # (that build is a full refresh)
+    with duckdb.connect(str(settings.data_dir / "warehouse.duckdb")) as con:
+        con.execute(f"drop table {sorted(names)[0]}")
+    assert not seeds_in_place(settings, before, seeds)  # a table someone dropped
+    (settings.data_dir / "warehouse.duckdb").unlink()
+    assert not seeds_in_place(settings, before, seeds)  # a warehouse rebuilt from nothing
+
+    # Loaded into one BigQuery dataset: not in another, nor in the local warehouse.
+    other = _seeded_data_dir(tmp_path / "bq", names)
+    write_seeds_home(other.data_dir, "bigquery acme.oie")
+    bigquery = {
+        "OIE_DATA_DIR": str(other.data_dir),
+        "OIE_TARGET": "bigquery",
+        "OIE_TOKEN_SECRET": "a-test-secret-of-32-characters!!",
+    }
+    here = Settings.from_env({**bigquery, "OIE_BQ_PROJECT": "acme", "OIE_BQ_DATASET": "oie"})
+    assert seeds_home(here) == "bigquery acme.oie"
+    assert seeds_in_place(here, read_seed_checksums(other.data_dir), seeds)
+    elsewhere = Settings.from_env({**bigquery, "OIE_BQ_PROJECT": "acme", "OIE_BQ_DATASET": "b"})
+    assert not seeds_in_place(elsewhere, read_seed_checksums(other.data_dir), seeds)
+    assert not seeds_in_place(other, read_seed_checksums(other.data_dir), seeds)
