@@ -11,11 +11,9 @@ The lock (oie/run_lock.py) is held for the whole run, dbt included.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,11 +27,20 @@ from oie import dbt_vars, freshness
 from oie.dbt_in_process import InProcessDbt
 from oie.errors import EXIT_BAD_INPUT, EXIT_FAILED, UserError
 from oie.run_lock import run_lock
+from oie.seed_state import (
+    SEEDS_UNCHANGED_ARGS,
+    changed_seeds,
+    read_seed_checksums,
+    seed_checksums,
+    seeds_home,
+    seeds_in_place,
+    write_seed_checksums,
+    write_seeds_home,
+)
 from oie_core.settings import Settings, SettingsError
 
 # The names other parts (docs, job definitions) cite: the scheduled dbt command (unit tests
-# run in CI only, never on the schedule), and the seed checksums that turn the next build
-# into a full refresh when a seed changed.
+# run in CI only, never on the schedule).
 # not_null tests check the SQL (every such column is computed or coalesced), not the data:
 # they run in CI and in the full check with everything else, never on the schedule. Nor do
 # the tests tagged oie_full_check: those of views recomputed from every lead on each read,
@@ -54,12 +61,6 @@ FULL_CHECK_DBT_COMMAND = "dbt test --exclude-resource-type unit_test"
 # Where the build's data tests look (macros/test_scope.sql): a scheduled run tests the rows
 # it wrote; `oie run --full-tests`, a full refresh, CI and a plain `dbt build` test all.
 TEST_SCOPE_ENV = "DBT_OIE_TEST_SCOPE"
-SEEDS_CHECKSUM_FILE = "dbt/seeds.sha256"
-# Where the seeds those checksums describe were loaded (seeds_home): a scheduled run leaves
-# them out (SEEDS_UNCHANGED_ARGS) while they are unchanged and still there.
-SEEDS_HOME_FILE = "dbt/seeds.home"
-# dbt leaves out the tests of excluded seeds with them.
-SEEDS_UNCHANGED_ARGS: tuple[str, ...] = ("--exclude", "resource_type:seed")
 
 
 @dataclass
@@ -155,103 +156,6 @@ def _describe_seal(sealed: object) -> str:
     if sealed is None:
         return "landing files sealed"
     return str(sealed)
-
-
-def seed_checksums(project_dir: Path | None = None) -> dict[str, str]:
-    """sha256 of every seed CSV, by its path in the project (`seeds/page_classes.csv`)."""
-    from oie import warehouse
-
-    root = project_dir or warehouse.PROJECT_DIR
-    return {
-        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted((root / "seeds").rglob("*.csv"))
-    }
-
-
-def seeds_checksum_path(data_dir: Path) -> Path:
-    return data_dir / SEEDS_CHECKSUM_FILE
-
-
-def read_seed_checksums(data_dir: Path) -> dict[str, str] | None:
-    """The seed checksums of the last successful full build; None before the first one."""
-    try:
-        text = seeds_checksum_path(data_dir).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    sums = {}
-    for line in text.splitlines():
-        digest, _, name = line.partition("  ")
-        if digest and name:
-            sums[name] = digest
-    return sums
-
-
-def write_seed_checksums(data_dir: Path, sums: dict[str, str]) -> None:
-    """`sha256sum` format, written under a temporary name and renamed into place."""
-    path = seeds_checksum_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(f"{d}  {n}\n" for n, d in sorted(sums.items())), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def seeds_home(settings: Settings) -> str:
-    """Where this data dir's builds load the seeds: its warehouse file, or a BigQuery dataset
-    (named as profiles.yml names it)."""
-    if settings.target == "bigquery":
-        return f"bigquery {settings.bq_project or 'unset-project'}.{settings.bq_dataset or 'oie'}"
-    return "local warehouse.duckdb"
-
-
-def write_seeds_home(data_dir: Path, home: str) -> None:
-    path = data_dir / SEEDS_HOME_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(home + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def seeds_in_place(settings: Settings, before: dict[str, str] | None, now: dict[str, str]) -> bool:
-    """Whether a scheduled build may leave the seeds out: the last successful whole build
-    loaded these very files where this build writes, and a local warehouse still holds each
-    seed's table. Their data tests passed on that load and would read the same rows; a
-    reload would cost the run a load and those tests (on BigQuery, a load job per seed
-    against the table's daily modification limit), for nothing."""
-    if before is None or changed_seeds(before, now):
-        return False
-    try:
-        home = (settings.data_dir / SEEDS_HOME_FILE).read_text(encoding="utf-8").strip()
-    except OSError:
-        return False
-    if home != seeds_home(settings):
-        return False
-    if settings.target == "bigquery":
-        return True
-    return _seed_tables_present(settings.data_dir, {Path(name).stem for name in now})
-
-
-def _seed_tables_present(data_dir: Path, names: set[str]) -> bool:
-    """Each seed's table is in the local warehouse (read-only; any doubt reloads them)."""
-    import duckdb
-
-    path = data_dir / "warehouse.duckdb"
-    if not path.is_file():
-        return False
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            rows = con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'main'"
-            ).fetchall()
-    except duckdb.Error:
-        return False
-    return names <= {name for (name,) in rows}
-
-
-def changed_seeds(before: dict[str, str] | None, now: dict[str, str]) -> list[str]:
-    """Seed files added, removed or edited since `before` (none when there is no `before`)."""
-    if before is None:
-        return []
-    return sorted(n for n in before.keys() | now.keys() if before.get(n) != now.get(n))
 
 
 def step_dbt(settings: Settings, options: RunOptions) -> StepResult:

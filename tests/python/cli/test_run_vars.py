@@ -10,16 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oie.run import (
-    SCHEDULED_DBT_ARGS,
-    SEEDS_CHECKSUM_FILE,
-    read_seed_checksums,
-    seed_checksums,
-    seeds_home,
-    seeds_in_place,
-    write_seed_checksums,
-    write_seeds_home,
-)
+from oie import seed_state
+from oie.run import SCHEDULED_DBT_ARGS
 from oie.warehouse import PROJECT_DIR
 from oie_core.settings import Settings
 from tests.python.warehouse import scenario
@@ -65,12 +57,12 @@ def test_scheduled_build_skips_unit_tests_and_full_refreshes_after_a_seed_change
     )
     # The project has unit tests, so leaving them out is something the build must do.
     assert any("unit_tests:" in p.read_text() for p in (PROJECT_DIR / "models").rglob("*.yml"))
-    seeds = seed_checksums()
+    seeds = seed_state.seed_checksums()
     assert seeds, "the project has seed CSVs"
     for batch in scenario.BATCHES:
         scenario.land_batch(cli.data_dir / "landing", batch)
     variables = json.dumps({"oie_as_of": scenario.AS_OF})
-    checksums = cli.data_dir / SEEDS_CHECKSUM_FILE
+    checksums = cli.data_dir / seed_state.SEEDS_CHECKSUM_FILE
 
     first = cli("run", "--vars", variables, check=True).stdout
     status = next(line for line in first.splitlines() if "ok dbt build" in line)
@@ -120,8 +112,8 @@ def _seeded_data_dir(tmp_path: Path, tables: set[str]) -> Settings:
     warehouse."""
     data_dir = tmp_path / "data"
     (data_dir / "dbt").mkdir(parents=True)
-    write_seed_checksums(data_dir, seed_checksums())
-    write_seeds_home(data_dir, "local warehouse.duckdb")
+    seed_state.write_seed_checksums(data_dir, seed_state.seed_checksums())
+    seed_state.write_seeds_home(data_dir, "local warehouse.duckdb")
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         for table in sorted(tables):
             con.execute(f"create table {table} (pattern varchar)")
@@ -131,32 +123,38 @@ def _seeded_data_dir(tmp_path: Path, tables: set[str]) -> Settings:
 def test_seeds_are_reloaded_unless_the_same_files_are_still_where_the_build_writes(
     tmp_path: Path,
 ) -> None:
-    seeds = seed_checksums()
+    seeds = seed_state.seed_checksums()
     names = {Path(name).stem for name in seeds}
     settings = _seeded_data_dir(tmp_path, names)
-    before = read_seed_checksums(settings.data_dir)
-    assert seeds_in_place(settings, before, seeds)
+    before = seed_state.read_seed_checksums(settings.data_dir)
+    assert seed_state.seeds_in_place(settings, before, seeds)
 
-    assert not seeds_in_place(settings, None, seeds)  # no successful whole build yet
+    assert not seed_state.seeds_in_place(settings, None, seeds)  # no successful whole build yet
     edited = {**seeds, sorted(seeds)[0]: "0" * 64}
-    assert not seeds_in_place(settings, before, edited)  # (that build is a full refresh)
+    assert not seed_state.seeds_in_place(settings, before, edited)  # (that build is a full refresh)
     with duckdb.connect(str(settings.data_dir / "warehouse.duckdb")) as con:
         con.execute(f"drop table {sorted(names)[0]}")
-    assert not seeds_in_place(settings, before, seeds)  # a table someone dropped
+    assert not seed_state.seeds_in_place(settings, before, seeds)  # a table someone dropped
     (settings.data_dir / "warehouse.duckdb").unlink()
-    assert not seeds_in_place(settings, before, seeds)  # a warehouse rebuilt from nothing
+    assert not seed_state.seeds_in_place(
+        settings, before, seeds
+    )  # a warehouse rebuilt from nothing
 
     # Loaded into one BigQuery dataset: not in another, nor in the local warehouse.
     other = _seeded_data_dir(tmp_path / "bq", names)
-    write_seeds_home(other.data_dir, "bigquery acme.oie")
+    seed_state.write_seeds_home(other.data_dir, "bigquery acme.oie")
     bigquery = {
         "OIE_DATA_DIR": str(other.data_dir),
         "OIE_TARGET": "bigquery",
         "OIE_TOKEN_SECRET": "a-test-secret-of-32-characters!!",
     }
     here = Settings.from_env({**bigquery, "OIE_BQ_PROJECT": "acme", "OIE_BQ_DATASET": "oie"})
-    assert seeds_home(here) == "bigquery acme.oie"
-    assert seeds_in_place(here, read_seed_checksums(other.data_dir), seeds)
+    assert seed_state.seeds_home(here) == "bigquery acme.oie"
+    assert seed_state.seeds_in_place(here, seed_state.read_seed_checksums(other.data_dir), seeds)
     elsewhere = Settings.from_env({**bigquery, "OIE_BQ_PROJECT": "acme", "OIE_BQ_DATASET": "b"})
-    assert not seeds_in_place(elsewhere, read_seed_checksums(other.data_dir), seeds)
-    assert not seeds_in_place(other, read_seed_checksums(other.data_dir), seeds)
+    assert not seed_state.seeds_in_place(
+        elsewhere, seed_state.read_seed_checksums(other.data_dir), seeds
+    )
+    assert not seed_state.seeds_in_place(
+        other, seed_state.read_seed_checksums(other.data_dir), seeds
+    )
