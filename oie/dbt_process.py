@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from oie.dbt_parse_cache import option_value
+
 # The commands whose result is a run's record (dbt's RunExecutionResult).
 RECORDED_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot"})
 RUN_RESULTS_FILE = "run_results.json"
@@ -41,11 +43,7 @@ def run_results_path(args: Sequence[str]) -> Path:
     sets, oie.warehouse.dbt_env), else the project's target/ folder."""
     target = os.environ.get("DBT_TARGET_PATH")
     if not target:
-        arguments = list(args)
-        project = (
-            arguments[arguments.index("--project-dir") + 1] if "--project-dir" in arguments else "."
-        )
-        target = str(Path(project) / "target")
+        target = str(Path(option_value(args, "--project-dir") or ".") / "target")
     return Path(target) / RUN_RESULTS_FILE
 
 

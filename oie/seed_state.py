@@ -95,15 +95,14 @@ def _seed_tables_present(data_dir: Path, names: set[str]) -> bool:
     """Each seed's table is in the local warehouse (read-only; any doubt reloads them)."""
     import duckdb
 
-    path = data_dir / "warehouse.duckdb"
-    if not path.is_file():
-        return False
+    from oie import warehouse
+
     try:
-        with duckdb.connect(str(path), read_only=True) as con:
+        with warehouse.connect_readonly(data_dir, wait_s=0) as con:
             rows = con.execute(
                 "select table_name from duckdb_tables() where schema_name = 'main'"
             ).fetchall()
-    except duckdb.Error:
+    except (warehouse.WarehouseError, duckdb.Error):  # no warehouse, or one being written
         return False
     return names <= {name for (name,) in rows}
 
